@@ -1,0 +1,22 @@
+"""Small helpers shared by CLI commands: one console, summary tables."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Mapping
+
+
+@lru_cache(maxsize=1)
+def console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=False)
+
+
+def print_counts(title: str, counts: Mapping[str, Any]) -> None:
+    """A two-column summary table (what happened, how many)."""
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, title_justify="left")
+    for key, value in counts.items():
+        table.add_row(str(key), str(value))
+    console().print(table)

@@ -1,0 +1,86 @@
+"""Two error families: VstarError stops a run before work starts; SkipRecord skips one row.
+
+Every error says *where* (file, row, key) so a user can fix the input without reading code.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _where(file: str | Path | None, row: Any = None, key: str | None = None) -> str:
+    parts = []
+    if file is not None:
+        parts.append(str(file))
+    if row is not None:
+        parts.append(f"row {row}")
+    if key is not None:
+        parts.append(f"key {key!r}")
+    return ", ".join(parts)
+
+
+class VstarError(Exception):
+    """A problem with the input or configuration that stops the run, located by file/row/key."""
+
+    def __init__(self, message: str, *, file: str | Path | None = None, row: Any = None,
+                 key: str | None = None) -> None:
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.row = row
+        self.key = key
+        where = _where(file, row, key)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ConfigError(VstarError):
+    """A run config, profile or option is invalid. `problems` lists every problem found."""
+
+    def __init__(self, message: str, *, problems: list[str] | None = None, **kw: Any) -> None:
+        self.problems = problems or []
+        if self.problems:
+            message = message + "\n" + "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(message, **kw)
+
+
+class TemplateError(VstarError):
+    """A question template file is missing, malformed or fails its JSON Schema."""
+
+
+class AnnotationError(VstarError):
+    """An annotation file is missing or unreadable as a whole (per-row problems are SkipRecord)."""
+
+
+class LabelSpecError(VstarError):
+    """A label spec fails the label-spec schema or names an unknown label type."""
+
+
+class UnsafePathError(VstarError):
+    """A path from an annotation file escapes the directory it must stay in."""
+
+
+class MissingDependencyError(VstarError):
+    """An optional package is needed; the message names the pip command."""
+
+
+class SkipRecord(Exception):
+    """One row cannot be used: recorded with its reason and location, and the run goes on.
+
+    `reason` is a short stable slug used as a counter key (e.g. ``malformed_row``,
+    ``video_missing``); `detail` is the human explanation.
+    """
+
+    def __init__(self, reason: str, detail: str = "", *, file: str | Path | None = None,
+                 row: Any = None, key: str | None = None, sample_id: str | None = None) -> None:
+        self.reason = reason
+        self.detail = detail
+        self.file = str(file) if file is not None else None
+        self.row = row
+        self.key = key
+        self.sample_id = sample_id
+        where = _where(file, row, key)
+        text = f"{reason}: {detail}" if detail else reason
+        super().__init__(f"{where}: {text}" if where else text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reason": self.reason, "detail": self.detail, "file": self.file,
+                "row": self.row, "key": self.key, "id": self.sample_id}

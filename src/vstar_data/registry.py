@@ -1,0 +1,147 @@
+"""One Registry class and four instances: the project's extension points.
+
+Values are classes or lazy ``"module:attr"`` strings, so listing names imports nothing. Plugins
+from other packages arrive through entry-point groups (``vstar_data.adapters`` and friends); a
+broken plugin is reported when it is used, never when vstar_data is imported or listed.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+import logging
+from importlib.metadata import entry_points
+from typing import Any, Generic, TypeVar
+
+from .errors import ConfigError, MissingDependencyError
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class Registry(Generic[T]):
+    """Name -> class, with lazy string targets, entry points and did-you-mean errors."""
+
+    def __init__(self, kind: str, group: str, base: str | None = None) -> None:
+        self.kind = kind
+        self.group = group
+        self._base = base  # "module:Class" checked on load, kept lazy to avoid import cycles
+        self._items: dict[str, Any] = {}
+        self._hints: dict[str, str] = {}
+        self._entry_points_loaded = False
+
+    def register(self, name: str, target: Any = None, *, install_hint: str | None = None,
+                 override: bool = False) -> Any:
+        """Register `target` (a class or "module:attr") under `name`; usable as a decorator."""
+
+        def _do(obj: Any) -> Any:
+            current = self._items.get(name)
+            if current is not None and current is not obj and current != obj and not override:
+                raise ConfigError(f"{self.kind} {name!r} is already registered ({_describe(current)}); "
+                                  f"pass override=True to replace it")
+            self._items[name] = obj
+            if install_hint:
+                self._hints[name] = install_hint
+            return obj
+
+        return _do if target is None else _do(target)
+
+    def unregister(self, name: str) -> None:
+        self._items.pop(name, None)
+        self._hints.pop(name, None)
+
+    def _load_entry_points(self) -> None:
+        if self._entry_points_loaded:
+            return
+        self._entry_points_loaded = True
+        try:
+            eps = entry_points(group=self.group)
+        except Exception as exc:  # a broken distribution must not break listing
+            log.warning("could not read entry points %s: %s", self.group, exc)
+            return
+        for ep in eps:
+            if ep.name not in self._items:
+                self._items[ep.name] = ep.value
+
+    def names(self) -> list[str]:
+        """All registered names (built-ins and plugins), importing nothing."""
+        self._load_entry_points()
+        return sorted(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        self._load_entry_points()
+        return name in self._items
+
+    def get(self, name: str) -> type[T]:
+        """The class registered as `name`, imported on first use."""
+        self._load_entry_points()
+        if name not in self._items:
+            raise ConfigError(self._unknown_message(name))
+        obj = self._items[name]
+        if isinstance(obj, str):
+            obj = self._import(name, obj)
+            self._items[name] = obj
+        self._check_base(name, obj)
+        return obj
+
+    def _import(self, name: str, target: str) -> Any:
+        module_name, _, attr = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            hint = self._hints.get(name)
+            msg = f"{self.kind} {name!r} could not be imported from {module_name!r}: {exc}"
+            if hint:
+                raise MissingDependencyError(f"{msg}. Install it with: {hint}") from exc
+            raise ConfigError(msg) from exc
+        obj = module
+        for part in filter(None, attr.split(".")):
+            try:
+                obj = getattr(obj, part)
+            except AttributeError as exc:
+                raise ConfigError(f"{self.kind} {name!r}: {target!r} has no attribute {part!r}") from exc
+        return obj
+
+    def _check_base(self, name: str, obj: Any) -> None:
+        if self._base is None:
+            return
+        module_name, _, attr = self._base.partition(":")
+        base = getattr(importlib.import_module(module_name), attr)
+        if not (isinstance(obj, type) and issubclass(obj, base)):
+            raise ConfigError(f"{self.kind} {name!r} resolves to {obj!r}, which is not a subclass of "
+                              f"{base.__module__}.{base.__qualname__}")
+
+    def _unknown_message(self, name: str) -> str:
+        names = sorted(self._items)
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+        msg = f"unknown {self.kind} {name!r}."
+        if close:
+            msg += f" Did you mean {' or '.join(repr(c) for c in close)}?"
+        return msg + f" Available: {', '.join(names) if names else '(none)'}"
+
+    def snapshot(self) -> tuple[dict[str, Any], dict[str, str], bool]:
+        """State for tests that register temporary entries (see ``restore``)."""
+        return dict(self._items), dict(self._hints), self._entry_points_loaded
+
+    def restore(self, state: tuple[dict[str, Any], dict[str, str], bool]) -> None:
+        self._items, self._hints, self._entry_points_loaded = dict(state[0]), dict(state[1]), state[2]
+
+
+def _describe(obj: Any) -> str:
+    return obj if isinstance(obj, str) else f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', obj)}"
+
+
+# The four extension points. Built-ins are declared in setup.cfg's entry points like any plugin;
+# they are also registered here as strings so a source checkout works without installing.
+ADAPTERS: Registry[Any] = Registry("adapter", "vstar_data.adapters", base="vstar_data.adapter:Adapter")
+LABEL_TYPES: Registry[Any] = Registry("label type", "vstar_data.label_types", base="vstar_data.labels.base:LabelType")
+BACKENDS: Registry[Any] = Registry("backend", "vstar_data.backends", base="vstar_data.backends.base:Backend")
+ENGINES: Registry[Any] = Registry("engine", "vstar_data.engines")
+
+ADAPTERS.register("kinetics700", "vstar_data.adapters.kinetics700:Kinetics700Adapter")
+ADAPTERS.register("finediving", "vstar_data.adapters.finediving:FineDivingAdapter")
+ADAPTERS.register("tal", "vstar_data.adapters.tal:TALAdapter")
+for _n in ("category", "number", "interval", "sequence"):
+    LABEL_TYPES.register(_n, f"vstar_data.labels.{_n}:{_n.capitalize()}Label")
+BACKENDS.register("template", "vstar_data.backends.template:TemplateBackend")
+BACKENDS.register("transformers", "vstar_data.backends.hf:TransformersBackend",
+                  install_hint="pip install 'vstar-data' (needs torch and transformers)")

@@ -1,0 +1,1 @@
+"""Skeleton files written by `vstar-data new-adapter`."""
