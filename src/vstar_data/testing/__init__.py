@@ -1,0 +1,1 @@
+"""Conformance suites for plugins: subclass one in a test module and provide its fixtures."""
