@@ -145,3 +145,4 @@ for _n in ("category", "number", "interval", "sequence"):
 BACKENDS.register("template", "vstar_data.backends.template:TemplateBackend")
 BACKENDS.register("transformers", "vstar_data.backends.hf:TransformersBackend",
                   install_hint="pip install 'vstar-data' (needs torch and transformers)")
+ENGINES.register("local", "vstar_data.engines.local:LocalEngine")

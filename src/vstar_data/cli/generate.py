@@ -1,0 +1,73 @@
+"""CLI: one cycle's answer generation + label rationalization for any adapter."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import app
+from ._common import console, print_counts
+
+
+@app.command("generate")
+def generate_cmd(
+    adapter: str = typer.Argument(..., help="Adapter name or path to an adapter .py file."),
+    annotations: Path = typer.Option(..., "--annotations", "-a", help="Annotation file or folder."),
+    videos: Optional[Path] = typer.Option(None, "--videos", "-v", help="Video folder (required unless --dry-run)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory: attempts/, skipped/, run.json, summary."),
+    backend: str = typer.Option("template", help="Backend: template (no model), transformers, or a plugin."),
+    model: Optional[str] = typer.Option(None, help="Model directory or Hub id (model backends only)."),
+    batch_size: int = typer.Option(8, "--batch-size", "-b", min=1, help="Requests per model call."),
+    num_frames: int = typer.Option(8, "--num-frames", min=1, help="Frames sampled per clip."),
+    frame_size: int = typer.Option(336, "--frame-size", min=16, help="Short side of decoded frames (pixels)."),
+    limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1, help="Use the first N samples."),
+    split: Optional[str] = typer.Option(None, "--split", "-s", help="Keep one split."),
+    cycle: int = typer.Option(0, help="Self-training cycle number recorded with every row."),
+    profile: str = typer.Option("default", help="Verifier profile (paper, code, default) or a YAML file."),
+    max_new_tokens: int = typer.Option(256, help="Generation length limit."),
+    temperature: float = typer.Option(0.0, help="0 = greedy; the paper samples at 0.2."),
+    seed: int = typer.Option(0, help="Seed for question choice and sampling."),
+    no_rationalize: bool = typer.Option(False, "--no-rationalize", help="Skip label rationalization (ablation)."),
+    decode_workers: int = typer.Option(2, help="Threads decoding the next batch while the model runs."),
+    num_shards: int = typer.Option(1, min=1, help="Split the run into K deterministic shards ..."),
+    shard_index: int = typer.Option(0, min=0, help="... and run shard I (shards may share --out)."),
+    option: list[str] = typer.Option([], "--option", help="Adapter option KEY=VALUE (repeatable)."),
+    templates: list[Path] = typer.Option([], "--templates", help="Extra template folder(s)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the first rendered prompts and exit."),
+) -> None:
+    """Answer every sample's question with a video model, verify the answer against the labels,
+    and rationalize failures (label given as a hint, verified again). Every attempt is written to
+    OUT/attempts/*.jsonl with its provenance; re-running the same command resumes.
+
+    Example: vstar-data generate kinetics700 -a local_clips.csv -v videos/ --backend transformers
+    --model ./tiny-qwen2-vl --out runs/c0
+    """
+    from ..cli.data import _parse_options
+    from ..pipeline import GenerationConfig, prepare, render_dry_run
+    from ..registry import ENGINES
+
+    cfg = GenerationConfig(
+        adapter=adapter, annotations=str(annotations), videos=str(videos) if videos else None,
+        split=split, limit=limit, adapter_options=_parse_options(option),
+        templates=[str(t) for t in templates], backend=backend, model=model, num_frames=num_frames,
+        frame_size=frame_size, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed,
+        cycle=cycle, profile=profile, rationalize=not no_rationalize, chunk_size=batch_size,
+        batch_size=batch_size, decode_workers=decode_workers, num_shards=num_shards,
+        shard_index=shard_index)
+    prepared = prepare(cfg)
+    if dry_run:
+        for text in render_dry_run(prepared):
+            console().print(text, markup=False)
+        return
+    if videos is None:
+        from ..errors import ConfigError
+
+        raise ConfigError("generate needs --videos (or use --dry-run)")
+    summary = ENGINES.get("local")().run(cfg, out, prepared=prepared)
+    d = summary.to_dict()
+    counts = {"samples": d["samples"], "generated (accepted directly)": d["generated"],
+              "rationalized (accepted with hint)": d["rationalized"], "rejected": d["rejected"],
+              **{f"skipped ({k})": v for k, v in sorted(d["skipped_by_reason"].items())},
+              "chunks resumed from disk": d["chunks_done_before"], "seconds": d["seconds"]}
+    print_counts(f"generate -> {out}" + (" (interrupted)" if d["interrupted"] else ""), counts)
