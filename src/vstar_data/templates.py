@@ -43,8 +43,8 @@ class Template:
     version: int
     label_types: list[str]
     questions: list[dict[str, str]]
-    generation_prompt: str
-    rationalization_prompt: str
+    generation_form: str        # the file's generation_prompt (the method of that name fills it in)
+    rationalization_form: str   # the file's rationalization_prompt
     answers: list[str]
     description: str
     path: str
@@ -68,8 +68,8 @@ class Template:
             _check_format(q["text"], path, f"questions/{q['id']}")
         return cls(task=data["task"], version=int(data["metadata"]["version"]),
                    label_types=list(data["label_types"]), questions=list(data["questions"]),
-                   generation_prompt=data["generation_prompt"],
-                   rationalization_prompt=data["rationalization_prompt"],
+                   generation_form=data["generation_prompt"],
+                   rationalization_form=data["rationalization_prompt"],
                    answers=list(data.get("answers") or ["{label}."]),
                    description=data.get("description", ""), path=path)
 
@@ -98,11 +98,11 @@ class Template:
 
     def generation_prompt(self, question: Question) -> str:
         """Step I of the paper: the question plus a request for a step-by-step explanation."""
-        return self.generation_prompt.format(question=question.text)
+        return self.generation_form.format(question=question.text)
 
     def rationalization_prompt(self, question: Question, labels: list[dict[str, Any]]) -> str:
         """Step II: the same question with the label given as the answer to explain."""
-        return self.rationalization_prompt.format(question=question.text, label=render_hint(labels))
+        return self.rationalization_form.format(question=question.text, label=render_hint(labels))
 
 
 _FIELD_RE = re.compile(r"[^A-Za-z0-9_]")
