@@ -21,9 +21,11 @@ log = logging.getLogger(__name__)
 class Registry(Generic[T]):
     """Name -> class, with lazy string targets, entry points and did-you-mean errors."""
 
-    def __init__(self, kind: str, group: str, base: str | None = None) -> None:
+    def __init__(self, kind: str, group: str, base: str | None = None,
+                 package: str | None = None) -> None:
         self.kind = kind
         self.group = group
+        self._package = package  # modules of this package register themselves by file name
         self._base = base  # "module:Class" checked on load, kept lazy to avoid import cycles
         self._items: dict[str, Any] = {}
         self._hints: dict[str, str] = {}
@@ -53,6 +55,8 @@ class Registry(Generic[T]):
         if self._entry_points_loaded:
             return
         self._entry_points_loaded = True
+        if self._package:
+            self._scan_package()
         try:
             eps = entry_points(group=self.group)
         except Exception as exc:  # a broken distribution must not break listing
@@ -61,6 +65,22 @@ class Registry(Generic[T]):
         for ep in eps:
             if ep.name not in self._items:
                 self._items[ep.name] = ep.value
+
+    def _scan_package(self) -> None:
+        """Register every public module of the built-in package under its file name, lazily:
+        adding a built-in is one file, no list to edit."""
+        import importlib.util
+        import pkgutil
+
+        try:
+            spec = importlib.util.find_spec(self._package)
+        except ImportError:
+            return
+        if spec is None or not spec.submodule_search_locations:
+            return
+        for info in pkgutil.iter_modules(spec.submodule_search_locations):
+            if not info.name.startswith("_") and info.name not in self._items:
+                self._items[info.name] = f"{self._package}.{info.name}"
 
     def names(self) -> list[str]:
         """All registered names (built-ins and plugins), importing nothing."""
@@ -93,6 +113,8 @@ class Registry(Generic[T]):
             if hint:
                 raise MissingDependencyError(f"{msg}. Install it with: {hint}") from exc
             raise ConfigError(msg) from exc
+        if not attr:
+            return self._only_subclass(name, module)
         obj = module
         for part in filter(None, attr.split(".")):
             try:
@@ -100,6 +122,19 @@ class Registry(Generic[T]):
             except AttributeError as exc:
                 raise ConfigError(f"{self.kind} {name!r}: {target!r} has no attribute {part!r}") from exc
         return obj
+
+    def _only_subclass(self, name: str, module: Any) -> Any:
+        """A module target ("pkg.mod", no attribute): its one subclass of the base class."""
+        if self._base is None:
+            raise ConfigError(f"{self.kind} {name!r}: target {module.__name__!r} names no attribute")
+        base_mod, _, base_attr = self._base.partition(":")
+        base = getattr(importlib.import_module(base_mod), base_attr)
+        found = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, base)
+                 and v is not base and v.__module__ == module.__name__]
+        if len(found) != 1:
+            raise ConfigError(f"{self.kind} {name!r}: {module.__name__} must define exactly one "
+                              f"{base.__name__} subclass, found {[c.__name__ for c in found] or 'none'}")
+        return found[0]
 
     def _check_base(self, name: str, obj: Any) -> None:
         if self._base is None:
@@ -132,14 +167,13 @@ def _describe(obj: Any) -> str:
 
 # The four extension points. Built-ins are declared in setup.cfg's entry points like any plugin;
 # they are also registered here as strings so a source checkout works without installing.
-ADAPTERS: Registry[Any] = Registry("adapter", "vstar_data.adapters", base="vstar_data.adapter:Adapter")
+# Built-in adapters need no line here: every module of vstar_data.adapters is found by name.
+ADAPTERS: Registry[Any] = Registry("adapter", "vstar_data.adapters", base="vstar_data.adapter:Adapter",
+                                   package="vstar_data.adapters")
 LABEL_TYPES: Registry[Any] = Registry("label type", "vstar_data.label_types", base="vstar_data.labels.base:LabelType")
 BACKENDS: Registry[Any] = Registry("backend", "vstar_data.backends", base="vstar_data.backends.base:Backend")
 ENGINES: Registry[Any] = Registry("engine", "vstar_data.engines")
 
-ADAPTERS.register("kinetics700", "vstar_data.adapters.kinetics700:Kinetics700Adapter")
-ADAPTERS.register("finediving", "vstar_data.adapters.finediving:FineDivingAdapter")
-ADAPTERS.register("tal", "vstar_data.adapters.tal:TALAdapter")
 for _n in ("category", "number", "interval", "sequence"):
     LABEL_TYPES.register(_n, f"vstar_data.labels.{_n}:{_n.capitalize()}Label")
 BACKENDS.register("template", "vstar_data.backends.template:TemplateBackend")

@@ -1,0 +1,130 @@
+"""The self-training run config (`vstar-data build --config run.yaml`): YAML in, validated by the
+shipped JSON Schema, every problem reported at once, relative paths resolved against the file."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "backend": {"name": "transformers", "batch_size": 8, "max_new_tokens": 256, "temperature": 0.0,
+                "decode_workers": 2, "options": {}},
+    "frames": {"num_frames": 8, "size": 336},
+    "templates": [],
+    "verifier": {"profile": "default"},
+    "rationalize": True,
+    "training": {},
+    "store": {"path": None, "hub_repo": None, "final_exclude_rationalized": False},
+    "cycles": {"max": 3, "plateau_metric": "yield", "min_delta": 0.01},
+    "eval": [],
+}
+
+
+@dataclass
+class SourceConfig:
+    adapter: str
+    annotations: str
+    videos: str | None = None
+    split: str | None = None
+    limit: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunConfig:
+    """A validated run config; `raw` keeps the merged dict (written to the run dir as run.yaml)."""
+
+    run_dir: Path
+    seed: int
+    sources: list[SourceConfig]
+    eval: list[SourceConfig]
+    pretrained: str
+    initial: str
+    backend: dict[str, Any]
+    frames: dict[str, Any]
+    templates: list[str]
+    profile: str
+    rationalize: bool
+    training: dict[str, Any]
+    store: dict[str, Any]
+    cycles: dict[str, Any]
+    raw: dict[str, Any]
+
+
+def _merge(defaults: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    out = dict(defaults)
+    for key, value in data.items():
+        if isinstance(value, dict) and isinstance(defaults.get(key), dict):
+            out[key] = _merge(defaults[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _resolve(base: Path, value: str | None) -> str | None:
+    """Paths in a config are relative to the config file; Hub ids (org/name, not on disk) stay as is."""
+    if value is None:
+        return None
+    p = Path(value).expanduser()
+    if p.is_absolute():
+        return str(p)
+    candidate = base / p
+    return str(candidate) if candidate.exists() or not _looks_like_hub_id(value) else value
+
+
+def _looks_like_hub_id(value: str) -> bool:
+    parts = value.split("/")
+    return len(parts) == 2 and all(parts) and not value.startswith(".")
+
+
+def load_run_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Read, merge with defaults, validate (all problems at once) and resolve paths."""
+    from .schemas import validator
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text("utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError("config file does not exist", file=path) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", file=path) from exc
+    return run_config_from_dict(data, base=path.parent, name=path.stem, file=path, overrides=overrides)
+
+
+def run_config_from_dict(data: dict[str, Any], *, base: Path, name: str = "run",
+                         file: str | Path | None = None,
+                         overrides: dict[str, Any] | None = None) -> RunConfig:
+    from .schemas import validator
+
+    if not isinstance(data, dict):
+        raise ConfigError("the config must be a YAML mapping", file=file)
+    data = _merge(data, overrides or {})
+    errors = sorted(validator("run_config").iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError("invalid run config", file=file, problems=[
+            f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in errors])
+    merged = _merge(DEFAULTS, data)
+
+    def source(d: dict[str, Any]) -> SourceConfig:
+        return SourceConfig(adapter=_resolve(base, d["adapter"]) if d["adapter"].endswith(".py") else d["adapter"],
+                            annotations=_resolve(base, d["annotations"]) or "",
+                            videos=_resolve(base, d.get("videos")), split=d.get("split"),
+                            limit=d.get("limit"), options=dict(d.get("options") or {}))
+
+    run_dir = Path(_resolve(base, merged.get("run_dir")) or base / f"{name}-run")
+    store = dict(merged["store"])
+    store["path"] = _resolve(base, store.get("path")) or str(run_dir / "vstar-1m")
+    pretrained = _resolve(base, merged["model"]["pretrained"]) or ""
+    return RunConfig(
+        run_dir=run_dir, seed=int(merged["seed"]), sources=[source(s) for s in merged["sources"]],
+        eval=[source(s) for s in merged["eval"]], pretrained=pretrained,
+        initial=_resolve(base, merged["model"].get("initial")) or pretrained,
+        backend=merged["backend"], frames=merged["frames"],
+        templates=[_resolve(base, t) or t for t in merged["templates"]],
+        profile=merged["verifier"]["profile"], rationalize=bool(merged["rationalize"]),
+        training=dict(merged["training"]), store=store, cycles=merged["cycles"], raw=merged)
