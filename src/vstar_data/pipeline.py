@@ -176,7 +176,7 @@ class ChunkProcessor:
         failed: list[int] = []
         for i, ((ps, frames, decode_s), prompt, answer) in enumerate(zip(live, gen_prompts, answers)):
             if isinstance(answer, BaseException):
-                skips.append(skip_row(ps, SkipRecord("generation_failed", f"{type(answer).__name__}: {answer}"), cfg))
+                skips.append(skip_row(ps, _as_skip(answer, "generation_failed"), cfg))
                 continue
             row = self._row(ps, frames, prompt, answer, "generated", 0,
                             {"decode_s": round(decode_s, 4), "generate_s": round(gen_time, 4)})
@@ -193,7 +193,7 @@ class ChunkProcessor:
             for i, prompt, answer in zip(failed, hint_prompts, answers):
                 ps, frames, _ = live[i]
                 if isinstance(answer, BaseException):
-                    skips.append(skip_row(ps, SkipRecord("rationalization_failed", f"{type(answer).__name__}: {answer}"), cfg))
+                    skips.append(skip_row(ps, _as_skip(answer, "rationalization_failed"), cfg))
                     continue
                 rows.append(self._row(ps, frames, prompt, answer, "rationalized", 1,
                                       {"generate_s": round(gen_time, 4)}))
@@ -214,6 +214,13 @@ class ChunkProcessor:
                    frame_indices=list(frames.indices), frame_timestamps=[round(t, 4) for t in frames.timestamps],
                    timing=timing)
         return row
+
+
+def _as_skip(exc: BaseException, reason: str) -> SkipRecord:
+    """A backend's per-request failure as a skip: keep its own reason when it has one."""
+    if isinstance(exc, SkipRecord):
+        return exc
+    return SkipRecord(reason, f"{type(exc).__name__}: {exc}")
 
 
 def decode_one(ps: PromptedSample, cfg: GenerationConfig) -> tuple[Any, float] | SkipRecord:

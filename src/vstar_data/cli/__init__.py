@@ -22,6 +22,7 @@ app = typer.Typer(
 from . import data as _data  # noqa: E402,F401  (registers commands)
 from . import verify as _verify  # noqa: E402,F401
 from . import generate as _generate  # noqa: E402,F401
+from . import build as _build  # noqa: E402,F401
 
 
 def main() -> None:
