@@ -1,0 +1,31 @@
+"""CLI: model helpers (a tiny random-weight video VLM for tests, demos and CI)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from . import app
+from ._common import console
+
+ARCH_HELP = "qwen2_vl, qwen2_5_vl, qwen3_vl, llava_next_video, llava_onevision or video_llava"
+
+
+@app.command("tiny-model")
+def tiny_model_cmd(
+    arch: str = typer.Option(..., "--arch", help=f"Architecture: {ARCH_HELP}."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder to write (created; existing files are replaced)."),
+    seed: int = typer.Option(0, help="Seed of the random weights."),
+) -> None:
+    """Write a tiny random-weight video VLM (config, weights, locally trained tokenizer, processor,
+    chat template; under 2 MB) that loads like any checkpoint. Its answers are gibberish, but it
+    runs the real transformers code path on CPU in seconds, without downloading anything.
+
+    Example: vstar-data tiny-model --arch qwen2_vl --out ./tiny-qwen2-vl, then
+    vstar-data generate ... --backend transformers --model ./tiny-qwen2-vl
+    """
+    from ..backends.tiny import build_tiny_model
+
+    folder = build_tiny_model(arch, out, seed=seed)
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    console().print(f"wrote {arch} tiny model to {folder} ({size / 1e6:.2f} MB)")
