@@ -1,0 +1,1 @@
+"""Jinja templates for dataset cards (installed as vstar_data._cards)."""

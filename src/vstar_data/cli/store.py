@@ -1,0 +1,99 @@
+"""CLI: publish accepted rows as a versioned dataset (`push`), list and materialise releases
+(`revisions`, `checkout`), and write training files (`export`)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import app
+from ._common import console
+
+
+@app.command("push")
+def push_cmd(
+    rows_dir: Path = typer.Argument(..., help="Folder of attempt-row JSONL shards (*.jsonl, subfolders included), as `generate` writes them."),
+    store: Path = typer.Option(Path("vstar-1m"), "--store", help="Local store folder (a git repository; created if new or empty)."),
+    tag: str = typer.Option(..., "--tag", "-t", help="Release tag, e.g. v0.1.0 or cycle-2."),
+    message: str = typer.Option(..., "--message", "-m", help="Release message (commit message and tag annotation)."),
+    hub_repo: Optional[str] = typer.Option(None, "--hub-repo", help="Also push this release to the Hub dataset repo ORG/NAME (HF_ENDPOINT and HF_TOKEN are honoured)."),
+    force: bool = typer.Option(False, "--force", help="Move TAG to this release if it already exists (locally and on the Hub)."),
+    extra_file: list[Path] = typer.Option([], "--extra-file", help="Ship a file next to the data under its own name, e.g. stats.json or run.yaml (repeatable)."),
+    private: Optional[bool] = typer.Option(None, "--private/--public", help="Visibility of a Hub repo this push creates."),
+) -> None:
+    """Publish the ACCEPTED rows of ROWS_DIR as release TAG of the store: one commit, one tag.
+
+    Every row is checked against the attempt-row schema first (the first bad row and field are
+    named, nothing is written). Re-running after an interruption or a failed Hub push completes it.
+
+    Example: vstar-data push runs/cycle-0/generate --store vstar-1m --tag cycle-0 -m "cycle 0"
+    """
+    from rich.table import Table
+
+    from ..store import publish
+
+    result = publish(rows_dir, store, tag, message, hub_repo=hub_repo, force=force, hub_private=private,
+                     extra_files={p.name: p for p in extra_file})
+    out = console()
+    if result.resumed:
+        out.print(f"finished the interrupted publish of [bold]{result.resumed}[/bold] first")
+    if result.already_published:
+        out.print(f"{tag} already holds exactly this release; nothing new to commit")
+    splits = sorted({s for c in result.counts.values() for s in c})
+    table = Table("config", *splits, "total", title=f"{result.store.name} @ {tag}", title_justify="left")
+    for config in ["default", *sorted(c for c in result.counts if c != "default")]:
+        counts = result.counts.get(config, {})
+        table.add_row(config, *(f"{counts.get(s, 0):,}" for s in splits), f"{sum(counts.values()):,}")
+    out.print(table)
+    if result.duplicates_dropped:
+        out.print(f"{result.duplicates_dropped:,} extra accepted attempts of already-published samples dropped")
+    out.print(f"commit {result.commit}\ntag    {tag}")
+    if result.hub is not None:
+        out.print(f"hub    {result.hub.repo_id} @ {tag} (commit {result.hub.commit}) {result.hub.url}")
+
+
+@app.command("revisions")
+def revisions_cmd(
+    store: Path = typer.Option(Path("vstar-1m"), "--store", help="Local store folder."),
+) -> None:
+    """List the releases of a store: tag, date, commit, message and rows per config."""
+    from rich.table import Table
+
+    from ..store import revisions
+
+    table = Table("tag", "date", "commit", "rows per config", "message")
+    for rev in revisions(store):
+        rows = ", ".join(f"{c}={sum(s.values()):,}" for c, s in rev.counts.items())
+        table.add_row(rev.tag, rev.date, rev.commit[:12], rows, rev.message)
+    console().print(table)
+
+
+@app.command("checkout")
+def checkout_cmd(
+    tag: str = typer.Argument(..., help="Release tag (see `vstar-data revisions`)."),
+    out: Path = typer.Option(..., "--out", "-o", help="New (or empty) folder to write the release to."),
+    store: Path = typer.Option(Path("vstar-1m"), "--store", help="Local store folder."),
+) -> None:
+    """Materialise release TAG as a plain dataset folder that `load_dataset(OUT)` loads."""
+    from ..store import checkout
+
+    path = checkout(store, tag, out)
+    console().print(f"{tag} -> {path}  (load with datasets.load_dataset({str(path)!r}))")
+
+
+@app.command("export")
+def export_cmd(
+    dataset_dir: Path = typer.Argument(..., help="Published dataset folder: the store, or a `checkout` of a release."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output file (train.json, rows.jsonl, ...)."),
+    fmt: str = typer.Option("llava", "--format", "-f", help="`llava`: the JSON list Video-LLaVA / LLaVA-NeXT read (id, video, conversations); `jsonl`: every column, one row per line."),
+    exclude_rationalized: bool = typer.Option(False, "--exclude-rationalized", help="Keep direct answers only (the paper trains its final model on those)."),
+    config: str = typer.Option("default", "--config", "-c", help="Config (a source name, or `default` for all)."),
+    split: list[str] = typer.Option([], "--split", "-s", help="Only these splits (repeatable; default: all)."),
+) -> None:
+    """Write training files from a published dataset folder."""
+    from ..export import export
+
+    n = export(dataset_dir, out, fmt, config=config, splits=split or None,
+               exclude_rationalized=exclude_rationalized)
+    console().print(f"{n:,} rows -> {out} ({fmt})")
