@@ -20,10 +20,15 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 
-from . import data as _data  # noqa: E402,F401  (registers commands)
-from . import verify as _verify  # noqa: E402,F401
-from . import generate as _generate  # noqa: E402,F401
-from . import build as _build  # noqa: E402,F401
+# Command modules, in the order of the data flow; each registers its commands on `app`.
+from . import data as _data  # noqa: E402,F401  adapters, samples, new-adapter
+from . import verify as _verify  # noqa: E402,F401  verify
+from . import frames as _frames  # noqa: E402,F401  frames
+from . import models as _models  # noqa: E402,F401  tiny-model
+from . import generate as _generate  # noqa: E402,F401  generate
+from . import store as _store  # noqa: E402,F401  push, revisions, checkout, export
+from . import train as _train  # noqa: E402,F401  train
+from . import build as _build  # noqa: E402,F401  build, eval, demo
 
 
 def main() -> None:
