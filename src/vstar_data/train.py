@@ -48,8 +48,9 @@ class TrainConfig:
     of `vstar-data train --config`."""
 
     model: str                           # pre-trained checkpoint: local folder or Hub id
-    data: str                            # LLaVA .json/.jsonl export or HF dataset folder (parquet)
+    data: str                            # LLaVA .json/.jsonl export, HF dataset folder, or a store
     output_dir: str
+    revision: str | None = None          # a release tag of the vstar-data store at `data`
     videos: str | None = None            # root for relative video paths
     split: str = "train"                 # dataset folders only
     limit: int | None = None             # train on the first N valid rows
@@ -85,6 +86,8 @@ class TrainConfig:
                 p.append(f"{name} is required")
         if self.data and not Path(self.data).exists():
             p.append(f"data {self.data!r} does not exist")
+        if self.revision and self.data and not (Path(self.data) / ".vstar-data-store").is_file():
+            p.append(f"revision {self.revision!r} needs data to be a vstar-data store folder")
         if self.videos is not None and not Path(self.videos).is_dir():
             p.append(f"videos {self.videos!r} is not a directory")
         for name in ("num_frames", "global_batch_size", "per_device_batch_size", "lora_r", "lora_alpha"):
@@ -116,10 +119,10 @@ class TrainConfig:
 
     def signature(self) -> str:
         """Hash of the recipe (settings + data content); performance knobs excluded."""
-        from .train_data import data_fingerprint
+        from .train_data import data_fingerprint, store_commit
 
         recipe = {k: v for k, v in asdict(self).items() if k not in PERFORMANCE_KNOBS}
-        recipe["data"] = data_fingerprint(self.data)
+        recipe["data"] = store_commit(self.data, self.revision) if self.revision else data_fingerprint(self.data)
         return hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -258,11 +261,13 @@ def setup(cfg: TrainConfig, sig: str) -> _Run:
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor, TrainingArguments
 
-    from .train_data import PadCollator, VideoChatDataset, load_rows
+    from .train_data import PadCollator, VideoChatDataset, load_rows, store_checkout
 
     out = Path(cfg.output_dir).resolve()
     tmp = out.parent / f".{out.name}.tmp-{sig}"
-    rows, skipped = load_rows(cfg.data, split=cfg.split, videos=cfg.videos, limit=cfg.limit)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    data = str(store_checkout(cfg.data, cfg.revision, out.parent, out.name)) if cfg.revision else cfg.data
+    rows, skipped = load_rows(data, split=cfg.split, videos=cfg.videos, limit=cfg.limit)
     if not rows:
         raise ConfigError(f"no usable training rows (skipped: {dict(skipped) or 'none'})", file=cfg.data)
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -368,6 +373,8 @@ def save_checkpoint(run: _Run, metrics: dict[str, Any]) -> TrainResult:
             out.rename(old)
             shutil.rmtree(old, ignore_errors=True)
         os.replace(tmp, out)
+        for checkout in out.parent.glob(f".{out.name}.data-*"):  # store releases checked out for this run
+            shutil.rmtree(checkout, ignore_errors=True)
     _barrier()
     marker = _read_marker(out)
     if marker is None:

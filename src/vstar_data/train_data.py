@@ -120,6 +120,32 @@ def load_rows(data: str, *, split: str = "train", videos: str | None = None,
     return rows, skipped
 
 
+def store_commit(store: str, tag: str) -> str:
+    """The commit of release `tag` in the vstar-data store at `store` (a changed tag = new data)."""
+    from .store import Store
+
+    commit = Store.open(store, create=False).resolve(f"refs/tags/{tag}")
+    if commit is None:
+        raise ConfigError(f"the store has no release tagged {tag!r}", file=store)
+    return commit
+
+
+def store_checkout(store: str, tag: str, parent: Path, name: str) -> Path:
+    """Release `tag` as a dataset folder `.NAME.data-COMMIT` in `parent`, shared by all processes
+    (checkout writes a temp folder and renames it, so concurrent callers cannot see half of it)."""
+    from .errors import VstarError
+    from .store import checkout
+
+    target = parent / f".{name}.data-{store_commit(store, tag)[:12]}"
+    if not target.is_dir():
+        try:
+            checkout(store, tag, target)
+        except (VstarError, OSError):
+            if not target.is_dir():  # another process won the race: use its copy
+                raise
+    return target
+
+
 def data_fingerprint(data: str) -> str:
     """Content hash of the data file(s): a changed dataset means a different training."""
     path = Path(data)
@@ -128,7 +154,8 @@ def data_fingerprint(data: str) -> str:
         and not any(part.startswith(".") for part in p.relative_to(path).parts))
     h = hashlib.sha256()
     for f in files:
-        h.update(str(f.relative_to(path) if path.is_dir() else f.name).encode())
+        if path.is_dir():  # a single file is its content; a folder also its file layout
+            h.update(str(f.relative_to(path)).encode())
         with f.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)

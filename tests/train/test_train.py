@@ -193,3 +193,31 @@ def test_batch_plan(global_batch, per_device, world, rows, expect):
     accum, effective, note = plan_batch(global_batch, per_device, world, rows)
     assert (accum, effective) == expect
     assert (note is None) == (effective == global_batch)
+
+
+@pytest.mark.slow
+def test_training_killed_midway_is_redone(tiny_model, llava_json, clip_root, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    cfg = _cfg(tiny_model("qwen2_vl"), llava_json(2), clip_root, tmp_path / "ckpt", max_steps=30,
+               learning_rate=1e-3)
+    code = ("import json, sys; from vstar_data.train import TrainConfig, train; "
+            "train(TrainConfig(**json.loads(sys.argv[1])))")
+    proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(cfg.__dict__)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    seen = []
+    for line in proc.stdout:                     # wait until it is really training, then kill -9
+        seen.append(line)
+        if "'loss'" in line:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "".join(seen[-20:])
+    assert not (tmp_path / "ckpt").exists()      # nothing half-trained where a checkpoint belongs
+    result = train(cfg)
+    assert not result.from_marker and result.steps == 30
+    assert train(cfg).from_marker
+    assert not list(tmp_path.glob(".ckpt.*"))
