@@ -155,3 +155,26 @@ def test_accepts_a_template_index_instance() -> None:
     backend = TemplateBackend(templates=index)
     backend.load()
     assert backend.templates is index
+
+
+SHAPES_LABELS = [{"type": "category", "name": "shape", "value": "red circle"},
+                 {"type": "number", "name": "bounces", "value": 3},
+                 {"type": "interval", "name": "moving", "start": 1.2, "end": 4.5},
+                 {"type": "sequence", "name": "directions", "value": ["left", "right", "up"]}]
+
+
+@pytest.mark.parametrize("task, labels", [
+    ("shapes", SHAPES_LABELS),
+    ("temporal_localization", [{"type": "interval", "name": "high_jump", "start": 12.4, "end": 18.9}]),
+    ("action_quality", [{"type": "sequence", "name": "sub_actions", "value": ["Forward", "3.5 Soms.Tuck", "Entry"]},
+                        {"type": "number", "name": "dive_score", "value": 82.5},
+                        {"type": "category", "name": "dive_code", "value": "407c"}]),
+])
+def test_answers_pass_the_real_verifiers_of_all_four_label_types(task: str, labels: list[dict[str, Any]]) -> None:
+    backend = TemplateBackend()
+    answers = backend.generate([_req(f"{task}-{i}", labels, task=task) for i in range(8)])
+    for answer in answers:
+        assert isinstance(answer, str), answer
+        for spec in labels:
+            result = LABEL_TYPES.get(spec["type"])().verify(spec, answer, Profile("default"))
+            assert result.passed, (spec, answer, result)

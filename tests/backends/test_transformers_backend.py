@@ -27,6 +27,7 @@ class TestQwen2VLContract(BackendContract):
         return {"model": str(tiny_model("qwen2_vl")), "max_new_tokens": 8}
 
 
+@pytest.mark.slow
 class TestLlavaOnevisionContract(BackendContract):
     backend = "transformers"
 
@@ -117,6 +118,32 @@ def test_llava_family_sees_every_frame(tiny_model: Callable[[str], Path]) -> Non
     spy = backend.processor = Spy(backend.processor)
     backend.generate([Request(frames=make_frames(5, 40, 64), prompt="What?")])
     assert tuple(spy.outputs[0]["pixel_values_videos"].shape[:2]) == (1, 5)
+
+
+def test_single_frame_clip_is_padded_to_the_temporal_patch(tiny_model: Callable[[str], Path]) -> None:
+    backend = _backend(tiny_model("qwen3_vl"), max_new_tokens=3)
+    spy = backend.processor = Spy(backend.processor)
+    frames = make_frames(1, 32, 32)
+    out = backend.generate([Request(frames=frames, prompt="What?")])
+    assert isinstance(out[0], str) and out[0]
+    assert len(spy.calls[0]["videos"][0]) == 2 and spy.calls[0]["video_metadata"][0]["frames_indices"] == [0, 0]
+
+
+def test_a_request_the_processor_rejects_fails_alone(tiny_model: Callable[[str], Path]) -> None:
+    class Picky(Spy):
+        def __call__(self, **kw: Any) -> Any:
+            if any(v.shape[1] == 7 for v in kw["videos"]):
+                raise ValueError("cannot handle 7-pixel-high frames")
+            return super().__call__(**kw)
+
+    backend = _backend(tiny_model("qwen2_vl"), batch_size=3)
+    backend.processor = Picky(backend.processor)
+    reqs = _requests()
+    poisoned = Request(frames=make_frames(4, 7, 48), prompt="What?", sample_id="thin")
+    out = backend.generate([reqs[0], poisoned, reqs[1]])
+    assert isinstance(out[1], GenerationError) and out[1].reason == "generation_failed"
+    assert out[1].sample_id == "thin" and "7-pixel-high" in out[1].detail
+    assert [out[0], out[2]] == backend.generate(reqs[:2])
 
 
 def test_placeholder_and_control_tokens_in_user_text_are_removed(tiny_model: Callable[[str], Path]) -> None:

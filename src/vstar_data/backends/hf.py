@@ -138,7 +138,7 @@ class TransformersBackend(Backend):
         try:
             return fn(source, revision=self.revision, trust_remote_code=self.trust_remote_code,
                       cache_dir=self.cache_dir, **kw)
-        except (OSError, ValueError, KeyError) as exc:
+        except Exception as exc:  # whatever transformers raises, the user gets one located message
             offline_hint = ("; if the Hub is unreachable, download the model where there is internet "
                             f"(`hf download {self._hub_id}`) and pass its folder, or set HF_HUB_OFFLINE=1 "
                             "with a filled cache") if self._hub_id and self.model_path is None else ""
@@ -289,10 +289,10 @@ class TransformersBackend(Backend):
         import torch
 
         reqs = [requests[i] for i, _ in part]
+        videos = [self._video_input(r.frames, np) for r in reqs]
         inputs = self.processor(
-            text=[t for _, t in part], videos=[np.ascontiguousarray(r.frames.array) for r in reqs],
-            video_metadata=[r.frames.metadata() for r in reqs], do_sample_frames=False,
-            padding=True, return_tensors="pt")
+            text=[t for _, t in part], videos=[v for v, _ in videos], video_metadata=[m for _, m in videos],
+            do_sample_frames=False, padding=True, return_tensors="pt")
         limit = self._max_positions()
         lengths = inputs["attention_mask"].sum(dim=1).tolist()
         too_long = [n + self.max_new_tokens > limit for n in lengths] if limit else [False] * len(reqs)
@@ -315,6 +315,18 @@ class TransformersBackend(Backend):
         texts = self.processor.batch_decode(new_tokens, skip_special_tokens=True,
                                             clean_up_tokenization_spaces=False)
         return [t.strip() for t in texts]
+
+    def _video_input(self, frames: Any, np: Any) -> tuple[Any, dict[str, Any]]:
+        """The frames as the processor gets them. A clip shorter than the model's temporal patch
+        (1 frame for Qwen3-VL's 2) repeats its last frame, as qwen-vl-utils does; nothing else
+        is added or dropped."""
+        array, meta = np.ascontiguousarray(frames.array), frames.metadata()
+        need = int(getattr(self.processor.video_processor, "temporal_patch_size", 1) or 1)
+        if len(array) < need:
+            extra = need - len(array)
+            array = np.concatenate([array, np.repeat(array[-1:], extra, axis=0)])
+            meta["frames_indices"] = list(meta["frames_indices"]) + [meta["frames_indices"][-1]] * extra
+        return array, meta
 
     def _max_positions(self) -> int | None:
         cfg = self.hf_model.config
