@@ -305,8 +305,8 @@ class TransformersBackend(Backend):
                     for r, n, bad in zip(reqs, lengths, too_long)]
         model = self.hf_model
         inputs = inputs.to(model.device)
-        for key, value in inputs.items():   # pixel values follow the model's dtype (bf16 on GPU)
-            if torch.is_tensor(value) and value.is_floating_point():
+        for key, value in inputs.items():   # pixels follow the model's dtype (bf16 on GPU); times stay fp32
+            if key.startswith("pixel_values") and torch.is_tensor(value) and value.is_floating_point():
                 inputs[key] = value.to(model.dtype)
         gen = self._generation_config()
         with torch.inference_mode(), self._seeded(reqs, torch):
