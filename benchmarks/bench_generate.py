@@ -64,7 +64,8 @@ def main() -> None:
         same = answers[1] == answers[args.batch]
         report = {"arch": args.arch, "device": str(backend.hf_model.device), "torch_threads": torch.get_num_threads(),
                   "clips": args.clips, "frames": args.frames, "size": args.size,
-                  "max_new_tokens": args.max_new_tokens, "batch_1": results[1], f"batch_{args.batch}": results[args.batch],
+                  "max_new_tokens": args.max_new_tokens, "batch_1": results[1],
+                  f"batch_{args.batch}": results[args.batch],
                   "speedup": round(results[args.batch]["clips_per_s"] / results[1]["clips_per_s"], 2),
                   "identical_answers": same}
     print(json.dumps(report, indent=2))

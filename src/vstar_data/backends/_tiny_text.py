@@ -1,8 +1,9 @@
 """Text side of the tiny models: a locally trained BPE tokenizer and chat templates.
 
 Nothing is downloaded: the tokenizer is trained in a few milliseconds on the built-in corpus
-below (prompt words, Kinetics-style class names, numbers). The chat templates mirror the real families' templates closely enough that the
-processor sees the same placeholders ("<|vision_start|><|video_pad|><|vision_end|>", "<video>").
+below (prompt words, Kinetics-style class names, numbers). The chat templates mirror the real
+families' templates closely enough that the processor sees the same placeholders
+("<|vision_start|><|video_pad|><|vision_end|>", "<video>").
 """
 from __future__ import annotations
 

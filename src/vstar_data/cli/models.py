@@ -14,7 +14,8 @@ ARCH_HELP = "qwen2_vl, qwen2_5_vl, qwen3_vl, llava_next_video, llava_onevision o
 @app.command("tiny-model")
 def tiny_model_cmd(
     arch: str = typer.Option(..., "--arch", help=f"Architecture: {ARCH_HELP}."),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder to write (created; an earlier tiny model there is replaced, any other non-empty folder refused)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder to write (created; an earlier tiny model there "
+                                                      "is replaced, any other non-empty folder refused)."),
     seed: int = typer.Option(0, help="Seed of the random weights."),
 ) -> None:
     """Write a tiny random-weight video VLM (config, weights, locally trained tokenizer, processor,
