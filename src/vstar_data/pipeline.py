@@ -223,12 +223,21 @@ def _as_skip(exc: BaseException, reason: str) -> SkipRecord:
     return SkipRecord(reason, f"{type(exc).__name__}: {exc}")
 
 
-def decode_one(ps: PromptedSample, cfg: GenerationConfig) -> tuple[Any, float] | SkipRecord:
-    """Frames for one sample (timed), or the SkipRecord saying why not."""
-    from .frames import sample_frames
+def decode_one(ps: PromptedSample, cfg: GenerationConfig,
+               uses_frames: bool = True) -> tuple[Any, float] | SkipRecord:
+    """Frames for one sample (timed), or the SkipRecord saying why not. A backend that does not
+    look at frames (the template baseline) gets none: only the video's presence is checked."""
+    from .frames import Frames, sample_frames
 
     if cfg.videos is None:
         return SkipRecord("no_video_dir", "generation needs --videos", sample_id=ps.sample.id)
+    if not uses_frames:
+        import numpy as np
+
+        if not (Path(cfg.videos) / ps.sample.video).exists():
+            return SkipRecord("video_missing", "video file is missing", file=str(Path(cfg.videos) / ps.sample.video),
+                              sample_id=ps.sample.id)
+        return Frames(np.zeros((0, 1, 1, 3), np.uint8), [], [], 0.0, 0.0, 0), 0.0
     t0 = time.perf_counter()
     try:
         frames = sample_frames(Path(cfg.videos) / ps.sample.video, cfg.num_frames,

@@ -103,7 +103,6 @@ class LocalEngine:
 
     def run(self, cfg: GenerationConfig, out: str | Path, *, backend: Any = None,
             prepared: Prepared | None = None) -> RunSummary:
-        from ..registry import BACKENDS
         from ..verifier import Verifier
 
         out = Path(out)
@@ -132,10 +131,8 @@ class LocalEngine:
             return summary
 
         if backend is None:
-            backend = BACKENDS.get(cfg.backend)(model=cfg.model, max_new_tokens=cfg.max_new_tokens,
-                                                temperature=cfg.temperature, seed=cfg.seed,
-                                                device=cfg.device, **cfg.backend_options)
-            backend.load()
+            backend = make_backend(cfg, prepared)
+        uses_frames = getattr(backend, "uses_frames", True)
         processor = ChunkProcessor(cfg, prepared.templates, backend, Verifier(cfg.profile))
 
         stop = {"flag": False}
@@ -156,7 +153,7 @@ class LocalEngine:
             with ThreadPoolExecutor(max_workers=max(cfg.decode_workers, 1),
                                     thread_name_prefix="vstar-decode") as pool:
                 def submit(rng: range) -> list[Future]:
-                    return [pool.submit(decode_one, prepared.samples[i], cfg) for i in rng]
+                    return [pool.submit(decode_one, prepared.samples[i], cfg, uses_frames) for i in rng]
 
                 pending = [submit(todo[0][1])]
                 for n, (k, rng) in enumerate(todo):
@@ -191,6 +188,20 @@ class LocalEngine:
         with atomic_writer(out / f"summary-{cfg.shard_index:05d}.json") as fh:
             json.dump(summary.to_dict(), fh, indent=2)
         return summary
+
+
+def make_backend(cfg: GenerationConfig, prepared: Prepared) -> Any:
+    """The configured backend, loaded once (a broken model setup fails here, not per sample)."""
+    from ..registry import BACKENDS
+
+    options = dict(cfg.backend_options)
+    if cfg.backend == "template":
+        options.setdefault("templates", prepared.templates)
+    backend = BACKENDS.get(cfg.backend)(model=cfg.model, batch_size=cfg.batch_size,
+                                        max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
+                                        seed=cfg.seed, device=cfg.device, **options)
+    backend.load()
+    return backend
 
 
 def _in_main_thread() -> bool:
