@@ -76,3 +76,20 @@ def test_accelerate_launch_two_cpu_processes_ddp(tiny_model, llava_json, clip_ro
     model = AutoModelForImageTextToText.from_pretrained(out)
     assert sum(p.numel() for p in model.parameters()) > 0
     assert not list(tmp_path.glob(".ddp.*"))
+
+
+def test_example_config_names_only_real_settings():
+    import yaml
+
+    from vstar_data.train import TrainConfig
+
+    text = (ROOT / "configs" / "train_example.yaml").read_text()
+    assert text.startswith("#") and "accelerate launch" in text and "--set" in text
+    settings = yaml.safe_load(text)
+    assert set(settings) <= set(TrainConfig.__dataclass_fields__)
+    paper = {"epochs": 1, "learning_rate": 2e-5, "warmup_ratio": 0.03, "lr_scheduler": "cosine",
+             "global_batch_size": 128}
+    assert {k: settings[k] for k in paper} == paper
+    for name in ("ddp.yaml", "fsdp.yaml"):
+        acc = yaml.safe_load((ROOT / "configs" / "accelerate" / name).read_text())
+        assert acc["distributed_type"] in ("MULTI_GPU", "FSDP") and acc["mixed_precision"] == "no"
