@@ -30,7 +30,7 @@ ONEVISION_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", 
 
 
 def train_tokenizer(specials: list[str], *, eos: str, pad: str, bos: str | None = None,
-                    unk: str | None = None, vocab_size: int = 384) -> Any:
+                    unk: str | None = None, vocab_size: int = 384, corpus_extra: str = "") -> Any:
     """A PreTrainedTokenizerFast over a Metaspace BPE trained on CORPUS (deterministic).
 
     Every printable ASCII character is in the alphabet, so any English prompt encodes; anything
@@ -49,7 +49,7 @@ def train_tokenizer(specials: list[str], *, eos: str, pad: str, bos: str | None 
     alphabet = sorted(set(string.printable.strip()) | {"\u2581", "\n"})
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False,
                                   initial_alphabet=alphabet)
-    tok.train_from_iterator([CORPUS] * 4, trainer)
+    tok.train_from_iterator([CORPUS] * 4 + [corpus_extra] * 8, trainer)
     named = {"eos_token": eos, "pad_token": pad, "unk_token": unk}
     if bos:
         named["bos_token"] = bos

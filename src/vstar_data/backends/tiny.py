@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import ConfigError
@@ -25,20 +26,31 @@ FRAME_PX = 32      # llava-style towers see square 32x32 frames
 MARKER = "tiny_model.json"
 
 
+@dataclass(frozen=True)
+class TinyOptions:
+    """Optional changes to a tiny model: extra tokenizer text (so a world's words are whole
+    tokens), the BPE vocabulary size, and text-model config overrides (hidden size, layers...)."""
+
+    corpus: str = ""
+    vocab_size: int = 384
+    text: dict[str, Any] = field(default_factory=dict)
+
+
 def _ids(tok: Any, *names: str) -> list[int]:
     return [tok.convert_tokens_to_ids(n) for n in names]
 
 
-def _qwen(arch: str) -> tuple[Any, Any]:
+def _qwen(arch: str, opts: "TinyOptions") -> tuple[Any, Any]:
     """Qwen2-VL / Qwen2.5-VL / Qwen3-VL: patch 8, merge 2, temporal patch 2; 32x32 -> 4 tokens
     per pair of frames."""
     from transformers.models.qwen2_vl import Qwen2VLImageProcessor, Qwen2VLVideoProcessor
 
-    tok = tt.train_tokenizer(tt.QWEN_SPECIALS, eos="<|im_end|>", pad="<|endoftext|>")
+    tok = tt.train_tokenizer(tt.QWEN_SPECIALS, eos="<|im_end|>", pad="<|endoftext|>",
+                             corpus_extra=opts.corpus, vocab_size=opts.vocab_size)
     pad, eos, img, vid, vs, ve = _ids(tok, "<|endoftext|>", "<|im_end|>", "<|image_pad|>", "<|video_pad|>",
                                       "<|vision_start|>", "<|vision_end|>")
-    text = dict(TEXT, vocab_size=len(tok), eos_token_id=eos, pad_token_id=pad, bos_token_id=None,
-                initializer_range=INIT_RANGE)
+    text = dict(TEXT, **opts.text, vocab_size=len(tok), eos_token_id=eos, pad_token_id=pad,
+                bos_token_id=None, initializer_range=INIT_RANGE)
     ids = dict(image_token_id=img, video_token_id=vid, vision_start_token_id=vs, vision_end_token_id=ve,
                tie_word_embeddings=True)
     size = {"shortest_edge": 16 * 16, "longest_edge": 64 * 64}
@@ -78,10 +90,10 @@ def _clip_vision(model_type: str = "clip_vision_model") -> dict[str, Any]:
                 initializer_range=INIT_RANGE)
 
 
-def _llama_text(tok: Any, model_type: str = "llama") -> dict[str, Any]:
+def _llama_text(tok: Any, opts: TinyOptions, model_type: str = "llama") -> dict[str, Any]:
     bos, eos, pad = _ids(tok, tok.bos_token or tok.eos_token, tok.eos_token, tok.pad_token)
-    return dict(TEXT, model_type=model_type, vocab_size=len(tok), bos_token_id=bos, eos_token_id=eos,
-                pad_token_id=pad, initializer_range=INIT_RANGE, tie_word_embeddings=True)
+    return dict(TEXT, **opts.text, model_type=model_type, vocab_size=len(tok), bos_token_id=bos,
+                eos_token_id=eos, pad_token_id=pad, initializer_range=INIT_RANGE, tie_word_embeddings=True)
 
 
 def _crop_kw() -> dict[str, Any]:
@@ -89,15 +101,16 @@ def _crop_kw() -> dict[str, Any]:
                 do_center_crop=True)
 
 
-def _llava_next_video(arch: str) -> tuple[Any, Any]:
+def _llava_next_video(arch: str, opts: "TinyOptions") -> tuple[Any, Any]:
     """LLaVA-NeXT-Video: CLIP tower 32x32/8 -> 16 patches, pooled by 2 -> 4 tokens per frame."""
     from transformers import LlavaNextImageProcessor, LlavaNextVideoConfig, LlavaNextVideoProcessor
     from transformers.models.llava_next_video import LlavaNextVideoVideoProcessor
 
-    tok = tt.train_tokenizer(tt.LLAVA_SPECIALS, eos="</s>", pad="<pad>", bos="<s>", unk="<unk>")
+    tok = tt.train_tokenizer(tt.LLAVA_SPECIALS, eos="</s>", pad="<pad>", bos="<s>", unk="<unk>",
+                             corpus_extra=opts.corpus, vocab_size=opts.vocab_size)
     img, vid = _ids(tok, "<image>", "<video>")
     pinpoints = [[FRAME_PX, FRAME_PX], [FRAME_PX, 2 * FRAME_PX], [2 * FRAME_PX, FRAME_PX]]
-    config = LlavaNextVideoConfig(vision_config=_clip_vision(), text_config=_llama_text(tok),
+    config = LlavaNextVideoConfig(vision_config=_clip_vision(), text_config=_llama_text(tok, opts),
                                   image_token_index=img, video_token_index=vid, image_grid_pinpoints=pinpoints,
                                   vision_feature_select_strategy="default", vision_feature_layer=-1,
                                   spatial_pool_stride=2, image_seq_length=16, video_seq_length=4 * 8,
@@ -110,16 +123,17 @@ def _llava_next_video(arch: str) -> tuple[Any, Any]:
     return config, processor
 
 
-def _llava_onevision(arch: str) -> tuple[Any, Any]:
+def _llava_onevision(arch: str, opts: "TinyOptions") -> tuple[Any, Any]:
     """LLaVA-OneVision: SigLIP tower 32x32/8 -> 16 patches, pooled to 2x2 per frame, + 1 newline."""
     from transformers import LlavaOnevisionConfig, LlavaOnevisionImageProcessor, LlavaOnevisionProcessor
     from transformers.models.llava_onevision import LlavaOnevisionVideoProcessor
 
-    tok = tt.train_tokenizer(tt.ONEVISION_SPECIALS, eos="<|im_end|>", pad="<|endoftext|>")
+    tok = tt.train_tokenizer(tt.ONEVISION_SPECIALS, eos="<|im_end|>", pad="<|endoftext|>",
+                             corpus_extra=opts.corpus, vocab_size=opts.vocab_size)
     img, vid = _ids(tok, "<image>", "<video>")
     vision = _clip_vision("siglip_vision_model")
     vision.pop("projection_dim")
-    text = _llama_text(tok, "qwen2")
+    text = _llama_text(tok, opts, "qwen2")
     text["bos_token_id"] = None
     pinpoints = [[FRAME_PX, FRAME_PX], [FRAME_PX, 2 * FRAME_PX], [2 * FRAME_PX, FRAME_PX]]
     config = LlavaOnevisionConfig(vision_config=vision, text_config=text, image_token_index=img,
@@ -136,14 +150,15 @@ def _llava_onevision(arch: str) -> tuple[Any, Any]:
     return config, processor
 
 
-def _video_llava(arch: str) -> tuple[Any, Any]:
+def _video_llava(arch: str, opts: "TinyOptions") -> tuple[Any, Any]:
     """Video-LLaVA: CLIP tower 32x32/8 -> 16 patches + CLS = 17 tokens per frame."""
     from transformers import VideoLlavaConfig, VideoLlavaImageProcessor, VideoLlavaProcessor
     from transformers.models.video_llava import VideoLlavaVideoProcessor
 
-    tok = tt.train_tokenizer(tt.LLAVA_SPECIALS, eos="</s>", pad="<pad>", bos="<s>", unk="<unk>")
+    tok = tt.train_tokenizer(tt.LLAVA_SPECIALS, eos="</s>", pad="<pad>", bos="<s>", unk="<unk>",
+                             corpus_extra=opts.corpus, vocab_size=opts.vocab_size)
     img, vid = _ids(tok, "<image>", "<video>")
-    config = VideoLlavaConfig(vision_config=_clip_vision(), text_config=_llama_text(tok), image_token_index=img,
+    config = VideoLlavaConfig(vision_config=_clip_vision(), text_config=_llama_text(tok, opts), image_token_index=img,
                               video_token_index=vid, vision_feature_select_strategy="default",
                               vision_feature_layer=-1, image_seq_length=16, video_seq_length=17 * 8,
                               tie_word_embeddings=True)
@@ -155,14 +170,15 @@ def _video_llava(arch: str) -> tuple[Any, Any]:
     return config, processor
 
 
-ARCHS: dict[str, Callable[[str], tuple[Any, Any]]] = {
+ARCHS: dict[str, Callable[[str, TinyOptions], tuple[Any, Any]]] = {
     "qwen2_vl": _qwen, "qwen2_5_vl": _qwen, "qwen3_vl": _qwen,
     "llava_next_video": _llava_next_video, "llava_onevision": _llava_onevision, "video_llava": _video_llava,
 }
 TINY_ARCHS: tuple[str, ...] = tuple(ARCHS)
 
 
-def build_tiny_model(arch: str, out_dir: str | Path, seed: int = 0) -> Path:
+def build_tiny_model(arch: str, out_dir: str | Path, seed: int = 0,
+                     options: TinyOptions | None = None) -> Path:
     """Write a random-weight `arch` model + processor to `out_dir` (created); return the folder.
 
     The folder loads with AutoProcessor / AutoModelForImageTextToText like a Hub checkpoint.
@@ -172,7 +188,7 @@ def build_tiny_model(arch: str, out_dir: str | Path, seed: int = 0) -> Path:
     import torch
     from transformers import AutoModelForImageTextToText
 
-    config, processor = ARCHS[arch](arch)
+    config, processor = ARCHS[arch](arch, options or TinyOptions())
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = AutoModelForImageTextToText.from_config(config)
