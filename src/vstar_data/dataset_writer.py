@@ -12,6 +12,7 @@ cache of a local folder is keyed on its YAML, which lists these names).
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -26,7 +27,8 @@ from .rows import COLUMNS, check_row, features, to_record
 
 DEFAULT_SHARD_BYTES = 500 * 1024 * 1024
 DEFAULT_BATCH_ROWS = 10_000
-DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024
+DEFAULT_BUFFER_BYTES = 48 * 1024 * 1024   # arrow bytes buffered over all partitions
+CHUNK_ROWS = 1_000                         # Python records held per partition before arrow
 # Which accepted attempt wins when one sample has several: direct answers first (the paper trains
 # on them), then the latest cycle, then the first attempt; content breaks remaining ties.
 _ORIGIN_RANK = {"generated": 0, "rationalized": 1}
@@ -124,44 +126,62 @@ class _Shard:
 
 
 class _Partition:
-    """Buffered rows of one (source, split) and the shard files written for it so far."""
+    """Rows of one (source, split): a small list of Python records, converted to arrow every
+    `CHUNK_ROWS` (arrow holds a row in ~1/3 of the memory), written as one row group per flush."""
 
     def __init__(self, folder: Path, split: str, shard_bytes: int, index: int) -> None:
         self.folder, self.split, self.shard_bytes, self.index = folder, split, shard_bytes, index
-        self.buffer: list[tuple] = []
-        self.buffered_bytes = 0
+        self.pending: list[tuple] = []
+        self.chunks: list[Any] = []
+        self.chunk_rows = self.chunk_bytes = 0
         self.shards: list[_Shard] = []
         self.rows = 0
         self._writer: Any = None
         self._sink: _HashingFile | None = None
 
-    def add(self, rec: tuple, nbytes: int) -> None:
-        self.buffer.append(rec)
-        self.buffered_bytes += nbytes
+    def add(self, rec: tuple) -> None:
+        self.pending.append(rec)
         self.rows += 1
 
-    def flush(self) -> None:
-        if not self.buffer:
-            return
+    def convert(self) -> int:
+        """Move pending records into an arrow chunk; returns the arrow bytes added."""
+        if not self.pending:
+            return 0
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         schema = features().arrow_schema
         batch = pa.RecordBatch.from_arrays(
-            [pa.array(col, type=f.type) for col, f in zip(zip(*self.buffer), schema)], schema=schema)
-        self.buffer, self.buffered_bytes = [], 0
+            [pa.array(col, type=f.type) for col, f in zip(zip(*self.pending), schema)], schema=schema)
+        self.pending = []
+        self.chunks.append(batch)
+        self.chunk_rows += batch.num_rows
+        self.chunk_bytes += batch.nbytes
+        return batch.nbytes
+
+    def flush(self) -> int:
+        """Write the buffered rows as one row group; returns the arrow bytes released."""
+        self.convert()
+        if not self.chunks:
+            return 0
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_batches(self.chunks)
+        released = self.chunk_bytes
+        self.chunks, self.chunk_rows, self.chunk_bytes = [], 0, 0
         if self._writer is None:
             shard = _Shard(self.folder / f".{self.split}-{len(self.shards):05d}.parquet.tmp")
             self.folder.mkdir(parents=True, exist_ok=True)
             self._sink = _HashingFile(shard.path)
-            self._writer = pq.ParquetWriter(self._sink, schema, compression="zstd")
+            self._writer = pq.ParquetWriter(self._sink, table.schema, compression="zstd")
             self.shards.append(shard)
-        self._writer.write_batch(batch)
+        self._writer.write_table(table, row_group_size=table.num_rows)
         shard = self.shards[-1]
-        shard.rows += batch.num_rows
-        shard.num_bytes += batch.nbytes
+        shard.rows += table.num_rows
+        shard.num_bytes += table.nbytes
         if self._sink.tell() >= self.shard_bytes:
             self.close_shard()
+        return released
 
     def close_shard(self) -> None:
         if self._writer is not None:
@@ -175,7 +195,11 @@ class _Partition:
 def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int = DEFAULT_SHARD_BYTES,
                  batch_rows: int = DEFAULT_BATCH_ROWS,
                  buffer_bytes: int = DEFAULT_BUFFER_BYTES) -> Manifest:
-    """Validate every attempt row and write the accepted ones (one per sample) under `out_dir/data`."""
+    """Validate every attempt row and write the accepted ones (one per sample) under `out_dir/data`.
+
+    Row groups hold `batch_rows` rows, fewer when the arrow buffers of all open partitions pass
+    `buffer_bytes` (the fullest is written early): memory stays flat however many sources.
+    """
     out = Path(out_dir)
     man = Manifest(input_files=len(attempt_files(rows_dir)))
     parts: dict[tuple[str, str], _Partition] = {}
@@ -183,44 +207,48 @@ def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int 
     # Per accepted row, for duplicate detection without holding ids: 16-byte id digest + ranking.
     digests, ranks, cycles, tries = bytearray(), array("b"), array("l"), array("l")
     where_part, where_row = array("H"), array("q")
-    buffered = 0
-    for _rel, _line, row in iter_attempt_rows(rows_dir):
-        man.rows_read += 1
-        cycle, origin = row["cycle"], row["origin"]
-        man.attempts[(cycle, origin, row["accepted"])] += 1
-        if not row["accepted"]:
-            continue
-        key = (row["source"], row["split"])
-        part = parts.get(key)
-        if part is None:
-            part = parts[key] = _Partition(out / "data" / key[0], key[1], shard_bytes, len(order))
-            order.append(key)
-        digests += hashlib.blake2b(row["id"].encode(), digest_size=16).digest()
-        ranks.append(_ORIGIN_RANK[origin])
-        cycles.append(int(cycle))
-        tries.append(int(row.get("attempt") or 0))
-        where_part.append(part.index)
-        where_row.append(part.rows)
-        man.counts[(row["source"], row["split"], row["task"], origin, int(cycle), row["verifier_profile"],
-                    row["model"], row.get("model_revision"))] += 1
-        nbytes = len(row["answer"]) + len(row["question"]) + 512
-        part.add(to_record(row), nbytes)
-        buffered += nbytes
-        if len(part.buffer) >= batch_rows:
-            buffered -= part.buffered_bytes
+    chunk_rows = min(CHUNK_ROWS, batch_rows)
+    arrow_bytes = 0
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the loop makes no reference cycles; collections only rescan the buffers
+    try:
+        for _rel, _line, row in iter_attempt_rows(rows_dir):
+            man.rows_read += 1
+            cycle, origin = row["cycle"], row["origin"]
+            man.attempts[(cycle, origin, row["accepted"])] += 1
+            if not row["accepted"]:
+                continue
+            key = (row["source"], row["split"])
+            part = parts.get(key)
+            if part is None:
+                part = parts[key] = _Partition(out / "data" / key[0], key[1], shard_bytes, len(order))
+                order.append(key)
+            digests += hashlib.blake2b(row["id"].encode(), digest_size=16).digest()
+            ranks.append(_ORIGIN_RANK[origin])
+            cycles.append(int(cycle))
+            tries.append(int(row.get("attempt") or 0))
+            where_part.append(part.index)
+            where_row.append(part.rows)
+            man.counts[(row["source"], row["split"], row["task"], origin, int(cycle), row["verifier_profile"],
+                        row["model"], row.get("model_revision"))] += 1
+            part.add(to_record(row))
+            if len(part.pending) >= chunk_rows:
+                arrow_bytes += part.convert()
+                if part.chunk_rows >= batch_rows:
+                    arrow_bytes -= part.flush()
+                elif arrow_bytes > buffer_bytes:
+                    arrow_bytes -= max(parts.values(), key=lambda p: p.chunk_bytes).flush()
+        for part in parts.values():
             part.flush()
-        elif buffered > buffer_bytes:
-            fullest = max(parts.values(), key=lambda p: p.buffered_bytes)
-            buffered -= fullest.buffered_bytes
-            fullest.flush()
-    for part in parts.values():
-        part.flush()
-        part.close_shard()
+            part.close_shard()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     if not parts:
         raise VstarError("no accepted rows to publish", file=rows_dir)
     losers = _duplicate_losers(digests, ranks, cycles, tries, where_part, where_row)
     if losers:
-        man.duplicates_dropped = len(losers)
+        man.duplicates_dropped = sum(len(rows) for rows in losers.values())
         _drop_rows([parts[k] for k in order], losers, man)
     _finalize(out, [(k, parts[k]) for k in order], man)
     return man

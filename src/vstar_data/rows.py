@@ -27,7 +27,10 @@ SCORE_FIELDS = ("name", "type", "passed", "score", "span", "matched", "reason", 
 COLUMNS = ("id", "source", "task", "split", "video", "clip_start", "clip_end", "conversations",
            "question", "labels", "origin", "cycle", "model", "model_revision", "template_id",
            "verifier_profile", "verifier_scores", "frame_indices", "attempt")
-_NUMERIC_KEYS = ("start", "end", "rel_tol", "abs_tol", "min_iou")
+_NUMERIC_KEYS = frozenset(("start", "end", "rel_tol", "abs_tol", "min_iou"))
+_TEXT_KEYS = frozenset(("type", "name", "unit"))
+_LABEL_TEMPLATE = dict.fromkeys(LABEL_FIELDS)
+_SCORE_KEYS = frozenset(SCORE_FIELDS[:-1])
 
 
 @lru_cache(maxsize=1)
@@ -58,26 +61,24 @@ def _extra(d: dict[str, Any]) -> str | None:
 
 def label_to_struct(spec: dict[str, Any]) -> dict[str, Any]:
     """A label spec as the `labels` struct: typed fields where the value fits, JSON `extra` otherwise."""
-    out: dict[str, Any] = dict.fromkeys(LABEL_FIELDS)
+    out = _LABEL_TEMPLATE.copy()
     rest: dict[str, Any] = {}
     for key, val in spec.items():
-        if key in ("type", "name") and isinstance(val, str):
+        t = type(val)
+        if t is str and key in _TEXT_KEYS:
             out[key] = val
-        elif key == "value" and isinstance(val, str):
+        elif key == "value" and t is str:
             out["value_text"] = val
-        elif key == "value" and isinstance(val, (int, float)) and not isinstance(val, bool):
+        elif key == "value" and (t is float or t is int):
             out["value_number"] = float(val)
-        elif key == "value" and isinstance(val, list) and all(isinstance(v, str) for v in val):
-            out["values"] = val
-        elif key in _NUMERIC_KEYS and isinstance(val, (int, float)) and not isinstance(val, bool):
+        elif (t is float or t is int) and key in _NUMERIC_KEYS:
             out[key] = float(val)
-        elif key == "unit" and isinstance(val, str):
-            out["unit"] = val
-        elif key == "synonyms" and isinstance(val, list) and all(isinstance(v, str) for v in val):
-            out["synonyms"] = val
+        elif t is list and key in ("value", "synonyms") and all(type(v) is str for v in val):
+            out["values" if key == "value" else key] = val
         else:
             rest[key] = val
-    out["extra"] = _extra(rest)
+    if rest:
+        out["extra"] = _extra(rest)
     return out
 
 
@@ -97,10 +98,12 @@ def struct_to_label(struct: dict[str, Any]) -> dict[str, Any]:
 
 def score_to_struct(score: dict[str, Any]) -> dict[str, Any]:
     """A verifier score (LabelResult.to_dict) as the `verifier_scores` struct; extra keys as JSON."""
-    out = {k: score.get(k) for k in SCORE_FIELDS[:-1]}
-    if out["score"] is not None:
-        out["score"] = float(out["score"])
-    out["extra"] = _extra({k: v for k, v in score.items() if k not in SCORE_FIELDS})
+    value = score.get("score")
+    out = {"name": score.get("name"), "type": score.get("type"), "passed": score.get("passed"),
+           "score": None if value is None else float(value), "span": score.get("span"),
+           "matched": score.get("matched"), "reason": score.get("reason"), "extra": None}
+    if not _SCORE_KEYS.issuperset(score):
+        out["extra"] = _extra({k: v for k, v in score.items() if k not in _SCORE_KEYS})
     return out
 
 
@@ -124,7 +127,8 @@ def to_record(row: dict[str, Any]) -> tuple:
     attempt = row.get("attempt")
     return (row["id"], row["source"], row["task"], row["split"], row["video"],
             None if clip_start is None else float(clip_start), None if clip_end is None else float(clip_end),
-            conversations(row["question"], row["answer"]), row["question"],
+            [{"from": "human", "value": "<video>\n" + row["question"]}, {"from": "gpt", "value": row["answer"]}],
+            row["question"],
             [label_to_struct(s) for s in row["labels"]], row["origin"], int(row["cycle"]), row["model"],
             row.get("model_revision"), row.get("template_id"), row["verifier_profile"],
             [score_to_struct(s) for s in row["verifier_scores"]],
@@ -158,38 +162,37 @@ def _validators() -> tuple[Callable[[Any], bool], Any]:
 def check_row(row: Any, *, file: str | None = None, line: int | None = None) -> None:
     """Raise VstarError naming the file, line and field when `row` breaks the attempt-row schema."""
     fast, slow = _validators()
-    if fast(row):
-        if row.get("clip_end") is not None and row.get("clip_start") is not None \
-                and row["clip_end"] < row["clip_start"]:
-            raise VstarError("clip_end is before clip_start", file=file, row=line, key="clip_end")
-        for spec in row["labels"]:
-            if spec["type"] == "interval" and spec["end"] < spec["start"]:
-                raise VstarError(f"interval {spec['name']!r} ends before it starts", file=file, row=line,
-                                 key="labels")
-        return
-    import jsonschema
+    if not fast(row):  # the compiled check is exact for JSON input; jsonschema has the last word
+        import jsonschema
 
-    err = jsonschema.exceptions.best_match(slow.iter_errors(row))
-    if err is None:  # the compiled check and jsonschema disagree: trust jsonschema, say so
-        raise VstarError("row refused by the compiled schema check but accepted by jsonschema "
-                         "(please report this)", file=file, row=line)
-    field = "/".join(str(p) for p in err.absolute_path) or "(row)"
-    raise VstarError(f"invalid attempt row: {err.message}", file=file, row=line, key=field)
+        err = jsonschema.exceptions.best_match(slow.iter_errors(row))
+        if err is not None:
+            field = "/".join(str(p) for p in err.absolute_path) or "(row)"
+            raise VstarError(f"invalid attempt row: {err.message}", file=file, row=line, key=field)
+    start, end = row.get("clip_start"), row.get("clip_end")
+    if start is not None and end is not None and end < start:
+        raise VstarError("clip_end is before clip_start", file=file, row=line, key="clip_end")
+    for spec in row["labels"]:
+        if spec["type"] == "interval" and spec["end"] < spec["start"]:
+            raise VstarError(f"interval {spec['name']!r} ends before it starts", file=file, row=line,
+                             key="labels")
 
 
 # --------------------------------------------------------------------------- schema compiler
 
+# Exact-type tests: json.loads makes exactly these types. A value of a subclass fails the fast
+# check and is judged by jsonschema instead, so the shortcut never changes a verdict.
 _TYPE_EXPR = {
-    "string": "isinstance({v}, str)",
-    "integer": "(isinstance({v}, int) and not isinstance({v}, bool) or isinstance({v}, float) and {v}.is_integer())",
-    "number": "(isinstance({v}, (int, float)) and not isinstance({v}, bool))",
-    "boolean": "isinstance({v}, bool)",
+    "string": "type({v}) is str",
+    "integer": "(type({v}) is int or type({v}) is float and {v}.is_integer())",
+    "number": "type({v}) in _NUMBER",
+    "boolean": "type({v}) is bool",
     "null": "{v} is None",
-    "array": "isinstance({v}, list)",
-    "object": "isinstance({v}, dict)",
+    "array": "type({v}) is list",
+    "object": "type({v}) is dict",
 }
-_NUM = "(isinstance({v}, (int, float)) and not isinstance({v}, bool))"
 _ANNOTATIONS = {"$schema", "$id", "$defs", "title", "description", "$comment", "default", "examples"}
+_SIMPLE = {"type", "const", "enum", "required", "properties"} | _ANNOTATIONS
 
 
 def compile_schema(schema: dict[str, Any], resources: dict[str, dict[str, Any]]) -> Callable[[Any], bool]:
@@ -212,7 +215,7 @@ class _Compiler:
         name = self.function(schema, schema)
         from jsonschema._utils import equal
 
-        namespace: dict[str, Any] = {"_equal": equal, "_MISSING": object(), **self.consts}
+        namespace: dict[str, Any] = {"_equal": equal, "_MISSING": object(), "_NUMBER": (int, float), **self.consts}
         exec(compile("\n".join(self.sources), "<row.schema.json>", "exec"), namespace)  # noqa: S102
         return namespace[name]
 
@@ -237,9 +240,38 @@ class _Compiler:
             node = node[part]
         return node, doc
 
+    def test(self, s: dict[str, Any], v: str, base: dict[str, Any]) -> str:
+        """A boolean expression for `s` (inline when it is a simple shape test, else a call)."""
+        if not set(s) <= _SIMPLE or any(not set(sub) <= _SIMPLE - {"properties", "required"}
+                                        for sub in s.get("properties", {}).values()):
+            return f"{self.function(s, base)}({v})"
+        terms = []
+        if "type" in s:
+            types = [s["type"]] if isinstance(s["type"], str) else s["type"]
+            terms.append("(" + " or ".join(_TYPE_EXPR[t].format(v=v) for t in types) + ")")
+        if "const" in s or "enum" in s:
+            terms.append(self.value_test(s, v))
+        if "required" in s or "properties" in s:
+            parts = [f"{k!r} in {v}" for k in s.get("required", ())]
+            for key, sub in s.get("properties", {}).items():
+                self.nvar += 1
+                inner = self.test(sub, f"{v}[{key!r}]", base)
+                parts.append(f"({key!r} not in {v} or {inner})")
+            terms.append(f"(type({v}) is not dict or (" + " and ".join(parts or ["True"]) + "))")
+        return "(" + " and ".join(terms or ["True"]) + ")"
+
+    def value_test(self, s: dict[str, Any], v: str) -> str:
+        values = s["enum"] if "enum" in s else [s["const"]]
+        if all(isinstance(a, str) for a in values):
+            return f"(type({v}) is str and {v} in {self.const(frozenset(values))})"
+        if len(values) == 1 and (values[0] is None or isinstance(values[0], bool)):
+            return f"({v} is {values[0]!r})"
+        return f"any(_equal({v}, _e) for _e in {self.const(values)})"
+
     def block(self, s: dict[str, Any], v: str, base: dict[str, Any], ind: int) -> list[str]:
         pad, out = "    " * ind, []
         types = [s["type"]] if isinstance(s.get("type"), str) else s.get("type", [])
+        required = set(s.get("required", ()))
 
         def fail_if(cond: str) -> None:
             out.append(f"{pad}if {cond}:\n{pad}    return False\n")
@@ -250,7 +282,9 @@ class _Compiler:
                 return f"({cond})"
             return f"({_TYPE_EXPR[kind].format(v=v)} and {cond})"
 
-        for kw in sorted(s, key=lambda k: k != "type"):  # `type` first: later guards may rely on it
+        # `type` first and `required` before `properties`: later checks rely on both.
+        order = {"type": 0, "required": 1}
+        for kw in sorted(s, key=lambda k: order.get(k, 2)):
             arg = s[kw]
             if kw in _ANNOTATIONS or kw in ("then", "else"):
                 continue
@@ -259,15 +293,8 @@ class _Compiler:
                 fail_if(f"not {self.function(target, doc)}({v})")
             elif kw == "type":
                 fail_if("not (" + " or ".join(_TYPE_EXPR[t].format(v=v) for t in types) + ")")
-            elif kw == "enum" and all(isinstance(a, str) for a in arg):
-                fail_if(f"not {when('string', f'{v} in {self.const(frozenset(arg))}')}")
-            elif kw == "const" and isinstance(arg, str):
-                fail_if(f"not {when('string', f'{v} == {arg!r}')}")
-            elif kw == "const" and (arg is None or isinstance(arg, bool)):
-                fail_if(f"{v} is not {arg!r}")
             elif kw in ("enum", "const"):
-                values = self.const(arg if kw == "enum" else [arg])
-                fail_if(f"not any(_equal({v}, _e) for _e in {values})")
+                fail_if(f"not {self.value_test(s, v)}")
             elif kw in ("minLength", "maxLength"):
                 fail_if(when("string", f"len({v}) {'<' if kw == 'minLength' else '>'} {int(arg)}"))
             elif kw == "pattern":
@@ -278,34 +305,44 @@ class _Compiler:
             elif kw in ("minItems", "maxItems"):
                 fail_if(when("array", f"len({v}) {'<' if kw == 'minItems' else '>'} {int(arg)}"))
             elif kw == "items":
-                fn = self.function(arg, base)
-                out.append(f"{pad}if {when('array', 'True')}:\n{pad}    for _i in {v}:\n"
-                           f"{pad}        if not {fn}(_i):\n{pad}            return False\n")
+                self.nvar += 1
+                item = f"_i{self.nvar}"
+                inner = self.block(arg, item, base, ind + 2)
+                if inner:
+                    out.append(f"{pad}if {when('array', 'True')}:\n{pad}    for {item} in {v}:\n" + "".join(inner))
             elif kw == "required":
                 fail_if(when("object", "not (" + " and ".join(f"{k!r} in {v}" for k in arg) + ")"))
             elif kw == "properties":
-                out.append(f"{pad}if {when('object', 'True')}:\n")
+                body = []
                 for key, sub in arg.items():
                     self.nvar += 1
                     var = f"_v{self.nvar}"
-                    inner = self.block(sub, var, base, ind + 2)
-                    if inner:
-                        out.append(f"{pad}    {var} = {v}.get({key!r}, _MISSING)\n"
-                                   f"{pad}    if {var} is not _MISSING:\n" + "".join(inner))
-                out.append(f"{pad}    pass\n")
+                    if types == ["object"] and key in required:
+                        inner = self.block(sub, var, base, ind)
+                        if inner:
+                            body.append(f"{pad}{var} = {v}[{key!r}]\n" + "".join(inner))
+                    else:
+                        inner = self.block(sub, var, base, ind + 1)
+                        if inner:
+                            body.append(f"{pad}{var} = {v}.get({key!r}, _MISSING)\n"
+                                        f"{pad}if {var} is not _MISSING:\n" + "".join(inner))
+                if types == ["object"]:
+                    out.extend(body)
+                elif body:
+                    out.append(f"{pad}if {when('object', 'True')}:\n")
+                    out.extend("".join("    " + ln + "\n" for ln in b.splitlines()) for b in body)
             elif kw == "allOf":
                 for sub in arg:
                     out.extend(self.block(sub, v, base, ind))
             elif kw == "not":
-                fail_if(f"{self.function(arg, base)}({v})")
+                fail_if(self.test(arg, v, base))
             elif kw in ("anyOf", "oneOf"):
-                fns = ", ".join(self.function(sub, base) for sub in arg)
-                test = (f"any(_g({v}) for _g in ({fns},))" if kw == "anyOf"
-                        else f"sum(1 for _g in ({fns},) if _g({v})) == 1")
-                fail_if(f"not {test}")
+                tests = [self.test(sub, v, base) for sub in arg]
+                fail_if(f"not ({' or '.join(tests)})" if kw == "anyOf"
+                        else f"({' + '.join(f'bool({t})' for t in tests)}) != 1")
             elif kw == "if":
                 then, other = s.get("then"), s.get("else")
-                out.append(f"{pad}if {self.function(arg, base)}({v}):\n")
+                out.append(f"{pad}if {self.test(arg, v, base)}:\n")
                 out.extend(self.block(then, v, base, ind + 1) if then else [])
                 out.append(f"{pad}    pass\n")
                 if other:

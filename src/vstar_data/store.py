@@ -212,7 +212,7 @@ class Store:
                      journal["message"], head)
         _checkpoint("tagged")
         (self.git_dir / JOURNAL).unlink(missing_ok=True)
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging.parent, ignore_errors=True)  # ours is the only build under the lock
         return head
 
     # ------------------------------------------------------------------ reading releases
@@ -222,7 +222,8 @@ class Store:
 
         fmt = "%(refname:short)%09%(creatordate:iso-strict)%09%(objectname)%09%(*objectname)%09%(contents:subject)"
         out = []
-        for line in self.git("for-each-ref", "refs/tags", "--sort=creatordate", f"--format={fmt}").splitlines():
+        order = {c: i for i, c in enumerate(self.git("rev-list", "--reverse", "--all").split())}
+        for line in self.git("for-each-ref", "refs/tags", f"--format={fmt}").splitlines():
             tag, date, obj, peeled, subject = (line.split("\t") + [""] * 5)[:5]
             commit = peeled or obj
             readme = self.git("show", f"{commit}:README.md", check=False)
@@ -233,7 +234,7 @@ class Store:
                     counts[info.get("config_name", "default")] = {
                         s["name"]: int(s.get("num_examples", 0)) for s in info.get("splits") or []}
             out.append(Revision(tag, date, commit, subject, counts))
-        return out
+        return sorted(out, key=lambda r: (r.date, order.get(r.commit, -1)))  # dates are to the second
 
     def checkout(self, tag: str, out: str | Path) -> Path:
         """Materialise release `tag` as a plain dataset folder (no .git, no marker) at `out`."""
