@@ -1,0 +1,163 @@
+"""Interval labels: a temporal segment, scored by the IoU of the best-matching interval stated.
+
+Stated intervals are read from ranges ("from 12.4s to 18.9 s", "between 0:12 and 0:19",
+"12.4-18.9 seconds", "12.4 to 18.9 seconds", "from 1:02.5 to 1:10"), from start/end cues that
+may span sentences ("starting at 12 seconds and ending at 19", "It starts at 12 s. It ends at
+19 s.") and from a start plus a duration ("starts at 12 s and lasts 7 seconds"). Clock times
+(m:ss, h:mm:ss) and minute/hour/millisecond units are converted to seconds; a unit given once
+("12.4-18.9 seconds") applies to both ends; bare numbers are read as seconds. Numbers that
+belong to another noun ("3 people") never form an interval. Negated statements are skipped.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ._text import FUNCTION, NUM, UNITS, WORD, Doc, analyze, fmt_number, negated, numbers, stem
+from .base import LabelResult, LabelType, Profile
+
+_TIME_UNITS = {u: f for u, (family, f) in UNITS.items() if family == "time"}
+_RANGE = frozenset({"-", "–", "—", "to", "until", "till", "through", "thru"})
+_START_CUES = frozenset(stem(w) for w in ("start", "starts", "begins", "beginning", "began", "from", "between",
+                                          "onset", "commences", "[", "("))
+_END_CUES = frozenset(stem(w) for w in ("end", "ends", "finishes", "stops", "concludes", "until", "till",
+                                        "through", "ending"))
+_DURATION_CUES = frozenset({"lasting", "lasts", "lasted", "last", "for", "duration", "spanning", "spans"})
+_BETWEEN_OK = _RANGE | _END_CUES | frozenset({"and", ",", "at", "around", "about", "approximately", "roughly",
+                                              "the", "mark", "by", "up", "s", "continuing", "then", "ending",
+                                              "ends", "ended", "stopping", "finishing", "concluding", "it",
+                                              "which", "lasts", "goes", "runs", "going", "running"})
+
+
+class _Time:
+    __slots__ = ("value", "factor", "i0", "i1", "owned")
+
+    def __init__(self, value: float, factor: float | None, i0: int, i1: int, owned: bool) -> None:
+        self.value, self.factor, self.i0, self.i1, self.owned = value, factor, i0, i1, owned
+
+    def seconds(self, fallback: float | None) -> float:
+        return self.value * (self.factor or fallback or 1.0)
+
+
+def _times(doc: Doc) -> list[_Time]:
+    """Every number as a time: its unit (if any), and whether another noun owns it."""
+    cached = doc.cache.get("times")
+    if cached is not None:
+        return cached
+    out: list[_Time] = []
+    lows, kinds = doc.lows, doc.kinds
+    for n in numbers(doc):
+        factor = 1.0 if n.is_clock else None
+        i1, owned = n.i1, False
+        k = doc.next_word(n.i1)
+        if factor is None and k >= 0 and kinds[k] == WORD:
+            if lows[k] in _TIME_UNITS:
+                factor, i1 = _TIME_UNITS[lows[k]], k + 1
+            elif lows[k] == "m" and k + 1 < len(lows) and kinds[k + 1] == NUM:
+                factor, i1 = 60.0, k + 1                 # "1m02s"
+            elif lows[k] not in FUNCTION and lows[k] not in _BETWEEN_OK and lows[k] not in _DURATION_CUES \
+                    and lows[k] != "and" and not lows[k].endswith("ed"):
+                owned = True
+        t = _Time(n.value, factor, n.i0, i1, owned)
+        # "1 minute 5 seconds", "1 min and 5 s"
+        if out and out[-1].factor == 60.0 and factor == 1.0 and out[-1].i1 <= t.i0 <= out[-1].i1 + 1 \
+                and all(lows[m] == "and" for m in range(out[-1].i1, t.i0)):
+            prev = out.pop()
+            t = _Time(prev.value * 60 + n.value, 1.0, prev.i0, i1, False)
+        out.append(t)
+    doc.cache["times"] = out
+    return out
+
+
+def _cue_before(doc: Doc, t: _Time, cues: frozenset[str], reach: int = 3) -> bool:
+    for k in range(t.i0 - 1, max(t.i0 - 1 - reach, -1), -1):
+        if doc.stems[k] in cues:
+            return True
+        if doc.kinds[k] == NUM:
+            return False
+    return False
+
+
+def stated_intervals(doc: Doc) -> list[tuple[float, float, int, int, int]]:
+    """(start s, end s, first token, last token + 1, kind) for each interval the text states."""
+    cached = doc.cache.get("intervals")
+    if cached is not None:
+        return cached
+    times = _times(doc)
+    lows = doc.lows
+    out: list[tuple[float, float, int, int, int]] = []
+    for a, b in zip(times, times[1:]):                       # adjacent ranges
+        between = [lows[k] for k in range(a.i1, b.i0) if lows[k] not in ("·",)]
+        if a.owned or b.owned or len(between) > 6 or not all(w in _BETWEEN_OK for w in between):
+            continue
+        words = set(between)
+        if not (words & _RANGE or {stem(w) for w in between} & _END_CUES
+                or (words & {"and", ","} and _cue_before(doc, a, _START_CUES))):
+            continue
+        unit = a.factor or b.factor
+        s, e = a.seconds(unit), b.seconds(unit)
+        if e >= s:
+            out.append((s, e, a.i0, b.i1, 0))
+    for x, a in enumerate(times):                             # start ... end / start + duration
+        if a.owned or not _cue_before(doc, a, _START_CUES):
+            continue
+        for b in times[x + 1:x + 4]:
+            if b.i0 - a.i1 > 40 or b.owned:
+                break
+            dur = any(lows[k] in _DURATION_CUES for k in range(max(a.i1, b.i0 - 3), b.i0))
+            if dur and b.factor:
+                s = a.seconds(b.factor)
+                out.append((s, s + b.seconds(None), a.i0, b.i1, 2))
+                break
+            if _cue_before(doc, b, _END_CUES):
+                unit = a.factor or b.factor
+                s, e = a.seconds(unit), b.seconds(unit)
+                if e >= s:
+                    out.append((s, e, a.i0, b.i1, 1))
+                break
+    doc.cache["intervals"] = out
+    return out
+
+
+def iou(a0: float, a1: float, b0: float, b1: float) -> float:
+    """Temporal intersection over union (1.0 for identical points)."""
+    inter = max(0.0, min(a1, b1) - max(a0, b0))
+    union = max(a1, b1) - min(a0, b0)
+    if union <= 0:
+        return 1.0 if (a0, a1) == (b0, b1) else 0.0
+    return inter / union
+
+
+class IntervalLabel(LabelType):
+    """A [start, end] segment in seconds; passes when a stated interval has IoU >= min_iou."""
+
+    type_name = "interval"
+
+    def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+        name = spec.get("name", "")
+        if not isinstance(answer, str) or not answer.strip():
+            return LabelResult(name, self.type_name, False, 0.0, reason="empty_answer")
+        start, end = float(spec["start"]), float(spec["end"])
+        min_iou = float(spec.get("min_iou", profile.min_iou))
+        doc = analyze(answer)
+        best: tuple[float, float, float, int, int] | None = None
+        any_negated = None
+        for s, e, i0, i1, _ in stated_intervals(doc):
+            if negated(doc, i0, i1) >= 0:
+                any_negated = any_negated or (i0, i1)
+                continue
+            score = iou(s, e, start, end)
+            if best is None or score > best[0]:
+                best = (score, s, e, i0, i1)
+        if best is None:
+            if any_negated:
+                c0, c1 = doc.span(*any_negated)
+                return LabelResult(name, self.type_name, False, 0.0, (c0, c1), answer[c0:c1], reason="negated")
+            return LabelResult(name, self.type_name, False, 0.0, reason="not_found")
+        score, s, e, i0, i1 = best
+        c0, c1 = doc.span(i0, i1)
+        passed = score >= min_iou - 1e-9
+        return LabelResult(name, self.type_name, passed, score, (c0, c1), answer[c0:c1],
+                           reason=None if passed else "low_iou", extra={"start": s, "end": e})
+
+    def hint_text(self, spec: dict[str, Any]) -> str:
+        return f"{fmt_number(float(spec['start']))} s to {fmt_number(float(spec['end']))} s"

@@ -1,0 +1,129 @@
+"""Sequence labels: every item stated, in order (e.g. FineDiving sub-actions).
+
+Items and the answer are folded into canonical tokens: stems, numbers as digits ("three and a
+half" -> 3.5, "0.5"/"half" -> half) and diving abbreviations ("Soms." -> somersault, "Str" ->
+straight, "Arm." -> armstand, "piked" -> pike). An item occurs where all its canonical tokens
+appear close together within one sentence, in any order ("3.5 Soms.Tuck" = "3.5 somersaults in
+the tuck position" = "a tucked three-and-a-half somersault"); numbers must be equal, words may
+differ by a typo (rapidfuzz, profile threshold). The score is the largest number of items found
+in the label's order (non-overlapping) over the number of items; all must be found to pass.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from ._text import HARD, NUM, PUNCT, SKIP, Doc, analyze, fmt_number, numbers, stem, token_sim
+from .base import LabelResult, LabelType, Profile
+
+_ABBREV = {stem(k): stem(v) for k, v in {
+    "som": "somersault", "soms": "somersault", "sault": "somersault", "salto": "somersault",
+    "somersaulting": "somersault", "str": "straight", "fwd": "forward", "forwards": "forward",
+    "bwd": "back", "backward": "back", "backwards": "back", "inw": "inward", "inwards": "inward",
+    "rev": "reverse", "reversed": "reverse", "arm": "armstand", "armstanding": "armstand",
+    "handstand": "armstand", "enter": "entry", "entering": "entry", "enters": "entry", "entrance": "entry",
+    "piked": "pike", "tucked": "tuck", "twisting": "twist", "halves": "half",
+}.items()}
+_FILLER = SKIP | frozenset({"in", "with", "of", "position", "and", "a", "into", "then", "followed", "by"})
+_SLACK = 4          # extra content tokens allowed inside one item's window
+
+
+def _canon_stream(doc: Doc) -> list[tuple[str, int, int]]:
+    """(canonical token, first token, last token + 1); "" marks a sentence break."""
+    cached = doc.cache.get("seq_stream")
+    if cached is not None:
+        return cached
+    by_start = {n.i0: n for n in numbers(doc)}
+    out: list[tuple[str, int, int]] = []
+    i, size = 0, len(doc.kinds)
+    while i < size:
+        n = by_start.get(i)
+        if n is not None:
+            out.append(("half" if n.value == 0.5 else fmt_number(n.value), n.i0, n.i1))
+            i = n.i1
+            continue
+        kind, low, st = doc.kinds[i], doc.lows[i], doc.stems[i]
+        if kind == PUNCT:
+            if low in HARD:
+                out.append(("", i, i + 1))
+        elif kind == NUM or low not in _FILLER:
+            out.append((_ABBREV.get(st, st), i, i + 1))
+        i += 1
+    doc.cache["seq_stream"] = out
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _item_tokens(item: str) -> tuple[str, ...]:
+    return tuple(t for t, _, _ in _canon_stream(Doc(item)) if t)
+
+
+def _same(a: str, b: str, thr: float) -> bool:
+    return a == b or (a.isalpha() and b.isalpha() and token_sim(a, b, thr) > 0)
+
+
+def _occurrences(stream: list[tuple[str, int, int]], item: tuple[str, ...], thr: float) -> list[tuple[int, int]]:
+    """(first, last+1) stream positions of each compact window containing all item tokens."""
+    out = []
+    width = len(item) + _SLACK
+    for p, (tok, _, _) in enumerate(stream):
+        if not tok or not any(_same(t, tok, thr) for t in item):
+            continue
+        need = list(item)
+        q = p
+        while q < len(stream) and q - p < width and need:
+            tok_q = stream[q][0]
+            if not tok_q:
+                break
+            for m, t in enumerate(need):
+                if _same(t, tok_q, thr):
+                    del need[m]
+                    break
+            q += 1
+        if not need:
+            out.append((p, q))
+    return out
+
+
+class SequenceLabel(LabelType):
+    """An ordered list of items that must all appear, in order."""
+
+    type_name = "sequence"
+
+    def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+        name = spec.get("name", "")
+        items = [str(v) for v in spec["value"]]
+        if not isinstance(answer, str) or not answer.strip():
+            return LabelResult(name, self.type_name, False, 0.0, reason="empty_answer")
+        doc = analyze(answer)
+        stream = _canon_stream(doc)
+        thr = float(profile.fuzzy_threshold)
+        # chains[c] = (end position, spans) of the best in-order chain of c items (earliest end)
+        chains: list[tuple[int, list[tuple[int, int]]]] = [(0, [])]
+        found_any = 0
+        for item in items:
+            toks = _item_tokens(item)
+            occ = _occurrences(stream, toks, thr) if toks else []
+            found_any += bool(occ)
+            for c in range(len(chains) - 1, -1, -1):
+                end, spans = chains[c]
+                nxt = min((o for o in occ if o[0] >= end), key=lambda o: o[1], default=None)
+                if nxt is None:
+                    continue
+                if c + 1 == len(chains):
+                    chains.append((nxt[1], spans + [nxt]))
+                elif nxt[1] < chains[c + 1][0]:
+                    chains[c + 1] = (nxt[1], spans + [nxt])
+        count = len(chains) - 1
+        score = count / len(items)
+        extra = {"items_matched": count, "items": len(items)}
+        if not count:
+            return LabelResult(name, self.type_name, False, 0.0, reason="not_found", extra=extra)
+        spans = chains[count][1]
+        s, e = doc.span(stream[spans[0][0]][1], stream[spans[-1][1] - 1][2])
+        passed = count == len(items)
+        reason = None if passed else ("out_of_order" if found_any == len(items) else "incomplete")
+        return LabelResult(name, self.type_name, passed, score, (s, e), answer[s:e], reason=reason, extra=extra)
+
+    def hint_text(self, spec: dict[str, Any]) -> str:
+        return ", ".join(str(v) for v in spec["value"])
