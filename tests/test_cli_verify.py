@@ -1,0 +1,97 @@
+"""`vstar-data verify`: fields kept, accept/score fields added, summary printed, clear errors."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vstar_data.cli import app, main
+from vstar_data.errors import AnnotationError, ConfigError, LabelSpecError
+
+runner = CliRunner()
+ACTION = {"type": "category", "name": "action", "value": "playing guitar"}
+SCORE = {"type": "number", "name": "final_score", "value": 65.6}
+
+ROWS = [
+    {"id": "a", "labels": [ACTION], "answer": "The man is playing guitar on a couch.", "question": "What?"},
+    {"id": "b", "labels": [ACTION], "answer": "Nobody is playing guitar.", "origin": "generated"},
+    {"id": "c", "labels": [ACTION], "answer": "As the answer states, he plays the guitar.", "origin": "rationalized"},
+    {"id": "d", "labels": [ACTION, SCORE], "answer": "He plays guitar; the score is 60.", "meta": {"k": 1}},
+]
+
+
+def _write(path: Path, rows: list) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), "utf-8")
+    return path
+
+
+def _read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+
+
+def test_verify_writes_fields_and_summary(tmp_path: Path) -> None:
+    src, out = _write(tmp_path / "in.jsonl", ROWS), tmp_path / "out" / "v.jsonl"
+    result = runner.invoke(app, ["verify", str(src), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = _read(out)
+    assert [r["id"] for r in rows] == ["a", "b", "c", "d"]
+    for given, row in zip(ROWS, rows):
+        assert {k: row[k] for k in given} == given                       # every input field kept
+        assert row["verifier_profile"] == "default" and isinstance(row["accepted"], bool)
+        assert [s["name"] for s in row["scores"]] == [s["name"] for s in given["labels"]]
+    assert [r["accepted"] for r in rows] == [True, False, False, False]
+    assert [r["reject_reason"] for r in rows] == [None, "negated", "hint_echo", "out_of_tolerance"]
+    assert rows[0]["scores"][0]["matched"] == "playing guitar"
+    assert "25.0%" in result.output and "rejected (hint_echo)" in result.output
+    assert "rejected (negated)" in result.output
+
+
+def test_profile_option_changes_acceptance(tmp_path: Path) -> None:
+    src = _write(tmp_path / "in.jsonl", ROWS[3:])
+    out = tmp_path / "v.jsonl"
+    assert runner.invoke(app, ["verify", str(src), "-o", str(out), "--profile", "code"]).exit_code == 0
+    assert _read(out)[0]["accepted"] is True and _read(out)[0]["verifier_profile"] == "code"
+    prof = tmp_path / "tight.yaml"
+    prof.write_text("rel_tol: 0.01\n", "utf-8")
+    assert runner.invoke(app, ["verify", str(src), "-o", str(out), "-p", str(prof)]).exit_code == 0
+    assert _read(out)[0]["accepted"] is False and _read(out)[0]["verifier_profile"] == "tight"
+
+
+@pytest.mark.parametrize("bad, error, words", [
+    ({"labels": [ACTION]}, AnnotationError, ["no `answer`"]),
+    ({"answer": "x"}, LabelSpecError, ["no `labels`"]),
+    ({"labels": [{"type": "category", "name": "action"}], "answer": "x"}, LabelSpecError, ["value"]),
+    ({"labels": [{"type": "colour", "name": "c", "value": "red"}], "answer": "x"}, LabelSpecError, ["colour"]),
+    ({"labels": [ACTION], "answer": "x", "origin": "guessed"}, AnnotationError, ["origin"]),
+    ("{not json", AnnotationError, ["not valid JSON"]),
+])
+def test_bad_lines_name_file_and_line(tmp_path: Path, bad: object, error: type, words: list[str]) -> None:
+    src = _write(tmp_path / "in.jsonl", [ROWS[0], bad])
+    out = tmp_path / "v.jsonl"
+    result = runner.invoke(app, ["verify", str(src), "--out", str(out)])
+    assert isinstance(result.exception, error), result.output
+    message = str(result.exception)
+    assert str(src) in message and "row 2" in message and all(w in message for w in words)
+    assert not out.exists()                                   # nothing half-written
+
+
+def test_unknown_profile_and_entry_point_exit_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    src = _write(tmp_path / "in.jsonl", ROWS[:1])
+    result = runner.invoke(app, ["verify", str(src), "--out", str(tmp_path / "v.jsonl"), "-p", "strict"])
+    assert isinstance(result.exception, ConfigError) and "paper" in str(result.exception)
+    monkeypatch.setattr(sys, "argv", ["vstar-data", "verify", str(src), "-o", str(tmp_path / "v.jsonl"),
+                                      "-p", "strict"])
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 2 and capsys.readouterr().err.startswith("error: ")
+
+
+def test_empty_input(tmp_path: Path) -> None:
+    src = _write(tmp_path / "in.jsonl", [])
+    out = tmp_path / "v.jsonl"
+    result = runner.invoke(app, ["verify", str(src), "--out", str(out)])
+    assert result.exit_code == 0 and out.read_text() == "" and "no answers" in result.output
