@@ -40,6 +40,7 @@ VISION_PARTS = ("visual", "vision_tower", "vision_model", "image_tower", "video_
 # ... except the vision->language projector, which is trained (Video-LLaVA / Qwen-VL recipes).
 PROJECTOR_PARTS = ("merger", "multi_modal_projector", "mm_projector")
 PRECISIONS = ("auto", "bf16", "fp32")
+SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts")
 
 
 @dataclass
@@ -80,40 +81,29 @@ class TrainConfig:
     overwrite: bool = False              # replace a finished checkpoint trained with other settings
 
     def __post_init__(self) -> None:
-        p = []
-        for name in ("model", "data", "output_dir"):
-            if not getattr(self, name):
-                p.append(f"{name} is required")
-        if self.data and not Path(self.data).exists():
-            p.append(f"data {self.data!r} does not exist")
-        if self.revision and self.data and not (Path(self.data) / ".vstar-data-store").is_file():
-            p.append(f"revision {self.revision!r} needs data to be a vstar-data store folder")
-        if self.videos is not None and not Path(self.videos).is_dir():
-            p.append(f"videos {self.videos!r} is not a directory")
-        for name in ("num_frames", "global_batch_size", "per_device_batch_size", "lora_r", "lora_alpha"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                p.append(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
-        for name in ("limit", "frame_size", "max_length"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                p.append(f"{name} must be >= 1 or null, got {getattr(self, name)!r}")
-        if not self.learning_rate > 0:
-            p.append(f"learning_rate must be > 0, got {self.learning_rate!r}")
-        if not 0 <= self.warmup_ratio < 1:
-            p.append(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
-        if not (self.epochs > 0 or self.max_steps > 0):
-            p.append("epochs must be > 0 (or set max_steps > 0)")
-        if not 0 <= self.lora_dropout < 1:
-            p.append(f"lora_dropout must be in [0, 1), got {self.lora_dropout!r}")
-        if self.precision not in PRECISIONS:
-            p.append(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if isinstance(self.lora_target_modules, str):
-            self.lora_target_modules = [s.strip() for s in self.lora_target_modules.split(",") if s.strip()]
-        if self.lora and not self.lora_target_modules:
-            p.append("lora_target_modules must name at least one module (e.g. q_proj)")
-        if self.dataloader_workers < 0:
-            p.append("dataloader_workers must be >= 0")
-        if self.lr_scheduler not in ("cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts"):
-            p.append(f"lr_scheduler {self.lr_scheduler!r} is not one of cosine, linear, constant, ...")
+            self.lora_target_modules = [m.strip() for m in self.lora_target_modules.split(",") if m.strip()]
+        p = [f"{k} is required" for k in ("model", "data", "output_dir") if not getattr(self, k)]
+        p += [f"{k} must be an integer >= 1, got {getattr(self, k)!r}" for k in
+              ("num_frames", "global_batch_size", "per_device_batch_size", "lora_r", "lora_alpha")
+              if not isinstance(getattr(self, k), int) or getattr(self, k) < 1]
+        p += [f"{k} must be >= 1 or null, got {getattr(self, k)!r}" for k in ("limit", "frame_size", "max_length")
+              if getattr(self, k) is not None and getattr(self, k) < 1]
+        checks = [
+            (not self.data or Path(self.data).exists(), f"data {self.data!r} does not exist"),
+            (not (self.revision and self.data) or (Path(self.data) / ".vstar-data-store").is_file(),
+             f"revision {self.revision!r} needs data to be a vstar-data store folder"),
+            (self.videos is None or Path(self.videos).is_dir(), f"videos {self.videos!r} is not a directory"),
+            (self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate!r}"),
+            (0 <= self.warmup_ratio < 1, f"warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}"),
+            (self.epochs > 0 or self.max_steps > 0, "epochs must be > 0 (or set max_steps > 0)"),
+            (0 <= self.lora_dropout < 1, f"lora_dropout must be in [0, 1), got {self.lora_dropout!r}"),
+            (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"),
+            (not self.lora or bool(self.lora_target_modules), "lora_target_modules must name a module (e.g. q_proj)"),
+            (self.dataloader_workers >= 0, "dataloader_workers must be >= 0"),
+            (self.lr_scheduler in SCHEDULERS, f"lr_scheduler must be one of {', '.join(SCHEDULERS)}"),
+        ]
+        p += [msg for ok, msg in checks if not ok]
         if p:
             raise ConfigError("invalid training settings", problems=p)
 

@@ -148,3 +148,19 @@ def test_collator_pads_per_token_tensors_and_concatenates_pixels():
     assert batch["labels"].tolist() == [[-100, 6, 7], [-100, -100, -100]]
     assert batch["mm_token_type_ids"].tolist() == [[0, 2, 0], [0, 0, 0]]
     assert batch["pixel_values_videos"].shape == (7, 8) and batch["video_grid_thw"].shape == (2, 3)
+
+
+@pytest.mark.parametrize("arch", ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video",
+                                  "video_llava"])
+def test_every_tiny_family_labels_only_the_answer_and_its_end_token(arch, tiny_model):
+    from transformers import AutoProcessor
+
+    proc = AutoProcessor.from_pretrained(tiny_model(arch))
+    out = encode(proc, to_messages(_turns(("What is happening?", ANSWER)), _video()), _meta())
+    pos, text = _labelled(proc, out)
+    tok = proc.tokenizer
+    ends = {"<|im_end|>", tok.eos_token}
+    assert any(text.strip() == ANSWER + end for end in ends), text
+    assert pos == list(range(pos[0], pos[-1] + 1))                      # one contiguous block
+    assert "What is happening?" in tok.decode(out["input_ids"][0][:pos[0]])
+    assert out["input_ids"].shape == out["labels"].shape == out["attention_mask"].shape

@@ -77,6 +77,14 @@ def test_full_finetune_overfits_and_checkpoint_loads(overfit, tiny_model, clip_r
                                           "video_metadata": [frames.metadata()], "do_sample_frames": False}})
     out = model.generate(**inputs, max_new_tokens=8, do_sample=False)
     assert out.shape[1] > inputs["input_ids"].shape[1]
+    from safetensors.torch import load_file
+
+    before, after = load_file(tiny_model("qwen2_vl") / "model.safetensors"), load_file(result.output_dir / "model.safetensors")
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    vision = {k for k in before if k.startswith("visual.")}
+    assert not (changed & {k for k in vision if ".merger." not in k})          # vision encoder frozen
+    assert changed & {k for k in vision if ".merger." in k}                    # projector trained
+    assert any(k.startswith("model.layers.") for k in changed)                  # language model trained
     conf = json.loads((result.output_dir / "config.json").read_text())
     assert False not in (conf.get("use_cache"), conf["text_config"].get("use_cache"))  # KV cache back on
     assert not list(result.output_dir.parent.glob(".ckpt.tmp-*"))
