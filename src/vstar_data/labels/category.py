@@ -32,6 +32,7 @@ from ._text import (
     WORD,
     Doc,
     analyze,
+    empty_answer,
     negated,
     stem,
     token_sim,
@@ -287,8 +288,8 @@ class CategoryLabel(LabelType):
 
     def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
-        if not isinstance(answer, str) or not answer.strip():
-            return LabelResult(name, self.type_name, False, 0.0, reason="empty_answer")
+        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
+            return empty
         variants = compile_name(str(spec["value"]), tuple(spec.get("synonyms") or ()))
         doc = analyze(answer)
         thr = float(profile.fuzzy_threshold)

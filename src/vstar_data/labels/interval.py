@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._text import FUNCTION, NUM, UNITS, WORD, Doc, analyze, fmt_number, negated, numbers, stem
+from ._text import FUNCTION, NUM, UNITS, WORD, Doc, analyze, empty_answer, fmt_number, negated, numbers, stem
 from .base import LabelResult, LabelType, Profile
 
 _TIME_UNITS = {u: f for u, (family, f) in UNITS.items() if family == "time"}
@@ -134,8 +134,8 @@ class IntervalLabel(LabelType):
 
     def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
-        if not isinstance(answer, str) or not answer.strip():
-            return LabelResult(name, self.type_name, False, 0.0, reason="empty_answer")
+        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
+            return empty
         start, end = float(spec["start"]), float(spec["end"])
         min_iou = float(spec.get("min_iou", profile.min_iou))
         doc = analyze(answer)

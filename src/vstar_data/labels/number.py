@@ -21,7 +21,22 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from ._text import FUNCTION, HARD, NUM, PUNCT, UNITS, WORD, Doc, Number, analyze, fmt_number, negated, numbers, stem
+from ._text import (
+    FUNCTION,
+    HARD,
+    NUM,
+    PUNCT,
+    UNITS,
+    WORD,
+    Doc,
+    Number,
+    analyze,
+    empty_answer,
+    fmt_number,
+    negated,
+    numbers,
+    stem,
+)
 from .base import LabelResult, LabelType, Profile
 
 # head word of a label name -> (mention phrases, unit words)
@@ -127,8 +142,8 @@ class NumberLabel(LabelType):
 
     def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
-        if not isinstance(answer, str) or not answer.strip():
-            return LabelResult(name, self.type_name, False, 0.0, reason="empty_answer")
+        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
+            return empty
         target = float(spec["value"])
         unit = spec.get("unit")
         key = _key(name, unit)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from ._text import HARD, NUM, PUNCT, SKIP, Doc, analyze, fmt_number, numbers, stem, token_sim
+from ._text import HARD, NUM, PUNCT, SKIP, Doc, analyze, empty_answer, fmt_number, numbers, stem, token_sim
 from .base import LabelResult, LabelType, Profile
 
 _ABBREV = {stem(k): stem(v) for k, v in {
@@ -93,8 +93,8 @@ class SequenceLabel(LabelType):
     def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
         items = [str(v) for v in spec["value"]]
-        if not isinstance(answer, str) or not answer.strip():
-            return LabelResult(name, self.type_name, False, 0.0, reason="empty_answer")
+        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
+            return empty
         doc = analyze(answer)
         stream = _canon_stream(doc)
         thr = float(profile.fuzzy_threshold)
