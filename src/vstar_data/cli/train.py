@@ -42,10 +42,11 @@ def _settings(config: Optional[Path], sets: list[str], given: dict[str, Any]) ->
 
 @app.command("train")
 def train_cmd(
-    data: Optional[str] = typer.Argument(None, help="LLaVA JSON export (.json/.jsonl) or a dataset folder (parquet)."),
+    data: Optional[str] = typer.Argument(None, help="LLaVA JSON export (.json/.jsonl), a dataset folder (parquet) or a store."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Pre-trained checkpoint (folder or Hub id)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Checkpoint folder to write."),
     videos: Optional[Path] = typer.Option(None, "--videos", "-v", help="Root of the rows' relative video paths."),
+    revision: Optional[str] = typer.Option(None, help="Release tag, when DATA is a vstar-data store."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML of training settings (see configs/train_example.yaml)."),
     lora: Optional[bool] = typer.Option(None, "--lora/--full", help="LoRA (merged on save) or full fine-tuning."),
     epochs: Optional[float] = typer.Option(None, help="Epochs (paper: 1)."),
@@ -65,7 +66,7 @@ def train_cmd(
     """Instruction-tune a video VLM on accepted rows: loss on the assistant's tokens only, full
     fine-tuning or LoRA, paper defaults (1 epoch, lr 2e-5, warm-up 3%, cosine, global batch 128).
     Re-running a finished training returns at once; a killed one is redone. Multi-GPU:
-    `accelerate launch --config_file configs/accelerate/ddp.yaml -m vstar_data.cli train ...`.
+    `accelerate launch --config_file configs/accelerate/ddp.yaml $(which vstar-data) train ...`.
 
     Example: vstar-data train train.json --videos clips/ --model ./tiny-qwen2-vl --out ckpt
     """
@@ -74,7 +75,7 @@ def train_cmd(
     from ..train import TrainConfig, train
 
     given = {"data": data, "model": model, "output_dir": str(out) if out else None,
-             "videos": str(videos) if videos else None, "lora": lora, "epochs": epochs,
+             "videos": str(videos) if videos else None, "revision": revision, "lora": lora, "epochs": epochs,
              "max_steps": max_steps, "learning_rate": lr, "global_batch_size": global_batch,
              "per_device_batch_size": per_device_batch, "num_frames": num_frames,
              "frame_size": frame_size, "dataloader_workers": workers, "split": split, "limit": limit,
