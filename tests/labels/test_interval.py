@@ -30,6 +30,7 @@ FORMS = [
     ("It goes from the 12.4-second mark to the 18.9-second mark.", 12.4, 18.9),
     ("It starts at 12.4 seconds, ends at 18.9 seconds.", 12.4, 18.9),
     ("It lasts from about 12.4 s until around 18.9 s.", 12.4, 18.9),
+    ("The event begins at t=12.4s and concludes at t=18.9s.", 12.4, 18.9),
 ]
 
 

@@ -43,6 +43,16 @@ from .base import LabelResult, LabelType, Profile
 _REVERSE_FILL = SKIP | frozenset({"off", "from", "of", "in", "on", "into", "at", "with", "for"})
 # Words allowed between the words of a name: "plays the guitar", "juggles three balls".
 _BETWEEN = SKIP | (NUMBER_WORDS - {"point"}) | frozenset({"several", "many", "few", "both", "all", "multiple"})
+# A class word that stands for a kind: the answer may name a member ("massaging a woman's head",
+# "petting a dog"); "(not cat)"-style exclusions still apply to what is named.
+_KINDS = {stem(k): frozenset(stem(w) for w in v.split()) for k, v in {
+    "person": "someone somebody man woman boy girl child kid guy lady individual men women people friend",
+    "animal": "dog cat cow sheep goat pig rabbit bird puppy kitten donkey hamster",
+}.items()}
+# Verbs that take a gerund: they may stand right before a one-word class ("we see abseiling").
+_GERUND_VERBS = frozenset("""see watch show start begin keep stop enjoy love like hate practice practise try
+continue finish go do involve feature depict capture demonstrate include mind quit resume avoid consider
+imagine prefer learn teach perform hear notice observe spot witness film record""".split())
 # Who may stand right before a one-word class name as its subject ("a man whistling").
 _SUBJECTS = frozenset("""
 man woman person boy girl kid child children baby guy lady gentleman adult teen teenager player athlete
@@ -162,7 +172,7 @@ def _forward(doc: Doc, toks: tuple[_Tok, ...], j: int, thr: float) -> tuple[int,
             continue
         tok = toks[i]
         if k < n and kinds[k] != PUNCT:
-            sim = token_sim(tok.stem, stems[k], thr)
+            sim = token_sim(tok.stem, stems[k], thr) or (stems[k] in _KINDS.get(tok.stem, ()))
             if sim:
                 total, count, i, k, skips = total + sim, count + 1, i + 1, k + 1, 0
                 continue
@@ -228,25 +238,36 @@ def _single_word_ok(doc: Doc, j: int, word: str) -> bool:
         return False
     if j and kinds[j - 1] == WORD:
         left = lows[j - 1]
-        if left not in FUNCTION and left not in _SUBJECTS and not left.endswith("ly") and not _verb_like(left):
+        if left not in FUNCTION and left not in _SUBJECTS and left not in _GERUND_VERBS \
+                and not left.endswith("ly") and not _verb_like(left):
             return False
     return True
 
 
-def _hyphenated_on(doc: Doc, end: int) -> bool:
-    """Is the match glued by a hyphen to a following word ("guitar-like", "pool-side")?"""
-    if end + 1 >= len(doc.lows) or doc.lows[end] != "-" or doc.kinds[end + 1] != WORD:
-        return False
-    s, e = doc.span(end - 1, end + 2)
-    return not any(c.isspace() for c in doc.text[s:e])
+def _part_of_longer_name(doc: Doc, var: _Variant, j: int, end: int) -> bool:
+    """Is the match only part of a longer word or name: "guitar-like", "pool-side", or for a
+    one-word class "arm wrestling" (see _single_word_ok)?
+
+    A plain noun after a name is allowed ("a soccer penalty kick", "playing guitar music"): it
+    far more often continues the same activity than names another one.
+    """
+    lows, kinds = doc.lows, doc.kinds
+    if var.single and not _single_word_ok(doc, j, var.words[0]):
+        return True
+    if end + 1 < len(lows) and lows[end] == "-" and kinds[end + 1] == WORD:
+        s, e = doc.span(end - 1, end + 2)
+        return not any(c.isspace() for c in doc.text[s:e])      # glued by a hyphen
+    return False
 
 
-def _excluded(doc: Doc, i0: int, i1: int, exclusions: tuple[tuple[str, ...], ...]) -> bool:
+def _excluded(doc: Doc, i0: int, i1: int, var: _Variant) -> bool:
     """Does the answer name a thing the class excludes ("petting a cat" for "(not cat)") beside the match?"""
     stems, lows, kinds = doc.stems, doc.lows, doc.kinds
-    window: list[str] = []
+    own = {t.stem for t in var.toks} | SKIP | _BETWEEN
+    # what the match itself names in place of a kind ("petting a cat" for "petting animal")
+    window = [stems[k] for k in range(i0, i1) if kinds[k] == WORD and stems[k] not in own]
     k = i1
-    while k < len(stems) and len(window) < 5:
+    while k < len(stems) and len(window) < 5 + i1 - i0:
         if kinds[k] == PUNCT and (lows[k] in HARD or lows[k] == ","):
             break
         if kinds[k] == WORD:
@@ -261,7 +282,7 @@ def _excluded(doc: Doc, i0: int, i1: int, exclusions: tuple[tuple[str, ...], ...
         if lows[k] not in FUNCTION:
             window.insert(0, stems[k])
     joined = {stem(window[m] + window[m + 1]) for m in range(len(window) - 1)}
-    for term in exclusions:
+    for term in var.exclusions:
         size = len(term)
         if size == 1 and term[0] in joined:
             return True
@@ -303,12 +324,12 @@ class CategoryLabel(LabelType):
                     if got is None:
                         continue
                     end, sim = got
-                    if var.single and not _single_word_ok(doc, j, var.words[0]) or _hyphenated_on(doc, end):
+                    if _part_of_longer_name(doc, var, j, end):
                         continue
                     if negated(doc, j, end) >= 0:
                         first_fail = first_fail or ("negated", j, end, sim)
                         continue
-                    if var.exclusions and _excluded(doc, j, end, var.exclusions):
+                    if var.exclusions and _excluded(doc, j, end, var):
                         first_fail = first_fail or ("excluded", j, end, sim)
                         continue
                     s, e = doc.span(j, end)

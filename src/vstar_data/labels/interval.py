@@ -69,11 +69,17 @@ def _times(doc: Doc) -> list[_Time]:
 
 
 def _cue_before(doc: Doc, t: _Time, cues: frozenset[str], reach: int = 3) -> bool:
-    for k in range(t.i0 - 1, max(t.i0 - 1 - reach, -1), -1):
+    """Is one of `cues` among the `reach` words before the time ("starts at t=12.4s")?"""
+    words = 0
+    for k in range(t.i0 - 1, -1, -1):
         if doc.stems[k] in cues:
             return True
         if doc.kinds[k] == NUM:
             return False
+        if doc.kinds[k] == WORD and doc.lows[k] != "t":
+            words += 1
+            if words == reach:
+                return False
     return False
 
 
