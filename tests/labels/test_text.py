@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from vstar_data.labels._text import analyze, fmt_number, negated, numbers, stem, token_sim
+from vstar_data.labels._text import analyze, negated, stem, token_sim
+from vstar_data.labels.number import fmt_number, numbers
 
 
 @pytest.mark.parametrize("forms", [
