@@ -164,6 +164,13 @@ class ShapesAdapter(Adapter):
                              labels=labels, split=row["split"],
                              metadata={"fps": float(row["fps"]), "frames": int(row["frames"])})
 
+    @classmethod
+    def warm_start(cls, out: str | Path, *, arch: str = "qwen2_vl", seed: int = 0) -> Path:
+        """A tiny model pre-trained on this world's *other* skills (see _shapes_warmstart.py)."""
+        from vstar_data.adapters._shapes_warmstart import build_warm_start
+
+        return build_warm_start(out, arch=arch, seed=seed)
+
     @staticmethod
     def _label(kind: str, row: dict[str, str]) -> dict[str, Any] | None:
         if kind in ("direction", "colour", "shape"):

@@ -17,6 +17,9 @@ def tiny_model_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write (created; an earlier tiny model there "
                                                       "is replaced, any other non-empty folder refused)."),
     seed: int = typer.Option(0, help="Seed of the random weights."),
+    pretrain: str = typer.Option("", "--pretrain", metavar="ADAPTER",
+                                 help="Instead of random weights, train a warm-start model on the world of "
+                                      "ADAPTER (one that provides warm_start, e.g. shapes), on the CPU."),
 ) -> None:
     """Write a tiny random-weight video VLM (config, weights, locally trained tokenizer, processor,
     chat template; under 2 MB) that loads like any checkpoint. Its answers are gibberish, but it
@@ -27,6 +30,15 @@ def tiny_model_cmd(
     """
     from ..backends.tiny import build_tiny_model
 
-    folder = build_tiny_model(arch, out, seed=seed)
+    if pretrain:
+        from ..adapter import load_adapter
+        from ..errors import ConfigError
+
+        cls = load_adapter(pretrain)
+        if not hasattr(cls, "warm_start"):
+            raise ConfigError(f"adapter {pretrain!r} has no warm-start model builder (a `warm_start` classmethod)")
+        folder = cls.warm_start(out, arch=arch, seed=seed)
+    else:
+        folder = build_tiny_model(arch, out, seed=seed)
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     console().print(f"wrote {arch} tiny model to {folder} ({size / 1e6:.2f} MB)")

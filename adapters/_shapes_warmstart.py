@@ -1,0 +1,89 @@
+"""The shapes world's warm-start model (`vstar-data tiny-model --pretrain shapes`).
+
+Trains a tiny video VLM from scratch, on the CPU, on a *different* task over the same world:
+naming the shape and its colour, and restating a given hint word inside an explanation. So it
+starts with partial skill, like Video-LLaVA on FineDiving in the paper: it can rationalize a
+given label ("...that moves left") but never produces the motion direction unaided, and its
+cycle-0 generation yield is near zero. Only the shapes adapter knows this file exists.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+HINT_POOL = ("left", "right", "up", "down", "fast", "slow", "away", "around", "back", "across")
+WORDS = ("The video shows a that moves red green blue yellow square circle triangle left right up "
+         "down fast slow away around back across direction colour shape count speed Question Answer "
+         "What is happening in this video Describe the motion you see clip does over course of "
+         "Explain object doing Can describe movement How behave Tell me about and how it moves can "
+         "observe short main its")
+TEXT = {"hidden_size": 96, "intermediate_size": 192, "num_hidden_layers": 3, "num_attention_heads": 6,
+        "num_key_value_heads": 2}  # head_dim 16 fits the tiny rope sections
+
+
+def _rows(world: Path, template: Any, rng: random.Random, per_clip: int) -> list[dict[str, Any]]:
+    """Two kinds of rows per clip: describe (colour + shape, never the direction) and restate a
+    random hint word (so the hint, not the video, decides the word)."""
+    rows = []
+    with (world / "annotations.csv").open(newline="", encoding="utf-8") as fh:
+        for truth in csv.DictReader(fh):
+            video = str((world / "videos" / f"{truth['clip']}.mp4").resolve())
+            thing = f"a {truth['colour']} {truth['shape']}"
+            for k in range(per_clip):
+                q = rng.choice(template.questions)["text"]
+                rows.append({"id": f"{truth['clip']}-d{k}", "video": video, "conversations": [
+                    {"from": "human", "value": "<video>\n" + template.generation_form.format(question=q)},
+                    {"from": "gpt", "value": f"The video shows {thing}."}]})
+                hint = rng.choice(HINT_POOL)
+                prompt = template.rationalization_form.format(question=q, label=f"direction: {hint}")
+                rows.append({"id": f"{truth['clip']}-h{k}", "video": video, "conversations": [
+                    {"from": "human", "value": "<video>\n" + prompt},
+                    {"from": "gpt", "value": f"The video shows {thing} that moves {hint}."}]})
+    return rows
+
+
+def build_warm_start(out: str | Path, *, arch: str = "qwen2_vl", seed: int = 0, clips: int = 96,
+                     steps: int = 300, batch: int = 32, learning_rate: float = 2e-3,
+                     work_dir: str | Path | None = None) -> Path:
+    """Render a pre-training world, build a tiny model with the world's words as whole tokens,
+    and train it; the checkpoint at `out` loads like any other."""
+    from vstar_data.adapters.shapes import render_world
+    from vstar_data.backends.tiny import TinyOptions, build_tiny_model
+    from vstar_data.templates import TemplateIndex
+    from vstar_data.train import TrainConfig, train
+
+    out = Path(out)
+    work = Path(work_dir) if work_dir else out.parent / f".{out.name}-work"
+    world = render_world(work / "world", n=clips, seed=10_000 + seed, test_share=0.0)
+    init = build_tiny_model(arch, work / "init", seed=seed,
+                            options=TinyOptions(corpus=(WORDS + "\n") * 4, vocab_size=320, text=TEXT))
+    _zero_background(init)
+    template = TemplateIndex().get("shapes")
+    rows = _rows(world, template, random.Random(seed), per_clip=2)
+    data = work / "pretrain.json"
+    data.write_text(json.dumps(rows), "utf-8")
+    train(TrainConfig(model=str(init), data=str(data), videos=str(world / "videos"), output_dir=str(out),
+                      max_steps=steps, learning_rate=learning_rate, warmup_ratio=0.05,
+                      global_batch_size=batch, per_device_batch_size=batch, num_frames=8, frame_size=None,
+                      freeze_vision=False, seed=seed, dataloader_workers=0, logging_steps=50))
+    shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def _zero_background(model_dir: Path) -> None:
+    """Pixels scaled to [0, 1] (no mean/std shift): a black background must be 0, or vision
+    tokens swamp the text embeddings of a tiny model."""
+    for name in ("preprocessor_config.json", "video_preprocessor_config.json", "processor_config.json"):
+        path = model_dir / name
+        if not path.exists():
+            continue
+        data = json.loads(path.read_text("utf-8"))
+        for holder in [data, *[v for v in data.values() if isinstance(v, dict)]]:
+            if "image_mean" in holder:
+                holder["image_mean"] = [0.0, 0.0, 0.0]
+                holder["image_std"] = [1.0, 1.0, 1.0]
+        path.write_text(json.dumps(data, indent=2), "utf-8")
