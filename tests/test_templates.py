@@ -28,6 +28,10 @@ def _fields(text: str) -> set[str]:
     return {f for _, f, _, _ in string.Formatter().parse(text) if f}
 
 
+# Templates whose generation prompt is the bare question (the synthetic shapes world).
+BARE_QUESTION = {"shapes"}
+
+
 def _mentions(text: str, label: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(label)}(?!\w)", text, re.I) is not None
 
@@ -46,7 +50,10 @@ def test_every_shipped_template_loads(index: TemplateIndex) -> None:
 def test_shipped_template_follows_the_paper(path: Path) -> None:
     tpl = Template.load(path)
     assert tpl.task == path.stem, "file name and task must agree"
-    assert tpl.generation_form == GENERATION
+    if path.stem in BARE_QUESTION:  # documented in the file: a tiny demo model needs one wording
+        assert tpl.generation_form == "{question}"
+    else:
+        assert tpl.generation_form == GENERATION
     assert tpl.rationalization_form == RATIONALIZATION
     assert len(tpl.questions) >= 10
     texts = [q["text"] for q in tpl.questions]
