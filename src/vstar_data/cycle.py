@@ -103,10 +103,13 @@ class CycleRunner:
         marker = self._cdir(cycle) / "published.json"
         if marker.exists():
             return _read_json(marker)
+        history = self.stats_so_far(cycle) + [s for s in self.stats if s["cycle"] == cycle]
+        extras = {"run.yaml": (self.run_dir / "run.yaml").read_bytes(),
+                  "stats.json": json.dumps(history, indent=2, default=str).encode()}
         result = publish(self._cdir(cycle) / "generate", self.rc.store["path"], tag=f"cycle-{cycle}",
                          message=f"cycle {cycle}: accepted rows", hub_repo=self.rc.store.get("hub_repo"),
-                         force=True, stats=self.stats_so_far(cycle))
-        info = result if isinstance(result, dict) else getattr(result, "to_dict", lambda: {"result": str(result)})()
+                         force=True, extra_files=extras, stats_for_plot=history)
+        info = result.to_dict()
         _write_json(marker, info)
         return info
 
@@ -116,6 +119,10 @@ class CycleRunner:
 
         cdir = self._cdir(cycle)
         data = self._training_rows(cycle)
+        if not json.loads(data.read_text("utf-8")):
+            log.warning("cycle %d accepted no rows: nothing to train on; the next cycle reuses %s",
+                        cycle, self.rc.pretrained)
+            return {"checkpoint": self.rc.pretrained, "train_loss": None, "steps": 0, "samples_per_s": None}
         settings = dict(self.rc.training)
         settings.setdefault("seed", self.rc.seed)
         settings.setdefault("num_frames", self.rc.frames["num_frames"])
