@@ -144,6 +144,10 @@ def child(job: str, args: list[str]) -> None:
     if job == "gen":
         info: dict[str, Any] = {}
         gen(Path(args[0]), int(args[1]))
+    elif job == "check":
+        from vstar_data.dataset_writer import check_rows
+
+        info = check_rows(args[0])
     elif job == "baseline":
         info = baseline(Path(args[0]), Path(args[1]))
     elif job == "publish":
@@ -151,7 +155,9 @@ def child(job: str, args: list[str]) -> None:
     else:
         info = load(Path(args[0]), Path(args[1]))
     info["wall_s"] = time.perf_counter() - t0
-    info["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    info["peak_rss_mb"] = me.ru_maxrss / 1024
+    info["cpu_s"] = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
     print("RESULT " + json.dumps(info), flush=True)
 
 
@@ -183,26 +189,30 @@ def main() -> None:
         work.mkdir(parents=True)
         g = run("gen", work / "rows", n)
         base = run("baseline", work / "rows", work / "baseline")
+        load0 = os.getloadavg()[0]
         pub = run("publish", work / "rows", work / "vstar-1m")
+        chk = run("check", work / "rows")
         ld = run("load", work / "vstar-1m", work / "cache")
         store_bytes, git_bytes = du(work / "vstar-1m"), du(work / "vstar-1m" / ".git")
         r = {"rows": n, "input_mb": du(work / "rows") / 2**20, "gen_s": g["wall_s"],
              "baseline_s": base["wall_s"], "baseline_rows_s": n / base["wall_s"], "baseline_peak_mb": base["peak_rss_mb"],
              "baseline_parquet_mb": base["bytes"] / 2**20,
+             "baseline_cpu_s": base["cpu_s"],
              "publish_s": pub["wall_s"], "publish_rows_s": n / pub["wall_s"], "publish_peak_mb": pub["peak_rss_mb"],
-             "ratio": pub["wall_s"] / base["wall_s"],
+             "publish_cpu_s": pub["cpu_s"], "checker_peak_mb": chk["peak_rss_mb"], "checker_s": chk["wall_s"],
+             "ratio": pub["wall_s"] / base["wall_s"], "loadavg_before_publish": load0,
              "store_mb": store_bytes / 2**20, "store_git_mb": git_bytes / 2**20,
              "load_s": ld["wall_s"], "load_peak_mb": ld["peak_rss_mb"], "published_rows": pub["rows"]}
         results.append(r)
         print(json.dumps(r), flush=True)
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
-    print(f"\n{'rows':>9} {'baseline s':>10} {'publish s':>9} {'ratio':>5} {'rows/s':>8} {'peak MB':>7} "
-          f"{'store MB':>8} {'load s':>6}")
+    print(f"\n{'rows':>9} {'baseline s':>10} {'publish s':>9} {'ratio':>5} {'cpu s':>11} {'rows/s':>8} "
+          f"{'peak MB':>7} {'check MB':>8} {'store MB':>8} {'load s':>6}")
     for r in results:
         print(f"{r['rows']:>9,} {r['baseline_s']:>10.1f} {r['publish_s']:>9.1f} {r['ratio']:>5.2f} "
-              f"{r['publish_rows_s']:>8,.0f} {r['publish_peak_mb']:>7.0f} "
-              f"{r['store_mb']:>8.0f} {r['load_s']:>6.1f}")
+              f"{r['baseline_cpu_s']:>5.0f}/{r['publish_cpu_s']:<5.0f} {r['publish_rows_s']:>8,.0f} "
+              f"{r['publish_peak_mb']:>7.0f} {r['checker_peak_mb']:>8.0f} {r['store_mb']:>8.0f} {r['load_s']:>6.1f}")
     if a.json:
         a.json.write_text(json.dumps(results, indent=1))
 

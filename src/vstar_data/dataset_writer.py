@@ -72,8 +72,8 @@ def attempt_files(rows_dir: str | Path) -> list[Path]:
     return files
 
 
-def iter_attempt_rows(rows_dir: str | Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
-    """(file, line, row) for every attempt row, checked against the row schema."""
+def iter_attempt_rows(rows_dir: str | Path, *, check: bool = True) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """(file, line, row) for every attempt row, checked against the row schema unless `check=False`."""
     root = Path(rows_dir)
     for path in attempt_files(root):
         rel = path.relative_to(root).as_posix()
@@ -85,8 +85,60 @@ def iter_attempt_rows(rows_dir: str | Path) -> Iterator[tuple[str, int, dict[str
                     row = json.loads(line)
                 except ValueError as exc:
                     raise VstarError(f"not valid JSON: {exc}", file=rel, row=lineno) from exc
-                check_row(row, file=rel, line=lineno)
+                if check:
+                    check_row(row, file=rel, line=lineno)
                 yield rel, lineno, row
+
+
+def check_rows(rows_dir: str | Path) -> dict[str, Any]:
+    """Check every attempt row: `{"rows": n, "error": None | {message, file, row, key}}` (first bad row)."""
+    n = 0
+    try:
+        for _ in iter_attempt_rows(rows_dir):
+            n += 1
+    except VstarError as exc:
+        return {"rows": n, "error": {"message": exc.message, "file": exc.file, "row": exc.row, "key": exc.key}}
+    return {"rows": n, "error": None}
+
+
+class RowChecker:
+    """Runs `check_rows` in a helper process while the caller writes, so checking costs a second
+    core instead of wall time. The caller must call `verdict()` (raises on a bad row) before it
+    lets anything it wrote reach a store. Falls back to checking in-process if the helper fails."""
+
+    _CODE = ("import json, sys\nfrom vstar_data.dataset_writer import check_rows\n"
+             "sys.stdout.write(json.dumps(check_rows(sys.argv[1])))")
+
+    def __init__(self, rows_dir: str | Path, parallel: bool = True) -> None:
+        import subprocess
+        import sys
+
+        self.rows_dir = Path(rows_dir)
+        self.proc = None
+        if parallel:
+            pkg_root = str(Path(__file__).resolve().parents[1])
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [pkg_root, os.environ.get("PYTHONPATH")]))}
+            self.proc = subprocess.Popen([sys.executable, "-c", self._CODE, str(self.rows_dir)], env=env,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def verdict(self) -> dict[str, Any]:
+        """Wait for the check; raise VstarError naming the first bad row."""
+        result = None
+        if self.proc is not None:
+            out, _ = self.proc.communicate()
+            if self.proc.returncode == 0 and out:
+                result = json.loads(out)
+        if result is None:
+            result = check_rows(self.rows_dir)
+        if result["error"]:
+            e = result["error"]
+            raise VstarError(e["message"], file=e["file"], row=e["row"], key=e["key"])
+        return result
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
 
 
 class _HashingFile:
@@ -193,9 +245,13 @@ class _Partition:
 
 
 def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int = DEFAULT_SHARD_BYTES,
-                 batch_rows: int = DEFAULT_BATCH_ROWS,
-                 buffer_bytes: int = DEFAULT_BUFFER_BYTES) -> Manifest:
+                 batch_rows: int = DEFAULT_BATCH_ROWS, buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+                 parallel_check: bool | None = None) -> Manifest:
     """Validate every attempt row and write the accepted ones (one per sample) under `out_dir/data`.
+
+    The schema check runs in a helper process beside the writer (`RowChecker`; in-process when
+    `parallel_check=False` or on one core); a bad row raises before this returns, so a caller that
+    moves the output into a store only after the return never stores anything from bad input.
 
     Row groups hold `batch_rows` rows, fewer when the arrow buffers of all open partitions pass
     `buffer_bytes` (the fullest is written early): memory stays flat however many sources.
@@ -205,14 +261,15 @@ def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int 
     parts: dict[tuple[str, str], _Partition] = {}
     order: list[tuple[str, str]] = []
     # Per accepted row, for duplicate detection without holding ids: 16-byte id digest + ranking.
-    digests, ranks, cycles, tries = bytearray(), array("b"), array("l"), array("l")
-    where_part, where_row = array("H"), array("q")
+    digests, ranks, cycles, tries = bytearray(), array("b"), array("i"), array("i")
+    where_part, where_row = array("H"), array("I")
     chunk_rows = min(CHUNK_ROWS, batch_rows)
     arrow_bytes = 0
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the loop makes no reference cycles; collections only rescan the buffers
+    checker = RowChecker(rows_dir, parallel=(os.cpu_count() or 1) > 1 if parallel_check is None else parallel_check)
     try:
-        for _rel, _line, row in iter_attempt_rows(rows_dir):
+        for _rel, _line, row in iter_attempt_rows(rows_dir, check=False):
             man.rows_read += 1
             cycle, origin = row["cycle"], row["origin"]
             man.attempts[(cycle, origin, row["accepted"])] += 1
@@ -241,9 +298,19 @@ def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int 
         for part in parts.values():
             part.flush()
             part.close_shard()
+    except Exception:
+        checker.verdict()  # a malformed row broke the conversion: name it (raises)
+        raise
+    except BaseException:
+        checker.stop()
+        raise
     finally:
         if gc_was_enabled:
             gc.enable()
+    checked = checker.verdict()
+    if checked["rows"] != man.rows_read:
+        raise VstarError(f"the row check saw {checked['rows']} rows but {man.rows_read} were written; "
+                         "did the rows folder change during the publish?", file=rows_dir)
     if not parts:
         raise VstarError("no accepted rows to publish", file=rows_dir)
     losers = _duplicate_losers(digests, ranks, cycles, tries, where_part, where_row)
@@ -265,24 +332,20 @@ def _duplicate_losers(digests: bytearray, ranks: array, cycles: array, tries: ar
 
     if not where_row:
         return {}
-    ids = np.frombuffer(bytes(digests), dtype=[("a", "<u8"), ("b", "<u8")])
+    ids = np.frombuffer(digests, dtype=[("a", "<u8"), ("b", "<u8")])
     order = np.lexsort((ids["b"], ids["a"]))
-    s = ids[order]
-    same = (s["a"][1:] == s["a"][:-1]) & (s["b"][1:] == s["b"][:-1])
+    a, b = ids["a"][order], ids["b"][order]
+    same = (a[1:] == a[:-1]) & (b[1:] == b[:-1])
+    del a, b
     if not same.any():
         return {}
     losers: dict[int, set[int]] = {}
-    i, n = 0, len(order)
-    while i < n:
-        j = i + 1
-        while j < n and same[j - 1]:
-            j += 1
-        if j - i > 1:
-            group = sorted(order[i:j].tolist(),
-                           key=lambda k: (ranks[k], -cycles[k], tries[k], where_part[k], where_row[k]))
-            for k in group[1:]:
-                losers.setdefault(int(where_part[k]), set()).add(int(where_row[k]))
-        i = j
+    dup = np.flatnonzero(same)  # k where sorted ids k and k+1 are equal; runs of k form one group
+    for run in np.split(dup, np.flatnonzero(np.diff(dup) != 1) + 1):
+        group = sorted(order[run[0]:run[-1] + 2].tolist(),
+                       key=lambda k: (ranks[k], -cycles[k], tries[k], where_part[k], where_row[k]))
+        for k in group[1:]:
+            losers.setdefault(int(where_part[k]), set()).add(int(where_row[k]))
     return losers
 
 

@@ -1,7 +1,8 @@
 """Exports of a published dataset folder (the store, a checkout, or a Hub snapshot).
 
 `llava`: the JSON list Video-LLaVA / LLaVA-NeXT training scripts read, `[{"id", "video",
-"conversations"}]`. `jsonl`: every column, one row per line, labels and verifier scores turned back
+"conversations"}]`, plus `clip_start` / `clip_end` when the labels cover part of the video (the
+bundled trainer samples frames from that window; other scripts ignore the keys). `jsonl`: every column, one row per line, labels and verifier scores turned back
 into plain label-spec / score objects. Shards are streamed with pyarrow (batch by batch), so a
 1M-row export needs neither the datasets cache nor the whole table in memory.
 """
@@ -15,7 +16,7 @@ from .errors import VstarError
 from .jsonl import atomic_writer, dumps
 
 FORMATS = ("llava", "jsonl")
-_LLAVA_COLUMNS = ["id", "video", "conversations", "origin"]
+_LLAVA_COLUMNS = ["id", "video", "conversations", "origin", "clip_start", "clip_end"]
 
 
 def config_files(dataset_dir: str | Path, config: str = "default") -> dict[str, list[Path]]:
@@ -73,6 +74,7 @@ def export(dataset_dir: str | Path, out: str | Path, fmt: str = "llava", *, conf
             fh.write("[")
             for row in iter_rows(dataset_dir, config, splits, _LLAVA_COLUMNS, exclude_rationalized):
                 item = {"id": row["id"], "video": row["video"], "conversations": row["conversations"]}
+                item.update((k, row[k]) for k in ("clip_start", "clip_end") if row[k] is not None)
                 fh.write(("\n" if n == 0 else ",\n") + json.dumps(item, ensure_ascii=False))
                 n += 1
             fh.write("\n]\n")

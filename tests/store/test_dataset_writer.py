@@ -84,7 +84,8 @@ def test_duplicate_accepted_attempts_keep_one_deterministically(tmp_path):
     assert man.sha256 == again.sha256  # same input, same bytes, same names
 
 
-def test_bad_row_is_named_by_file_line_and_field(tmp_path):
+@pytest.mark.parametrize("parallel", [True, False], ids=["helper-process", "in-process"])
+def test_bad_row_is_named_by_file_line_and_field(tmp_path, parallel):
     rows_dir = write_rows_dir(tmp_path / "rows", make_attempts(3, sources=["tal"]), shards=1)
     path = next(rows_dir.rglob("*.jsonl"))
     lines = path.read_text().splitlines()
@@ -93,13 +94,33 @@ def test_bad_row_is_named_by_file_line_and_field(tmp_path):
     lines[2] = json.dumps(bad)
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(VstarError) as err:
-        write_shards(rows_dir, tmp_path / "out")
+        write_shards(rows_dir, tmp_path / "out", parallel_check=parallel)
     assert err.value.file == "worker-0/attempts-00000.jsonl" and err.value.row == 3
     assert err.value.key == "verifier_scores/0/passed"
     path.write_text(lines[0] + "\n{not json\n")
     with pytest.raises(VstarError, match="not valid JSON") as err:
-        write_shards(rows_dir, tmp_path / "out2")
+        write_shards(rows_dir, tmp_path / "out2", parallel_check=parallel)
     assert err.value.row == 2
+
+
+@pytest.mark.parametrize("parallel", [True, False], ids=["helper-process", "in-process"])
+def test_a_row_that_breaks_the_conversion_is_still_named(tmp_path, parallel):
+    rows = make_attempts(3, sources=["kinetics700"])
+    rows[1]["labels"] = "abseiling"  # would crash the converter before any check in-loop
+    rows_dir = write_rows_dir(tmp_path / "rows", rows, shards=1)
+    with pytest.raises(VstarError) as err:
+        write_shards(rows_dir, tmp_path / "out", parallel_check=parallel)
+    assert err.value.row == 2 and err.value.key == "labels"
+
+
+def test_check_rows_reports_the_first_bad_row(tmp_path):
+    from vstar_data.dataset_writer import check_rows
+
+    rows = make_attempts(3, sources=["tal"])
+    rows[2]["origin"] = "guessed"
+    rows[3]["cycle"] = -1
+    result = check_rows(write_rows_dir(tmp_path / "rows", rows, shards=1))
+    assert result["rows"] == 2 and result["error"]["row"] == 3 and result["error"]["key"] == "origin"
 
 
 def test_nothing_accepted_or_nothing_there(tmp_path):

@@ -20,7 +20,7 @@ def store(tmp_path, rows_v1):
 
 def _check_llava(items: list) -> None:
     for item in items:
-        assert set(item) == {"id", "video", "conversations"} and item["video"]
+        assert set(item) - {"clip_start", "clip_end"} == {"id", "video", "conversations"} and item["video"]
         turns = item["conversations"]
         assert len(turns) >= 2 and len(turns) % 2 == 0
         assert [t["from"] for t in turns] == ["human", "gpt"] * (len(turns) // 2)
@@ -38,6 +38,7 @@ def test_llava_export_loads_as_json_with_alternating_turns(tmp_path, store):
         assert by_id[sid]["video"] == row["video"]
         assert by_id[sid]["conversations"][0]["value"] == "<video>\n" + row["question"]
         assert by_id[sid]["conversations"][1]["value"] == row["answer"]
+        assert by_id[sid].get("clip_start") == row["clip_start"] and by_id[sid].get("clip_end") == row["clip_end"]
 
 
 def test_exclude_rationalized_keeps_direct_answers_only(tmp_path, store):
