@@ -22,9 +22,10 @@ import math
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from .errors import ConfigError
 
@@ -314,6 +315,20 @@ def setup(cfg: TrainConfig, sig: str) -> _Run:
     return _Run(cfg, sig, out, tmp, trainer, processor, len(rows), dict(skipped), accum, global_batch)
 
 
+@contextmanager
+def _no_zero3_init() -> Iterator[None]:
+    """Load a whole model in one process even under ZeRO-3, whose partitioned init would wait for
+    the other processes (transformers keeps the switch in a module global)."""
+    from transformers.integrations import deepspeed as hf_ds
+
+    saved = getattr(hf_ds, "_hf_deepspeed_config_weak_ref", None)
+    hf_ds.unset_hf_deepspeed_config()
+    try:
+        yield
+    finally:
+        hf_ds._hf_deepspeed_config_weak_ref = saved
+
+
 def save_checkpoint(run: _Run, metrics: dict[str, Any]) -> TrainResult:
     """Write the loadable checkpoint (LoRA merged) + processor + marker into the temp folder,
     then rename it to `output_dir`. Every process calls this (FSDP gathers weights collectively)."""
@@ -327,8 +342,9 @@ def save_checkpoint(run: _Run, metrics: dict[str, Any]) -> TrainResult:
             from peft import PeftModel
             from transformers import AutoModelForImageTextToText
 
-            base = AutoModelForImageTextToText.from_pretrained(run.cfg.model, dtype="auto")
-            merged = PeftModel.from_pretrained(base, str(tmp / "adapter")).merge_and_unload()
+            with _no_zero3_init():
+                base = AutoModelForImageTextToText.from_pretrained(run.cfg.model, dtype="auto")
+                merged = PeftModel.from_pretrained(base, str(tmp / "adapter")).merge_and_unload()
             merged.save_pretrained(str(tmp))
             del base, merged
         else:

@@ -53,29 +53,55 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_accelerate_launch_two_cpu_processes_ddp(tiny_model, llava_json, clip_root, tmp_path):
+def _launch(config: str, tmp_path: Path, model: Path, data: Path, videos: Path, *extra: str) -> Path:
+    """`accelerate launch --num_processes 2 --config_file CONFIG vstar-data train ...` on CPU."""
     script = Path(sys.executable).parent / "vstar-data"   # the console script, as users launch it
-    out = tmp_path / "ddp"
+    out = tmp_path / "ckpt"
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2",
-           "--config_file", str(ROOT / "configs" / "accelerate" / "ddp.yaml"),
-           "--main_process_port", str(_free_port()), str(script), "train", str(llava_json(4)),
-           "--videos", str(clip_root), "--model", str(tiny_model("qwen2_vl")), "--out", str(out),
+           "--config_file", str(ROOT / "configs" / "accelerate" / config),
+           "--main_process_port", str(_free_port()), str(script), "train", str(data),
+           "--videos", str(videos), "--model", str(model), "--out", str(out),
            "--num-frames", "2", "--frame-size", "32", "--global-batch", "4", "--epochs", "2",
-           "--lr", "1e-3", "--workers", "1", "--set", "logging_steps=1"]
+           "--workers", "1", "--set", "logging_steps=1", *extra]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    assert proc.stdout.count("optimizer steps") == 1          # only the main process reports
     marker = json.loads((out / DONE_FILE).read_text())
     # 4 rows, 2 processes x batch 1 x accumulation 2 = global batch 4: one step per epoch
     assert (marker["world_size"], marker["accumulation"], marker["global_batch"], marker["steps"]) == (2, 2, 4, 2)
-    assert proc.stdout.count("optimizer steps") == 1          # only the main process reports
+    assert not list(tmp_path.glob(".ckpt.*"))
+    return out
+
+
+def _changed(base: Path, out: Path) -> set[str]:
+    import torch
+    from safetensors.torch import load_file
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     AutoProcessor.from_pretrained(out)
-    model = AutoModelForImageTextToText.from_pretrained(out)
-    assert sum(p.numel() for p in model.parameters()) > 0
-    assert not list(tmp_path.glob(".ddp.*"))
+    AutoModelForImageTextToText.from_pretrained(out)          # an ordinary checkpoint
+    before, after = load_file(base / "model.safetensors"), load_file(out / "model.safetensors")
+    assert set(before) == set(after)
+    return {k for k in before if not torch.equal(before[k], after[k])}
+
+
+@pytest.mark.slow
+def test_accelerate_launch_two_cpu_processes_ddp(tiny_model, llava_json, clip_root, tmp_path):
+    base = tiny_model("qwen2_vl")
+    out = _launch("ddp.yaml", tmp_path, base, llava_json(4), clip_root, "--lr", "1e-3")
+    assert any(k.startswith("model.layers.") for k in _changed(base, out))
+
+
+@pytest.mark.slow
+def test_accelerate_launch_deepspeed_zero3_lora(tiny_model, llava_json, clip_root, tmp_path):
+    """ZeRO-3 runs on CPU too (DeepSpeed's CPU accelerator uses gloo); the LoRA merge then loads the
+    base model in the main process only, outside ZeRO-3's partitioned init."""
+    pytest.importorskip("deepspeed", reason="deepspeed is optional (pip install deepspeed)")
+    base = tiny_model("qwen2_vl")
+    out = _launch("deepspeed_zero3.yaml", tmp_path, base, llava_json(4), clip_root, "--lr", "1e-2", "--lora")
+    changed = _changed(base, out)
+    assert len(changed) == 8 and all(k.endswith("proj.weight") for k in changed)
 
 
 def test_example_config_names_only_real_settings():
@@ -90,6 +116,6 @@ def test_example_config_names_only_real_settings():
     paper = {"epochs": 1, "learning_rate": 2e-5, "warmup_ratio": 0.03, "lr_scheduler": "cosine",
              "global_batch_size": 128}
     assert {k: settings[k] for k in paper} == paper
-    for name in ("ddp.yaml", "fsdp.yaml"):
+    for name in ("ddp.yaml", "fsdp.yaml", "deepspeed_zero3.yaml"):
         acc = yaml.safe_load((ROOT / "configs" / "accelerate" / name).read_text())
-        assert acc["distributed_type"] in ("MULTI_GPU", "FSDP") and acc["mixed_precision"] == "no"
+        assert acc["distributed_type"] in ("MULTI_GPU", "FSDP", "DEEPSPEED") and acc["mixed_precision"] == "no"
