@@ -42,7 +42,6 @@ def _rows(n: int, videos: Path) -> list[dict]:
 
 def components(model_dir: Path, rows: list[dict], videos: Path, n: int = 8) -> dict[str, float]:
     """Per-sample seconds of decode, decode + encode, and one forward + backward (batch 1)."""
-    import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     from vstar_data.frames import sample_frames

@@ -152,13 +152,11 @@ def plan_batch(global_batch: int, per_device: int, world: int, rows: int) -> tup
 
 def _is_main() -> bool:
     from accelerate import PartialState
-
     return PartialState().is_main_process
 
 
 def _barrier() -> None:
     from accelerate import PartialState
-
     PartialState().wait_for_everyone()
 
 
@@ -355,6 +353,7 @@ def save_checkpoint(run: _Run, metrics: dict[str, Any]) -> TrainResult:
                     part["use_cache"] = True
             cfg_path.write_text(json.dumps(conf, indent=2), "utf-8")
         run.processor.save_pretrained(str(tmp))
+        (tmp / "training_args.bin").unlink(missing_ok=True)  # a pickle nobody needs to load
         steps = trainer.state.global_step
         losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
         runtime = float(metrics.get("train_runtime", 0.0))
@@ -391,17 +390,13 @@ def save_checkpoint(run: _Run, metrics: dict[str, Any]) -> TrainResult:
 
 def cleanup(run: _Run | None) -> None:
     """Free the model and optimizer so a cycle runner can train again in the same process."""
-    if run is not None:
-        run.trainer.model = run.trainer.model_wrapped = run.trainer.optimizer = None
-        run.trainer = None
-    gc.collect()
-    try:
-        import torch
+    import torch
 
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:
-        pass
+    if run is not None:
+        run.trainer.model = run.trainer.model_wrapped = run.trainer.optimizer = run.trainer = None
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def train(cfg: TrainConfig) -> TrainResult:
