@@ -29,6 +29,7 @@ DEFAULT_SHARD_BYTES = 500 * 1024 * 1024
 DEFAULT_BATCH_ROWS = 10_000
 DEFAULT_BUFFER_BYTES = 48 * 1024 * 1024   # arrow bytes buffered over all partitions
 CHUNK_ROWS = 1_000                         # Python records held per partition before arrow
+PARALLEL_CHECK_BYTES = 32 * 1024 * 1024    # input size from which the row check gets its own process
 # Which accepted attempt wins when one sample has several: direct answers first (the paper trains
 # on them), then the latest cycle, then the first attempt; content breaks remaining ties.
 _ORIGIN_RANK = {"generated": 0, "rationalized": 1}
@@ -61,11 +62,13 @@ class Manifest:
 
 
 def attempt_files(rows_dir: str | Path) -> list[Path]:
-    """The JSONL shards of a rows folder (subfolders included), in a stable order."""
+    """The JSONL shards of a rows folder (subfolders included), in a stable order. Generation's
+    skip records (`skipped/` folders) and hidden files or folders are not attempt rows."""
     root = Path(rows_dir)
     if not root.is_dir():
         raise VstarError("rows folder does not exist or is not a folder", file=root)
-    files = sorted((p for p in root.rglob("*.jsonl") if p.is_file()),
+    files = sorted((p for p in root.rglob("*.jsonl") if p.is_file()
+                    and not any(part == "skipped" or part.startswith(".") for part in p.relative_to(root).parts)),
                    key=lambda p: p.relative_to(root).as_posix())
     if not files:
         raise VstarError("no *.jsonl attempt rows found", file=root)
@@ -249,15 +252,17 @@ def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int 
                  parallel_check: bool | None = None) -> Manifest:
     """Validate every attempt row and write the accepted ones (one per sample) under `out_dir/data`.
 
-    The schema check runs in a helper process beside the writer (`RowChecker`; in-process when
-    `parallel_check=False` or on one core); a bad row raises before this returns, so a caller that
+    The schema check runs in a helper process beside the writer (`RowChecker`) when there are two
+    cores and more than `PARALLEL_CHECK_BYTES` of input, else (or with `parallel_check=False`)
+    in-process; a bad row raises before this returns, so a caller that
     moves the output into a store only after the return never stores anything from bad input.
 
     Row groups hold `batch_rows` rows, fewer when the arrow buffers of all open partitions pass
     `buffer_bytes` (the fullest is written early): memory stays flat however many sources.
     """
     out = Path(out_dir)
-    man = Manifest(input_files=len(attempt_files(rows_dir)))
+    files = attempt_files(rows_dir)
+    man = Manifest(input_files=len(files))
     parts: dict[tuple[str, str], _Partition] = {}
     order: list[tuple[str, str]] = []
     # Per accepted row, for duplicate detection without holding ids: 16-byte id digest + ranking.
@@ -267,7 +272,9 @@ def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int 
     arrow_bytes = 0
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the loop makes no reference cycles; collections only rescan the buffers
-    checker = RowChecker(rows_dir, parallel=(os.cpu_count() or 1) > 1 if parallel_check is None else parallel_check)
+    if parallel_check is None:  # a helper process pays off once parsing takes longer than its start
+        parallel_check = (os.cpu_count() or 1) > 1 and sum(p.stat().st_size for p in files) > PARALLEL_CHECK_BYTES
+    checker = RowChecker(rows_dir, parallel=parallel_check)
     try:
         for _rel, _line, row in iter_attempt_rows(rows_dir, check=False):
             man.rows_read += 1

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from factory import make_attempts, published
 
+import vstar_data.gitstore as gitstore
 import vstar_data.store as store_mod
 from vstar_data.export import config_files, iter_rows
 from vstar_data.store import JOURNAL, publish, revisions
@@ -69,10 +70,10 @@ def test_crash_between_steps_then_rerun_completes(tmp_path, rows_v1, rows_v2, mo
         if name == step and calls[name] == nth:
             raise _Crash(name)
 
-    monkeypatch.setattr(store_mod, "_checkpoint", crash)
+    monkeypatch.setattr(gitstore, "_checkpoint", crash)
     with pytest.raises(_Crash):
         publish(rows_v2, store, "cycle-2", "second")
-    monkeypatch.setattr(store_mod, "_checkpoint", lambda name: None)
+    monkeypatch.setattr(gitstore, "_checkpoint", lambda name: None)
     assert loadable_answers(store) in (V1, V2)  # old or new release, never a mix
     result = publish(rows_v2, store, "cycle-2", "second")
     assert_completed(store)
@@ -84,6 +85,7 @@ def _publish_in_subprocess(rows: Path, store: Path, hook: str) -> subprocess.Pop
     code = textwrap.dedent(f"""
         import collections, os, signal
         import vstar_data.dataset_writer as W
+        import vstar_data.gitstore as G
         import vstar_data.store as S
         calls = collections.Counter()
         def die():
@@ -96,14 +98,14 @@ def _publish_in_subprocess(rows: Path, store: Path, hook: str) -> subprocess.Pop
 
 KILLS = {
     "while-writing-shards": "W._Partition.flush = lambda self: die()",
-    "after-staging": "S._checkpoint = lambda name: die() if name == 'staged' else None",
+    "after-staging": "G._checkpoint = lambda name: die() if name == 'staged' else None",
     "mid-move": textwrap.dedent("""
         def cp(name):
             calls[name] += 1
             if name == 'moved-file' and calls[name] == 3:
                 die()
-        S._checkpoint = cp"""),
-    "after-commit": "S._checkpoint = lambda name: die() if name == 'committed' else None",
+        G._checkpoint = cp"""),
+    "after-commit": "G._checkpoint = lambda name: die() if name == 'committed' else None",
 }
 
 

@@ -24,7 +24,11 @@ def _rows(out: Path, man) -> list[dict]:
 
 def test_accepted_rows_one_per_sample(tmp_path):
     rows = make_attempts(12)
-    man = write_shards(write_rows_dir(tmp_path / "rows", rows), tmp_path / "out")
+    rows_dir = write_rows_dir(tmp_path / "rows", rows)
+    for skipped in (rows_dir / "worker-0" / "skipped" / "chunk-000000.jsonl", rows_dir / ".cache" / "x.jsonl"):
+        skipped.parent.mkdir(parents=True)
+        skipped.write_text('{"reason": "video_missing", "detail": "no file", "id": "x"}\n')
+    man = write_shards(rows_dir, tmp_path / "out")
     got = _rows(tmp_path / "out", man)
     want = published(rows)
     assert sorted(r["id"] for r in got) == sorted(want)
