@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import VstarError
-from .rows import COLUMNS, check_row, features, to_record
+from .rows import check_row, features, to_record
 
 DEFAULT_SHARD_BYTES = 500 * 1024 * 1024
 DEFAULT_BATCH_ROWS = 10_000
@@ -254,8 +254,8 @@ def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int 
 
     The schema check runs in a helper process beside the writer (`RowChecker`) when there are two
     cores and more than `PARALLEL_CHECK_BYTES` of input, else (or with `parallel_check=False`)
-    in-process; a bad row raises before this returns, so a caller that
-    moves the output into a store only after the return never stores anything from bad input.
+    in-process; a bad row raises before this returns, so a caller that moves the output into a
+    store only after the return never stores anything from bad input.
 
     Row groups hold `batch_rows` rows, fewer when the arrow buffers of all open partitions pass
     `buffer_bytes` (the fullest is written early): memory stays flat however many sources.
@@ -270,11 +270,11 @@ def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int 
     where_part, where_row = array("H"), array("I")
     chunk_rows = min(CHUNK_ROWS, batch_rows)
     arrow_bytes = 0
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # the loop makes no reference cycles; collections only rescan the buffers
     if parallel_check is None:  # a helper process pays off once parsing takes longer than its start
         parallel_check = (os.cpu_count() or 1) > 1 and sum(p.stat().st_size for p in files) > PARALLEL_CHECK_BYTES
     checker = RowChecker(rows_dir, parallel=parallel_check)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the loop makes no reference cycles; collections only rescan the buffers
     try:
         for _rel, _line, row in iter_attempt_rows(rows_dir, check=False):
             man.rows_read += 1

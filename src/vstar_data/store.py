@@ -91,13 +91,14 @@ def publish(rows_dir: str | Path, store: str | Path, tag: str, message: str, *,
     fp = fingerprint(rows_dir, settings, extras)
     path = Store.check(store)
     hub = {"token": hub_token, "endpoint": hub_endpoint, "private": hub_private, "force": force}
+    resumed = None
     if (path / MARKER).is_file():  # finish what an earlier run left, and fail fast on a taken tag
         st = Store.open(path)
         with st.lock():
-            journal = st.recover()
+            resumed = (st.recover() or {}).get("tag")
             done = _existing_release(st, tag, fp, force)
             if done is not None:
-                done.resumed = journal["tag"] if journal else None
+                done.resumed = resumed
                 done.hub = push_release(st, tag, hub_repo, **hub) if hub_repo else None
                 return done
     # Build and validate outside the store (nothing is written to it when a row is bad) ...
@@ -109,7 +110,7 @@ def publish(rows_dir: str | Path, store: str | Path, tag: str, message: str, *,
         # ... then hand it to the store under its lock: journal, move in, commit, tag.
         st = Store.open(path)
         with st.lock():
-            journal = st.recover()
+            resumed = (st.recover() or {}).get("tag") or resumed
             done = _existing_release(st, tag, fp, force)  # another process may have published it
             if done is None:
                 pid = new_publish_id()
@@ -125,7 +126,7 @@ def publish(rows_dir: str | Path, store: str | Path, tag: str, message: str, *,
                 gitstore._checkpoint("journal-written")
                 done = PublishResult(tag, st.apply(job), st.path, split_counts(man), files,
                                      rows_read=man.rows_read, duplicates_dropped=man.duplicates_dropped)
-            done.resumed = journal["tag"] if journal else None
+            done.resumed = resumed
             done.hub = push_release(st, tag, hub_repo, **hub) if hub_repo else None
     return done
 
