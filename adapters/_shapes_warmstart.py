@@ -69,7 +69,8 @@ def build_warm_start(out: str | Path, *, arch: str = "qwen2_vl", seed: int = 0, 
     train(TrainConfig(model=str(init), data=str(data), videos=str(world / "videos"), output_dir=str(out),
                       max_steps=steps, learning_rate=learning_rate, warmup_ratio=0.05,
                       global_batch_size=batch, per_device_batch_size=batch, num_frames=8, frame_size=None,
-                      freeze_vision=False, seed=seed, dataloader_workers=0, logging_steps=50))
+                      freeze_vision=False, seed=seed, dataloader_workers=0, cache_rows=len(rows),
+                      logging_steps=50))
     shutil.rmtree(work, ignore_errors=True)
     return out
 

@@ -34,7 +34,7 @@ DONE_FILE = "train_done.json"
 # Settings that change speed or bookkeeping, not the trained weights' recipe: a finished checkpoint
 # trained with other values of these is still "the same training".
 PERFORMANCE_KNOBS = frozenset({"output_dir", "per_device_batch_size", "dataloader_workers",
-                               "gradient_checkpointing", "logging_steps", "overwrite"})
+                               "gradient_checkpointing", "logging_steps", "overwrite", "cache_rows"})
 DEFAULT_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 # Module-name parts of vision encoders (frozen by default; LoRA never targets them).
 VISION_PARTS = ("visual", "vision_tower", "vision_model", "image_tower", "video_tower", "vision_encoder")
@@ -77,6 +77,7 @@ class TrainConfig:
     precision: str = "auto"              # auto: bf16 on CUDA (if supported), fp32 on CPU
     gradient_checkpointing: bool | None = None  # None: on when training on CUDA
     dataloader_workers: int = 2          # processes decoding frames for the next batches
+    cache_rows: int = 0                  # keep this many encoded rows in memory (many-epoch small sets)
     seed: int = 0
     logging_steps: int = 10
     overwrite: bool = False              # replace a finished checkpoint trained with other settings
@@ -306,7 +307,7 @@ def setup(cfg: TrainConfig, sig: str) -> _Run:
     tok = processor.tokenizer
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
     dataset = VideoChatDataset(rows, processor, num_frames=cfg.num_frames, frame_size=cfg.frame_size,
-                               max_length=cfg.max_length)
+                               max_length=cfg.max_length, cache_rows=cfg.cache_rows)
     cls = _make_trainer_class()
     trainer = cls(model=model, args=args, data_collator=PadCollator(pad_id), train_dataset=dataset,
                   processing_class=processor, callbacks=[cls.callback()])

@@ -279,10 +279,15 @@ class VideoChatDataset:
     """
 
     def __init__(self, rows: list[dict[str, Any]], processor: Any, *, num_frames: int,
-                 frame_size: int | None, max_length: int | None = None, retries: int = 8) -> None:
+                 frame_size: int | None, max_length: int | None = None, retries: int = 8,
+                 cache_rows: int = 0) -> None:
         self.rows, self.processor = rows, processor
         self.num_frames, self.frame_size, self.max_length = num_frames, frame_size, max_length
         self.retries = retries
+        # Encoding is deterministic, so many epochs over a small set (a demo world) may keep the
+        # first `cache_rows` encoded rows instead of decoding the same clips every epoch.
+        self.cache_rows = cache_rows
+        self._cache: dict[int, dict[str, Any]] = {}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -309,10 +314,15 @@ class VideoChatDataset:
 
         if torch.utils.data.get_worker_info() is not None:
             torch.set_num_threads(1)  # workers share the cores with the training step
+        if idx in self._cache:
+            return self._cache[idx]
         for attempt in range(self.retries):
             row = self.rows[(idx + attempt) % len(self.rows)]
             try:
-                return self.encode_row(row)
+                out = self.encode_row(row)
+                if len(self._cache) < self.cache_rows:
+                    self._cache[idx] = out
+                return out
             except SkipRecord as skip:
                 log.warning("training row %s skipped (%s): %s", row["id"], skip.reason, skip.detail)
         raise RuntimeError(f"{self.retries} consecutive training rows from index {idx} failed; "
