@@ -36,8 +36,8 @@ def demo_config(world: Path, model: Path, out: Path, *, cycles: int, seed: int, 
     }
 
 
-def run_demo(out: str | Path, *, cycles: int = 3, clips: int = 128, seed: int = 0, rationalize: bool = True,
-             train_steps: int = 150, echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
+def run_demo(out: str | Path, *, cycles: int = 3, clips: int = 512, seed: int = 0, rationalize: bool = True,
+             train_steps: int = 200, echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Render the world, build the warm-start model, run the cycles; returns stats.json's list."""
     from .adapters.shapes import ShapesAdapter, render_world
 

@@ -2,6 +2,7 @@
 (torch, transformers, datasets) happen inside commands so `--help` stays fast."""
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -29,10 +30,14 @@ from . import generate as _generate  # noqa: E402,F401  generate
 from . import store as _store  # noqa: E402,F401  push, revisions, checkout, export
 from . import train as _train  # noqa: E402,F401  train
 from . import build as _build  # noqa: E402,F401  build, eval, demo
+from . import templates_cmd as _templates_cmd  # noqa: E402,F401  templates suggest
 
 
 def main() -> None:
     """Console entry point: VstarError becomes one clear line and exit status 2."""
+    # transformers' and the Hub's own bars ("Loading weights", "Writing model shards") are noise
+    # next to ours; set HF_HUB_DISABLE_PROGRESS_BARS=0 to see them.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         app()
     except VstarError as exc:

@@ -100,7 +100,7 @@ def eval_cmd(
 def demo_cmd(
     out: Path = typer.Option(Path("vstar-demo"), "--out", "-o", help="Folder for the world, models, run and store."),
     cycles: int = typer.Option(3, "--cycles", min=1, help="Self-training cycles."),
-    clips: int = typer.Option(128, "--clips", min=8, help="Clips in the world (a quarter held out)."),
+    clips: int = typer.Option(512, "--clips", min=8, help="Clips in the world (a quarter held out)."),
     seed: int = typer.Option(0, help="Seed of the world, the models and training."),
     ablation: bool = typer.Option(False, "--ablation", help="Also run without label rationalization (the paper's ablation) and compare."),
 ) -> None:
