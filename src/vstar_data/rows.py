@@ -127,8 +127,7 @@ def to_record(row: dict[str, Any]) -> tuple:
     attempt = row.get("attempt")
     return (row["id"], row["source"], row["task"], row["split"], row["video"],
             None if clip_start is None else float(clip_start), None if clip_end is None else float(clip_end),
-            [{"from": "human", "value": "<video>\n" + row["question"]}, {"from": "gpt", "value": row["answer"]}],
-            row["question"],
+            conversations(row["question"], row["answer"]), row["question"],
             [label_to_struct(s) for s in row["labels"]], row["origin"], int(row["cycle"]), row["model"],
             row.get("model_revision"), row.get("template_id"), row["verifier_profile"],
             [score_to_struct(s) for s in row["verifier_scores"]],
