@@ -35,6 +35,9 @@ def generate_cmd(
     option: list[str] = typer.Option([], "--option", help="Adapter option KEY=VALUE (repeatable)."),
     templates: list[Path] = typer.Option([], "--templates", help="Extra template folder(s)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the first rendered prompts and exit."),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray Data pipeline)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster for --engine ray (default: "
+                                              "RAY_ADDRESS, a `ray start` cluster here, else a new local one)."),
 ) -> None:
     """Answer every sample's question with a video model, verify the answer against the labels,
     and rationalize failures (label given as a hint, verified again). Every attempt is written to
@@ -64,7 +67,10 @@ def generate_cmd(
         from ..errors import ConfigError
 
         raise ConfigError("generate needs --videos (or use --dry-run)")
-    summary = ENGINES.get("local")().run(cfg, out, prepared=prepared)
+    if engine == "local":
+        summary = ENGINES.get("local")().run(cfg, out, prepared=prepared)
+    else:
+        summary = ENGINES.get(engine)().run(cfg, out, prepared=prepared, address=ray_address)
     d = summary.to_dict()
     counts = {"samples": d["samples"], "generated (accepted directly)": d["generated"],
               "rationalized (accepted with hint)": d["rationalized"], "rejected": d["rejected"],
