@@ -212,7 +212,7 @@ class CycleRunner:
         return entry
 
     def _plateau(self) -> bool:
-        if len(self.stats) < 2:
+        if len(self.stats) < 2 or self.rc.cycles.get("min_delta") is None:
             return False
         metric = self.rc.cycles["plateau_metric"]
 

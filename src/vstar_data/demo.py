@@ -32,7 +32,7 @@ def demo_config(world: Path, model: Path, out: Path, *, cycles: int, seed: int, 
                      "global_batch_size": 32, "per_device_batch_size": 32, "freeze_vision": False,
                      "dataloader_workers": 0, "cache_rows": 100_000, "logging_steps": 50},
         "store": {"path": str(out / "vstar-1m")},
-        "cycles": {"max": cycles, "plateau_metric": "accuracy", "min_delta": 0.0},
+        "cycles": {"max": cycles, "plateau_metric": "accuracy", "min_delta": None},  # show every cycle
     }
 
 
