@@ -179,5 +179,6 @@ for _n in ("category", "number", "interval", "sequence"):
 BACKENDS.register("template", "vstar_data.backends.template:TemplateBackend")
 BACKENDS.register("transformers", "vstar_data.backends.hf:TransformersBackend",
                   install_hint="pip install 'vstar-data' (needs torch and transformers)")
+BACKENDS.register("openai", "vstar_data.backends.openai:OpenAIBackend")
 ENGINES.register("local", "vstar_data.engines.local:LocalEngine")
 ENGINES.register("ray", "vstar_data.engines.ray:RayEngine", install_hint="pip install 'vstar-data[ray]'")

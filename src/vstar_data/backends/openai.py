@@ -1,0 +1,460 @@
+"""The openai backend: answers with any OpenAI-compatible chat-completions server (vLLM
+`vllm serve`, SGLang, TGI, LiteLLM, a hosted API), so generation runs on the serving stack users
+already operate instead of in this process.
+
+Each request is one POST to ``{base_url}/chat/completions`` with the frames as base64 image
+parts (``frames_as="images"``, JPEG by default, PNG when ``image_format="png"`` for lossless
+frames) or as one vLLM-style video part (``frames_as="video"``: a ``data:video/jpeg;base64,``
+URL holding the frames' base64 JPEGs separated by commas), then the prompt text. Requests run
+concurrently (``concurrency`` at a time) on a private asyncio event loop with one connection
+pool for the backend's lifetime. Timeouts, connection errors, 408/429/5xx and malformed
+responses are retried ``max_retries`` times with exponential backoff and jitter (a server's
+Retry-After is honoured); what still fails becomes that request's GenerationError (``timeout``,
+``connection_error``, ``server_error``, ``rate_limited``, ``malformed_response``, ...), so the
+row is recorded as skipped with its reason and the batch goes on. With ``cache_dir`` every answer
+is stored under a hash of (sample id, frame indices + frame bytes, prompt, model, sampling and
+encoding settings): re-running the same work sends no request.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import io
+import json
+import logging
+import os
+import random
+import threading
+import time
+import weakref
+from collections import Counter
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from ..errors import ConfigError, MissingDependencyError
+from ._request_cache import RequestCache, array_digest, request_key
+from .base import Backend, GenerationError, Request
+
+log = logging.getLogger(__name__)
+DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
+FRAMES_AS = ("images", "video")
+IMAGE_FORMATS = {"jpeg": ("JPEG", "jpeg"), "jpg": ("JPEG", "jpeg"), "png": ("PNG", "png")}
+CACHE_VERSION = 1
+_RETRY_STATUS = frozenset({408, 409, 425, 429})
+_TOO_LONG = ("context length", "maximum context", "too long", "max_model_len", "exceeds the model")
+
+
+def _httpx() -> Any:
+    """The async HTTP client: httpx2 (installed with huggingface_hub) or httpx."""
+    try:
+        import httpx2 as httpx
+    except ImportError:
+        try:
+            import httpx  # type: ignore[no-redef]
+        except ImportError as exc:
+            raise MissingDependencyError("backend 'openai' needs an HTTP client; install it with: "
+                                         "pip install httpx") from exc
+    return httpx
+
+
+class OpenAIBackend(Backend):
+    """Remote inference over the OpenAI chat-completions API. Options (besides the common ones,
+    see Backend; ``model`` is the *served* model name):
+
+    ``base_url`` (default $OPENAI_BASE_URL or http://127.0.0.1:8000/v1), ``api_key_env`` (the
+    environment variable holding the key, default OPENAI_API_KEY; unset is fine for local
+    servers), ``concurrency`` (requests in flight, default 8), ``max_retries`` (default 3),
+    ``timeout`` (seconds per attempt, default 120), ``backoff`` / ``max_backoff`` (seconds,
+    default 0.5 / 30), ``cache_dir`` (request cache folder; default none), ``frames_as``
+    ("images" or "video"), ``image_format`` ("jpeg" or "png"), ``jpeg_quality`` (default 90),
+    ``image_detail`` (OpenAI's "low"/"high"/"auto"), ``system_prompt``, ``revision`` (recorded
+    as the rows' model_revision, e.g. the served weights' commit), ``extra_body`` (dict merged
+    into every request body, e.g. ``{"top_k": 1}`` or vLLM's ``mm_processor_kwargs``).
+    """
+
+    name = "openai"
+
+    def __init__(self, *, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
+                 concurrency: int = 8, max_retries: int = 3, timeout: float = 120.0, backoff: float = 0.5,
+                 max_backoff: float = 30.0, cache_dir: str | None = None, frames_as: str = "images",
+                 image_format: str = "jpeg", jpeg_quality: int = 90, image_detail: str | None = None,
+                 system_prompt: str | None = None, revision: str | None = None,
+                 extra_body: dict[str, Any] | str | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        try:
+            self.concurrency, self.max_retries = int(concurrency), int(max_retries)
+            self.timeout, self.backoff, self.max_backoff = float(timeout), float(backoff), float(max_backoff)
+            self.jpeg_quality = int(jpeg_quality)
+            extra_body = json.loads(extra_body) if isinstance(extra_body, str) else extra_body
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"backend 'openai': an option has the wrong type ({exc})") from None
+        checks = [(self.concurrency >= 1, f"concurrency must be >= 1, got {concurrency}"),
+                  (self.max_retries >= 0, f"max_retries must be >= 0, got {max_retries}"),
+                  (self.timeout > 0 and min(self.backoff, self.max_backoff) >= 0,
+                   "timeout must be > 0, backoff and max_backoff >= 0"),
+                  (frames_as in FRAMES_AS, f"frames_as must be one of {', '.join(FRAMES_AS)}, got {frames_as!r}"),
+                  (str(image_format).lower() in IMAGE_FORMATS,
+                   f"image_format must be jpeg or png, got {image_format!r}"),
+                  (1 <= self.jpeg_quality <= 100, f"jpeg_quality must be in 1..100, got {jpeg_quality}"),
+                  (extra_body is None or isinstance(extra_body, dict), "extra_body must be a JSON object")]
+        problems = [msg for ok, msg in checks if not ok]
+        try:
+            self.base_url = _normalise_url(base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
+        except ValueError as exc:
+            problems.append(str(exc))
+        if problems:
+            raise ConfigError("invalid options for backend 'openai'", problems=problems)
+        self.api_key_env = api_key_env
+        self.cache_dir = cache_dir
+        self.frames_as = frames_as
+        self.image_format = str(image_format).lower()
+        self.image_detail = image_detail
+        self.system_prompt = system_prompt
+        self.revision = revision
+        self.extra_body: dict[str, Any] = dict(extra_body or {})
+        #: requests (HTTP POSTs, retries included), retries, cache_hits, failures, http_s, encode_s
+        self.stats: Counter = Counter()
+        self.served_models: list[str] = []
+        self._cache: RequestCache | None = None
+        self._runner: _Runner | None = None
+
+    # ------------------------------------------------------------------ setup
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        key = os.environ.get(self.api_key_env or "", "")
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        return headers
+
+    def load(self) -> None:
+        """Ask the server once which models it serves: an unreachable server, a rejected key or a
+        model it does not serve is one ConfigError here, not a skip row per sample."""
+        if self._loaded:
+            return
+        httpx = _httpx()
+        url = f"{self.base_url}/models"
+        try:
+            with httpx.Client(timeout=min(self.timeout, 30.0)) as client:
+                resp = client.get(url, headers=self._headers())
+        except httpx.HTTPError as exc:
+            raise ConfigError(
+                f"backend 'openai': cannot reach {url} ({type(exc).__name__}: {exc}). Fix: start the server "
+                "(e.g. `vllm serve Qwen/Qwen2-VL-7B-Instruct --port 8000`) or pass the right base_url "
+                "(backend option base_url or $OPENAI_BASE_URL, e.g. http://HOST:8000/v1)") from None
+        if resp.status_code in (401, 403):
+            have = "is not set" if not os.environ.get(self.api_key_env or "") else "was rejected"
+            raise ConfigError(f"backend 'openai': {url} answered {resp.status_code}; the API key in "
+                              f"${self.api_key_env} {have}. Put the key in that variable or name another "
+                              "with the backend option api_key_env")
+        if resp.status_code == 404:    # some servers have no model list: the endpoint is up, go on
+            log.warning("%s answered 404; not checking the model name", url)
+        elif resp.status_code >= 400:
+            raise ConfigError(f"backend 'openai': {url} answered {resp.status_code}: {_error_text(resp)}")
+        else:
+            try:
+                self.served_models = [str(m["id"]) for m in resp.json()["data"]]
+            except Exception:
+                raise ConfigError(f"backend 'openai': {url} did not answer with an OpenAI model list "
+                                  f"({resp.text[:200]!r}); is base_url an OpenAI-compatible /v1 endpoint?") from None
+        if not self.model:
+            if len(self.served_models) != 1:
+                raise ConfigError(f"backend 'openai' needs the served model name (--model); {url} serves: "
+                                  f"{', '.join(self.served_models) or '(no list)'}")
+            self.model = self.served_models[0]
+        elif self.served_models and self.model not in self.served_models:
+            raise ConfigError(f"backend 'openai': model {self.model!r} is not served at {self.base_url}; it serves: "
+                              f"{', '.join(self.served_models[:20])}")
+        if self.cache_dir and self._cache is None:
+            self._cache = RequestCache(self.cache_dir)
+        if self._runner is None:
+            self._runner = _Runner(httpx, self._headers(), self.timeout, self.concurrency)
+            weakref.finalize(self, self._runner.close)
+        self._loaded = True
+
+    def close(self) -> None:
+        """Close the connection pool and the cache (also done when the backend is collected)."""
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None
+        self._loaded = False
+
+    # ------------------------------------------------------------------ provenance
+    @property
+    def model_name(self) -> str:
+        return str(self.model or "")
+
+    @property
+    def model_revision(self) -> str | None:
+        return self.revision
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "base_url": self.base_url, "frames_as": self.frames_as,
+                "image_format": self.image_format, "jpeg_quality": self.jpeg_quality,
+                "system_prompt": self.system_prompt, "extra_body": self.extra_body}
+
+    # ------------------------------------------------------------------ generation
+    def generate(self, requests: list[Request]) -> list[Any]:
+        self.ensure_loaded()
+        out: list[Any] = [None] * len(requests)
+        jobs = []
+        for i, req in enumerate(requests):
+            frames = req.frames
+            if frames is None or getattr(frames, "array", None) is None or len(frames.array) == 0:
+                out[i] = GenerationError("no_frames", "the request has no frames", sample_id=req.sample_id)
+            else:
+                jobs.append((i, req.prompt, frames, req.sample_id))
+        self._answer(jobs, out)
+        return out
+
+    def generate_text(self, prompts: list[str], sample_ids: list[str] | None = None) -> list[Any]:
+        """Text-only chat (no frames), e.g. for question generation; same retries, cache, failures."""
+        self.ensure_loaded()
+        out: list[Any] = [None] * len(prompts)
+        ids = sample_ids or [""] * len(prompts)
+        self._answer([(i, p, None, sid) for i, (p, sid) in enumerate(zip(prompts, ids))], out)
+        return out
+
+    def _sampling(self, sample_id: str, prompt: str) -> dict[str, Any]:
+        """Sampling settings as sent. Sampled requests get their own seed, mixed from the run seed,
+        the sample id and the prompt: reproducible per request, independent across requests."""
+        seed = self.seed
+        if self.temperature > 0:
+            digest = hashlib.blake2b(f"{self.seed}\x00{sample_id}\x00{prompt}".encode(), digest_size=8).digest()
+            seed = int.from_bytes(digest, "big") % (2**31)
+        return {"max_tokens": self.max_new_tokens, "temperature": self.temperature, "top_p": self.top_p,
+                "seed": seed}
+
+    def _key(self, prompt: str, frames: Any, sample_id: str) -> str:
+        visual = None
+        if frames is not None:
+            visual = {"indices": [int(x) for x in frames.indices], "digest": array_digest(frames.array),
+                      "as": self.frames_as, "format": self.image_format,
+                      "quality": self.jpeg_quality if self.image_format != "png" else None,
+                      "detail": self.image_detail}
+        return request_key({"v": CACHE_VERSION, "model": self.model, "id": sample_id, "frames": visual,
+                            "prompt": prompt, "system": self.system_prompt,
+                            "sampling": self._sampling(sample_id, prompt), "extra": self.extra_body})
+
+    def _answer(self, jobs: list[tuple[int, str, Any, str]], out: list[Any]) -> None:
+        """Fill `out` for `jobs` from the cache, then from the server; store new answers."""
+        if not jobs:
+            return
+        keys = {i: self._key(p, f, sid) for i, p, f, sid in jobs} if self._cache is not None else {}
+        cached = self._cache.get_many(keys.values()) if self._cache is not None else {}
+        todo = []
+        for job in jobs:
+            hit = cached.get(keys.get(job[0], ""))
+            if hit is not None:
+                out[job[0]] = hit["answer"]
+                self.stats["cache_hits"] += 1
+            else:
+                todo.append(job)
+        if not todo:
+            return
+        assert self._runner is not None
+        results = self._runner.run(self._gather(todo))
+        fresh = {}
+        for (i, *_), res in zip(todo, results):
+            out[i] = res
+            if isinstance(res, str) and self._cache is not None:
+                fresh[keys[i]] = {"answer": res, "model": self.model}
+            elif not isinstance(res, str):
+                self.stats["failures"] += 1
+        if self._cache is not None:
+            self._cache.put_many(fresh)
+
+    async def _gather(self, jobs: list[tuple[int, str, Any, str]]) -> list[Any]:
+        runner = self._runner
+        assert runner is not None
+        runner.start()
+        return list(await asyncio.gather(*(self._one(runner, *job[1:]) for job in jobs)))
+
+    def _body(self, prompt: str, frames: Any, sample_id: str) -> tuple[bytes, float]:
+        """The request body as bytes and the seconds it took (frames are encoded here, in a worker
+        thread; the bytes are reused on retries)."""
+        t0 = time.perf_counter()
+        content: list[dict[str, Any]] = []
+        if frames is not None:
+            fmt, sub = IMAGE_FORMATS[self.image_format]
+            images = encode_frames(frames.array, fmt, self.jpeg_quality)
+            if self.frames_as == "video":
+                url = f"data:video/{sub};base64," + ",".join(images)   # vLLM's frame-list video
+                content.append({"type": "video_url", "video_url": {"url": url}})
+            else:
+                extra = {"detail": self.image_detail} if self.image_detail else {}
+                content += [{"type": "image_url", "image_url": {"url": f"data:image/{sub};base64,{b}", **extra}}
+                            for b in images]
+        content.append({"type": "text", "text": prompt})
+        messages: list[dict[str, Any]] = []
+        if self.system_prompt:
+            messages.append({"role": "system", "content": self.system_prompt})
+        messages.append({"role": "user", "content": content})
+        body = {"model": self.model, "messages": messages, "n": 1, "stream": False,
+                **self._sampling(sample_id, prompt), **self.extra_body}
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return data, time.perf_counter() - t0
+
+    async def _one(self, runner: "_Runner", prompt: str, frames: Any, sample_id: str) -> Any:
+        """One request with retries; never raises (except cancellation)."""
+        httpx = runner.httpx
+        async with runner.semaphore:
+            try:
+                body, seconds = await asyncio.get_running_loop().run_in_executor(
+                    None, self._body, prompt, frames, sample_id)
+                self.stats["encode_s"] += seconds
+            except Exception as exc:
+                return GenerationError("encode_failed", f"{type(exc).__name__}: {exc}", sample_id=sample_id)
+            reason, detail, wait = "generation_failed", "", None
+            for attempt in range(self.max_retries + 1):
+                if attempt:
+                    self.stats["retries"] += 1
+                    await asyncio.sleep(self._delay(attempt, wait))
+                self.stats["requests"] += 1
+                t0 = time.perf_counter()
+                try:
+                    resp = await runner.client.post(f"{self.base_url}/chat/completions", content=body)
+                except httpx.TimeoutException as exc:
+                    reason, wait = "timeout", None
+                    detail = f"no answer within {self.timeout:g} s ({type(exc).__name__})"
+                    continue
+                except httpx.HTTPError as exc:
+                    reason, detail, wait = "connection_error", f"{type(exc).__name__}: {exc}", None
+                    continue
+                finally:
+                    self.stats["http_s"] += time.perf_counter() - t0
+                answer, reason, detail, retry, wait = read_response(resp)
+                if answer is not None:
+                    return answer
+                if not retry:
+                    return GenerationError(reason, detail, sample_id=sample_id)
+            tries = self.max_retries + 1
+            return GenerationError(reason, f"{detail} (gave up after {tries} attempt{'s' * (tries > 1)})",
+                                   sample_id=sample_id)
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        """Exponential backoff with jitter; a server's Retry-After wins (both capped)."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_backoff)
+        return min(self.max_backoff, self.backoff * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+
+
+def read_response(resp: Any) -> tuple[str | None, str, str, bool, float | None]:
+    """(answer, reason, detail, retryable, retry_after) for one chat-completions response."""
+    status = resp.status_code
+    if status != 200:
+        text = _error_text(resp)
+        wait = _retry_after(resp)
+        if status == 429:
+            return None, "rate_limited", f"HTTP 429: {text}", True, wait
+        if status >= 500 or status in _RETRY_STATUS:
+            return None, "server_error", f"HTTP {status}: {text}", True, wait
+        if status in (401, 403):
+            return None, "unauthorized", f"HTTP {status}: {text}", False, None
+        if status == 404:
+            return None, "model_not_found", f"HTTP 404: {text}", False, None
+        if any(s in text.lower() for s in _TOO_LONG):
+            return None, "prompt_too_long", f"HTTP {status}: {text}", False, None
+        return None, "request_rejected", f"HTTP {status}: {text}", False, None
+    try:
+        data = resp.json()
+        message = data["choices"][0]["message"]
+    except Exception:
+        return None, "malformed_response", f"not a chat completion: {resp.text[:200]!r}", True, None
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, list):   # a few servers answer with content parts
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    if not isinstance(content, str):
+        return None, "empty_response", f"the answer has no text content ({str(message)[:200]})", False, None
+    return content.strip(), "", "", False, None
+
+
+def _error_text(resp: Any) -> str:
+    try:
+        data = resp.json()
+        err = data.get("error", data) if isinstance(data, dict) else data
+        msg = err.get("message", err) if isinstance(err, dict) else err
+        return str(msg)[:300]
+    except Exception:
+        return resp.text[:300]
+
+
+def _retry_after(resp: Any) -> float | None:
+    try:
+        return float(resp.headers.get("retry-after"))
+    except (TypeError, ValueError):
+        return None
+
+
+def encode_frames(array: Any, fmt: str = "JPEG", quality: int = 90) -> list[str]:
+    """Each uint8 RGB frame as base64 JPEG (lossy) or PNG (lossless, fast compression)."""
+    from PIL import Image
+
+    out = []
+    for frame in array:
+        buf = io.BytesIO()
+        if fmt == "PNG":
+            Image.fromarray(frame).save(buf, "PNG", compress_level=1)
+        else:
+            Image.fromarray(frame).save(buf, "JPEG", quality=quality)
+        out.append(base64.b64encode(buf.getvalue()).decode("ascii"))
+    return out
+
+
+def _normalise_url(url: str) -> str:
+    """'http://h:8000', 'http://h:8000/v1/' and '.../v1/chat/completions' all mean '.../v1'."""
+    url = url.strip().rstrip("/")
+    for suffix in ("/chat/completions", "/models"):
+        if url.endswith(suffix):
+            url = url[: -len(suffix)]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"base_url must be an http(s) URL such as http://127.0.0.1:8000/v1, got {url!r}")
+    return url + "/v1" if not parts.path else url
+
+
+class _Runner:
+    """A private event loop in a daemon thread: one connection pool for the backend's lifetime,
+    callable from any thread, including code that already runs its own event loop."""
+
+    def __init__(self, httpx: Any, headers: dict[str, str], timeout: float, concurrency: int) -> None:
+        self.httpx = httpx
+        self._make: Callable[[], Any] = lambda: httpx.AsyncClient(
+            headers=headers, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency))
+        self.concurrency = concurrency
+        self.client: Any = None
+        self.semaphore: asyncio.Semaphore | None = None
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="vstar-openai", daemon=True)
+        self.thread.start()
+
+    def start(self) -> None:
+        """Create the client and semaphore on the loop (called from a coroutine)."""
+        if self.client is None:
+            self.client = self._make()
+            self.semaphore = asyncio.Semaphore(self.concurrency)
+
+    def run(self, coro: Any) -> Any:
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
+
+    def close(self) -> None:
+        if self.loop.is_closed():
+            return
+        if self.client is not None and self.thread.is_alive():
+            try:
+                asyncio.run_coroutine_threadsafe(self.client.aclose(), self.loop).result(timeout=5)
+            except Exception:
+                pass
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()
