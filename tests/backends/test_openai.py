@@ -217,6 +217,16 @@ def test_request_body_sampling_seed_and_auth(monkeypatch):
     assert parts[0]["image_url"]["url"].startswith("data:image/jpeg;base64,")
 
 
+def test_a_loaded_backend_pickles_and_works_after(tmp_path):
+    import pickle
+
+    with LoopbackServer() as srv:
+        backend = _client(srv, cache_dir=str(tmp_path / "c"))
+        first = backend.generate(_requests(2))
+        copy = pickle.loads(pickle.dumps(backend))
+        assert copy.generate(_requests(2)) == first and srv.requests == 2, "the copy reopens the same cache"
+
+
 def test_concurrency_is_bounded_and_used():
     with LoopbackServer(latency=0.1) as srv:
         backend = _client(srv, concurrency=4)

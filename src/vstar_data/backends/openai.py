@@ -29,7 +29,7 @@ import threading
 import time
 import weakref
 from collections import Counter
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError, MissingDependencyError
@@ -74,6 +74,10 @@ class OpenAIBackend(Backend):
     """
 
     name = "openai"
+    #: Options that change speed or where answers come from, not the answers: a resumed run may
+    #: change them (for GenerationConfig.signature, which today excludes top-level knobs only).
+    performance_options: ClassVar[frozenset[str]] = frozenset(
+        {"base_url", "api_key_env", "concurrency", "max_retries", "timeout", "backoff", "max_backoff", "cache_dir"})
 
     def __init__(self, *, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
                  concurrency: int = 8, max_retries: int = 3, timeout: float = 120.0, backoff: float = 0.5,
@@ -171,6 +175,11 @@ class OpenAIBackend(Backend):
             self._runner = _Runner(httpx, self._headers(), self.timeout, self.concurrency)
             weakref.finalize(self, self._runner.close)
         self._loaded = True
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (Ray ships backends to actors): the event loop, connections and cache handle
+        stay behind and are made again by the first generate() after unpickling."""
+        return {**self.__dict__, "_runner": None, "_cache": None, "_loaded": False}
 
     def close(self) -> None:
         """Close the connection pool and the cache (also done when the backend is collected)."""
