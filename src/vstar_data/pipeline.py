@@ -73,10 +73,22 @@ class GenerationConfig:
     def signature(self) -> str:
         """Hash of the settings that decide the rows (performance knobs excluded)."""
         data = {k: v for k, v in asdict(self).items() if k not in PERFORMANCE_KNOBS}
+        speed_only = _backend_performance_options(self.backend)
+        data["backend_options"] = {k: v for k, v in self.backend_options.items() if k not in speed_only}
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _backend_performance_options(name: str) -> frozenset[str]:
+    """Backend options that change speed, not answers (e.g. the openai backend's concurrency)."""
+    from .registry import BACKENDS
+
+    try:
+        return frozenset(getattr(BACKENDS.get(name), "performance_options", ()))
+    except Exception:  # an unknown backend fails later, with its own clear error
+        return frozenset()
 
 
 @dataclass

@@ -33,6 +33,7 @@ def generate_cmd(
     num_shards: int = typer.Option(1, min=1, help="Split the run into K deterministic shards ..."),
     shard_index: int = typer.Option(0, min=0, help="... and run shard I (shards may share --out)."),
     option: list[str] = typer.Option([], "--option", help="Adapter option KEY=VALUE (repeatable)."),
+    backend_option: list[str] = typer.Option([], "--backend-option", help="Backend option KEY=VALUE (repeatable; values are YAML: 8, true, png)."),
     templates: list[Path] = typer.Option([], "--templates", help="Extra template folder(s)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the first rendered prompts and exit."),
     engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray Data pipeline)."),
@@ -46,6 +47,8 @@ def generate_cmd(
     Example: vstar-data generate kinetics700 -a local_clips.csv -v videos/ --backend transformers
     --model ./tiny-qwen2-vl --out runs/c0
     """
+    import yaml
+
     from ..cli.data import _parse_options
     from ..pipeline import GenerationConfig, prepare, render_dry_run
     from ..registry import ENGINES
@@ -53,7 +56,9 @@ def generate_cmd(
     cfg = GenerationConfig(
         adapter=adapter, annotations=str(annotations), videos=str(videos) if videos else None,
         split=split, limit=limit, adapter_options=_parse_options(option),
-        templates=[str(t) for t in templates], backend=backend, model=model, num_frames=num_frames,
+        templates=[str(t) for t in templates], backend=backend, model=model,
+        backend_options={k: yaml.safe_load(v) for k, v in _parse_options(backend_option).items()},
+        num_frames=num_frames,
         frame_size=frame_size, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed,
         cycle=cycle, profile=profile, rationalize=not no_rationalize, chunk_size=batch_size,
         batch_size=batch_size, decode_workers=decode_workers, num_shards=num_shards,
