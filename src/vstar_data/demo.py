@@ -37,7 +37,7 @@ def demo_config(world: Path, model: Path, out: Path, *, cycles: int, seed: int, 
 
 
 def run_demo(out: str | Path, *, cycles: int = 3, clips: int = 512, seed: int = 0, rationalize: bool = True,
-             train_steps: int = 200, echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
+             train_steps: int = 300, echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Render the world, build the warm-start model, run the cycles; returns stats.json's list."""
     from .adapters.shapes import ShapesAdapter, render_world
 
