@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from vstar_data.errors import SkipRecord
-from vstar_data.frames import Frames, _cache, probe, sample_frames, select_indices
+from vstar_data.frames import Frames, probe, sample_frames, select_indices
+from vstar_data.video_probe import _cache
 
 from video_factory import (garbage_file, make_audio_only, make_clip, make_frame_folder, open_fds,
                            read_code, truncated_copy, zero_byte_file)
