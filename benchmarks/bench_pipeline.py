@@ -8,9 +8,8 @@ on the real fixture clips (repeated to `--clips` samples, decoded at 336 px, 8 f
 - model-busy share: time inside backend.generate / wall time of the run;
 - library time per clip: (wall - model time) / clips, i.e. what decoding, prompting, verifying
   and writing add on top of the model when they do not overlap with it;
-- baseline in the same run: the same samples with decode_workers=0-equivalent (decode inline,
-  1 worker and no prefetch is not available, so the baseline decodes every clip up front and
-  times it), to show how much decoding the prefetch hides.
+- baseline in the same run: the same clips decoded one after another with no model, so the
+  share of decoding that the prefetch hides behind the model can be read off.
 
     .venv/bin/python benchmarks/bench_pipeline.py --clips 32
 """
