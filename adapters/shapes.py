@@ -133,6 +133,7 @@ class ShapesAdapter(Adapter):
 
     name = "shapes"
     description = "Procedural coloured-shape clips (demo world; render with render_world)"
+    license = "apache-2.0"  # rendered by this project's code
     tasks = ("shapes",)
     label_types = ("category", "number", "interval", "sequence")
 
