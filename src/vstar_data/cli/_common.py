@@ -7,9 +7,12 @@ from typing import Any, Mapping
 
 @lru_cache(maxsize=1)
 def console() -> Any:
+    import sys
+
     from rich.console import Console
 
-    return Console(stderr=False)
+    # Logs and CI are not terminals: rich would wrap at 80 columns and truncate table headers.
+    return Console(stderr=False, width=None if sys.stdout.isatty() else 120)
 
 
 def print_counts(title: str, counts: Mapping[str, Any]) -> None:

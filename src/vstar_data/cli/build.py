@@ -17,14 +17,18 @@ def _echo(msg: str) -> None:
 def _print_stats(stats: list[dict]) -> None:
     from rich.table import Table
 
-    table = Table("cycle", "samples", "generated", "rationalized", "rejected", "skipped", "train loss",
-                  "held-out acc.", "seconds", title="self-training cycles", title_justify="left")
+    table = Table("cycle", "samples", "direct", "rational.", "rejected", "skipped", "loss",
+                  "acc. before", "acc. after", "s", title="self-training cycles (acc. = held-out accuracy "
+                  "of the generating model / of the model trained this cycle)", title_justify="left")
+
+    def pct(ev: dict | None) -> str:
+        return "-" if not ev or ev.get("accuracy") is None else f"{ev['accuracy']:.0%}"
+
     for s in stats:
-        acc = (s.get("eval") or {}).get("accuracy")
         table.add_row(str(s["cycle"]), str(s["samples"]), str(s["generated"]), str(s["rationalized"]),
                       str(s["rejected"]), str(s["skipped"]),
                       "-" if s.get("train_loss") is None else f"{s['train_loss']:.3f}",
-                      "-" if acc is None else f"{acc:.1%}", f"{s.get('seconds', 0):.0f}")
+                      pct(s.get("eval_generator")), pct(s.get("eval")), f"{s.get('seconds', 0):.0f}")
     console().print(table)
 
 
