@@ -84,8 +84,6 @@ def _looks_like_hub_id(value: str) -> bool:
 
 def load_run_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Read, merge with defaults, validate (all problems at once) and resolve paths."""
-    from .schemas import validator
-
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text("utf-8")) or {}

@@ -110,22 +110,7 @@ class LocalEngine:
         check_run_dir(out, cfg)
         t_start = time.perf_counter()
         prepared = prepared or prepare(cfg)
-        summary = RunSummary(samples=len(prepared.samples))
-        if prepared.adapter_skips:
-            with atomic_writer(out / "skipped" / f"annotations-{cfg.shard_index:05d}.jsonl") as fh:
-                for skip in prepared.adapter_skips:
-                    fh.write(dumps(skip_row(None, skip, cfg)) + "\n")
-        summary.skipped.update(prepared.adapter_stats.skipped)
-        chunks = chunks_of(len(prepared.samples), cfg.chunk_size, cfg.num_shards, cfg.shard_index)
-        chunk_ids = [r.start // cfg.chunk_size for r in chunks]
-        summary.chunks_total = len(chunks)
-        todo = []
-        for k, rng in zip(chunk_ids, chunks):
-            if (out / "attempts" / f"chunk-{k:06d}.jsonl").exists():
-                summary.chunks_done_before += 1
-                tally(summary, *read_chunk(out, k))
-            else:
-                todo.append((k, rng))
+        summary, todo = plan_run(cfg, out, prepared)
         if not todo:
             summary.seconds = time.perf_counter() - t_start
             return summary
@@ -191,6 +176,28 @@ class LocalEngine:
         with atomic_writer(out / f"summary-{cfg.shard_index:05d}.json") as fh:
             json.dump(summary.to_dict(), fh, indent=2)
         return summary
+
+
+def plan_run(cfg: GenerationConfig, out: Path, prepared: Prepared) -> tuple[RunSummary, list[tuple[int, range]]]:
+    """Bookkeeping every engine shares: record the adapter's skips, count the chunks already on
+    disk (resume), and return the (chunk id, sample range) pairs still to do for this shard."""
+    summary = RunSummary(samples=len(prepared.samples))
+    if prepared.adapter_skips:
+        with atomic_writer(out / "skipped" / f"annotations-{cfg.shard_index:05d}.jsonl") as fh:
+            for skip in prepared.adapter_skips:
+                fh.write(dumps(skip_row(None, skip, cfg)) + "\n")
+    summary.skipped.update(prepared.adapter_stats.skipped)
+    chunks = chunks_of(len(prepared.samples), cfg.chunk_size, cfg.num_shards, cfg.shard_index)
+    summary.chunks_total = len(chunks)
+    todo = []
+    for rng in chunks:
+        k = rng.start // cfg.chunk_size
+        if (out / "attempts" / f"chunk-{k:06d}.jsonl").exists():
+            summary.chunks_done_before += 1
+            tally(summary, *read_chunk(out, k))
+        else:
+            todo.append((k, rng))
+    return summary, todo
 
 
 def make_backend(cfg: GenerationConfig, prepared: Prepared) -> Any:

@@ -33,8 +33,8 @@ import ray  # at import time, so a missing install is reported with its fix by t
 
 from ..errors import ConfigError, VstarError
 from ..jsonl import atomic_writer, dumps
-from ..pipeline import ChunkProcessor, GenerationConfig, Prepared, chunks_of, decode_one, prepare, skip_row
-from .local import RunSummary, _progress, check_run_dir, make_backend, read_chunk, tally
+from ..pipeline import ChunkProcessor, GenerationConfig, Prepared, decode_one, prepare
+from .local import RunSummary, _progress, check_run_dir, make_backend, plan_run, tally
 
 log = logging.getLogger(__name__)
 ACTORS_ENV = "VSTAR_RAY_ACTORS"   # CPU actors when the cluster has no GPUs (CLI users set this)
@@ -139,7 +139,7 @@ class RayEngine:
         check_run_dir(out, cfg)
         t_start = time.perf_counter()
         prepared = prepared or prepare(cfg)
-        summary, todo = _plan(cfg, out, prepared)
+        summary, todo = plan_run(cfg, out, prepared)
         self.stats = {"chunks_todo": len(todo)}
         if not todo:
             summary.seconds = time.perf_counter() - t_start
@@ -189,27 +189,6 @@ class RayEngine:
         with atomic_writer(out / f"summary-{cfg.shard_index:05d}.json") as fh:
             json.dump(summary.to_dict(), fh, indent=2)
         return summary
-
-
-def _plan(cfg: GenerationConfig, out: Path, prepared: Prepared) -> tuple[RunSummary, list[tuple[int, range]]]:
-    """The local engine's bookkeeping: adapter skips, finished chunks counted, the rest to do."""
-    summary = RunSummary(samples=len(prepared.samples))
-    if prepared.adapter_skips:
-        with atomic_writer(out / "skipped" / f"annotations-{cfg.shard_index:05d}.jsonl") as fh:
-            for skip in prepared.adapter_skips:
-                fh.write(dumps(skip_row(None, skip, cfg)) + "\n")
-    summary.skipped.update(prepared.adapter_stats.skipped)
-    chunks = chunks_of(len(prepared.samples), cfg.chunk_size, cfg.num_shards, cfg.shard_index)
-    summary.chunks_total = len(chunks)
-    todo = []
-    for rng in chunks:
-        k = rng.start // cfg.chunk_size
-        if (out / "attempts" / f"chunk-{k:06d}.jsonl").exists():
-            summary.chunks_done_before += 1
-            tally(summary, *read_chunk(out, k))
-        else:
-            todo.append((k, rng))
-    return summary, todo
 
 
 def _uses_frames(cfg: GenerationConfig, backend: Any) -> bool:
