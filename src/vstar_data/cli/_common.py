@@ -11,8 +11,10 @@ def console() -> Any:
 
     from rich.console import Console
 
-    # Logs and CI are not terminals: rich would wrap at 80 columns and truncate table headers.
-    return Console(stderr=False, width=None if sys.stdout.isatty() else 120)
+    # Logs and CI are not terminals: rich would wrap lines (splitting paths) at 80 columns and
+    # truncate table headers. Off a terminal, lines are not wrapped and tables get 120 columns.
+    tty = sys.stdout.isatty()
+    return Console(stderr=False, width=None if tty else 120, soft_wrap=not tty)
 
 
 def print_counts(title: str, counts: Mapping[str, Any]) -> None:

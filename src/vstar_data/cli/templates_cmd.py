@@ -118,7 +118,7 @@ def suggest_cmd(
     with atomic_writer(out) as fh:
         fh.write(text)
     console().print(f"wrote {len(result.questions)} questions to {out}: [bold]review them before use[/bold] "
-                    "(see the notice at the top of the file)")
+                    "(see the notice at the top of the file)", soft_wrap=True)
 
 
 def _installed_example(task: str) -> str | None:
