@@ -103,6 +103,10 @@ class CycleRunner:
         marker = self._cdir(cycle) / "published.json"
         if marker.exists():
             return _read_json(marker)
+        if not json.loads(self._training_rows(cycle).read_text("utf-8")):
+            info = {"tag": None, "skipped": "no accepted rows in this cycle: nothing to publish"}
+            _write_json(marker, info)
+            return info
         history = self.stats_so_far(cycle) + [s for s in self.stats if s["cycle"] == cycle]
         extras = {"run.yaml": (self.run_dir / "run.yaml").read_bytes(),
                   "stats.json": json.dumps(history, indent=2, default=str).encode()}
@@ -200,7 +204,8 @@ class CycleRunner:
         self.stats.append(entry)  # visible to the card while publishing
         try:
             entry["publish"] = self.publish(cycle)
-            self.echo(f"cycle {cycle}: published tag cycle-{cycle}; training from {self.rc.pretrained}")
+            published = f"published tag cycle-{cycle}" if entry["publish"].get("tag") else "no rows to publish"
+            self.echo(f"cycle {cycle}: {published}; training from {self.rc.pretrained}")
             entry.update(self.train(cycle))
             entry["eval"] = self.evaluate(cycle, entry["checkpoint"], "eval")
         finally:
