@@ -29,16 +29,19 @@ def plot_cycles(stats: Sequence[dict[str, Any]], path: str | Path, title: str = 
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=110)
     ax.bar(cycles, gen, label="answer generation (direct)", color="#3b7dd8")
     ax.bar(cycles, rat, bottom=gen, label="label rationalization", color="#f2a541")
-    acc = [(s.get("eval") or {}).get("accuracy") for s in stats]
-    if any(a is not None for a in acc):
-        ax.plot(cycles, [a if a is not None else float("nan") for a in acc], "o-", color="#2a9d3f",
-                label="held-out accuracy (after training)")
+    for key, style, label in (("eval_generator", "o--", "held-out accuracy of the generating model"),
+                              ("eval", "s-", "held-out accuracy after this cycle's training")):
+        acc = [(s.get(key) or {}).get("accuracy") for s in stats]
+        if any(a is not None for a in acc):
+            ax.plot(cycles, [a if a is not None else float("nan") for a in acc], style, color="#2a9d3f",
+                    alpha=0.6 if key == "eval_generator" else 1.0, label=label)
     ax.set_xlabel("cycle")
-    ax.set_ylabel("share of samples")
-    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("share of samples / accuracy")
+    ax.set_ylim(0, 1.45)
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.set_xticks(cycles)
     ax.set_title(title)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=7, loc="upper center", ncol=2, frameon=False)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.png")
