@@ -105,12 +105,9 @@ class LocalEngine:
             prepared: Prepared | None = None) -> RunSummary:
         from ..verifier import Verifier
 
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        check_run_dir(out, cfg)
         t_start = time.perf_counter()
-        prepared = prepared or prepare(cfg)
-        summary, todo = plan_run(cfg, out, prepared)
+        out = Path(out)
+        prepared, summary, todo = plan_run(cfg, out, prepared)
         if not todo:
             summary.seconds = time.perf_counter() - t_start
             return summary
@@ -178,9 +175,14 @@ class LocalEngine:
         return summary
 
 
-def plan_run(cfg: GenerationConfig, out: Path, prepared: Prepared) -> tuple[RunSummary, list[tuple[int, range]]]:
-    """Bookkeeping every engine shares: record the adapter's skips, count the chunks already on
-    disk (resume), and return the (chunk id, sample range) pairs still to do for this shard."""
+def plan_run(cfg: GenerationConfig, out: Path, prepared: Prepared | None
+             ) -> tuple[Prepared, RunSummary, list[tuple[int, range]]]:
+    """Bookkeeping every engine shares: create the run dir (refusing other settings), read the
+    samples unless given, record the adapter's skips, count the chunks already on disk (resume),
+    and return the (chunk id, sample range) pairs still to do for this shard."""
+    out.mkdir(parents=True, exist_ok=True)
+    check_run_dir(out, cfg)
+    prepared = prepared or prepare(cfg)
     summary = RunSummary(samples=len(prepared.samples))
     if prepared.adapter_skips:
         with atomic_writer(out / "skipped" / f"annotations-{cfg.shard_index:05d}.jsonl") as fh:
@@ -197,7 +199,7 @@ def plan_run(cfg: GenerationConfig, out: Path, prepared: Prepared) -> tuple[RunS
             tally(summary, *read_chunk(out, k))
         else:
             todo.append((k, rng))
-    return summary, todo
+    return prepared, summary, todo
 
 
 def make_backend(cfg: GenerationConfig, prepared: Prepared) -> Any:

@@ -33,8 +33,8 @@ import ray  # at import time, so a missing install is reported with its fix by t
 
 from ..errors import ConfigError, VstarError
 from ..jsonl import atomic_writer, dumps
-from ..pipeline import ChunkProcessor, GenerationConfig, Prepared, decode_one, prepare
-from .local import RunSummary, _progress, check_run_dir, make_backend, plan_run, tally
+from ..pipeline import ChunkProcessor, GenerationConfig, Prepared, decode_one
+from .local import RunSummary, _progress, make_backend, plan_run, tally
 
 log = logging.getLogger(__name__)
 ACTORS_ENV = "VSTAR_RAY_ACTORS"   # CPU actors when the cluster has no GPUs (CLI users set this)
@@ -134,12 +134,9 @@ class RayEngine:
             prepared: Prepared | None = None, address: str | None = None) -> RunSummary:
         from ..verifier import Verifier
 
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        check_run_dir(out, cfg)
         t_start = time.perf_counter()
-        prepared = prepared or prepare(cfg)
-        summary, todo = plan_run(cfg, out, prepared)
+        out = Path(out)
+        prepared, summary, todo = plan_run(cfg, out, prepared)
         self.stats = {"chunks_todo": len(todo)}
         if not todo:
             summary.seconds = time.perf_counter() - t_start
