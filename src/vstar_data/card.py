@@ -162,29 +162,12 @@ def cycle_yields(man: Manifest, stats_for_plot: StatsForPlot = None) -> list[Cyc
 
 
 def write_yield_plot(yields: list[CycleYield], path: str | Path) -> Path:
-    """Bar chart of the share of samples accepted per cycle, direct vs rationalized (PNG)."""
-    import matplotlib
+    """Bar chart of the share of samples accepted per cycle, direct vs rationalized (PNG): the
+    run directory's plot (stats.plot_cycles), fed from the release's counts."""
+    from .stats import plot_cycles
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cycles = [str(y.cycle) for y in yields]
-    direct = [100.0 * y.generated / y.samples if y.samples else 0.0 for y in yields]
-    hinted = [100.0 * y.rationalized / y.samples if y.samples else 0.0 for y in yields]
-    fig, ax = plt.subplots(figsize=(5, 3), dpi=100)
-    ax.bar(cycles, direct, label="direct (generated)", color="#4c72b0")
-    ax.bar(cycles, hinted, bottom=direct, label="rationalized", color="#dd8452")
-    ax.set_xlabel("cycle")
-    ax.set_ylabel("accepted / samples attempted (%)")
-    ax.set_ylim(0, 100)
-    ax.set_title("Yield per cycle")
-    ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return path
+    return plot_cycles([{"cycle": y.cycle, "samples": y.samples, "generated": y.generated,
+                         "rationalized": y.rationalized} for y in yields], path)
 
 
 def profile_thresholds(name: str, given: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:

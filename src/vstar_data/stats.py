@@ -45,7 +45,7 @@ def plot_cycles(stats: Sequence[dict[str, Any]], path: str | Path, title: str = 
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp)
+    fig.savefig(tmp, format="png", metadata={"Software": None})  # same stats -> same bytes
     plt.close(fig)
     tmp.replace(path)
     return path
