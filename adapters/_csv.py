@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from vstar_data.adapter import Adapter, resolve_under, safe_relpath
+from vstar_data.sources.adapter import Adapter, resolve_under, safe_relpath
 from vstar_data.errors import AnnotationError, ConfigError, UnsafePathError
-from vstar_data.sample import Sample
+from vstar_data.sources.sample import Sample
 
 VIDEO_EXTS: tuple[str, ...] = (".mp4", ".mkv", ".webm", ".avi")
 

@@ -53,8 +53,8 @@ def build_warm_start(out: str | Path, *, arch: str = "qwen2_vl", seed: int = 0, 
     and train it; the checkpoint at `out` loads like any other."""
     from vstar_data.adapters.shapes import render_world
     from vstar_data.backends.tiny import TinyOptions, build_tiny_model
-    from vstar_data.templates import TemplateIndex
-    from vstar_data.train import TrainConfig, train
+    from vstar_data.sources.templates import TemplateIndex
+    from vstar_data.training.recipe import TrainConfig, train
 
     out = Path(out)
     work = Path(work_dir) if work_dir else out.parent / f".{out.name}-work"

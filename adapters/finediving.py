@@ -34,10 +34,10 @@ from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, Iterator
 
-from vstar_data.adapter import Adapter
+from vstar_data.sources.adapter import Adapter
 from vstar_data.errors import AnnotationError, ConfigError, SkipRecord
-from vstar_data.safe_pickle import safe_load
-from vstar_data.sample import Sample
+from vstar_data.sources.safe_pickle import safe_load
+from vstar_data.sources.sample import Sample
 
 FINE = "FineDiving_fine-grained_annotation.pkl"
 COARSE = "FineDiving_coarse_annotation.pkl"

@@ -72,7 +72,7 @@ def make_inputs(work: Path, n: int) -> tuple[Path, Path]:
 
 
 def _cfg(a: dict[str, Any], backend: str) -> Any:
-    from vstar_data.pipeline import GenerationConfig
+    from vstar_data.generation.pipeline import GenerationConfig
 
     return GenerationConfig(adapter="kinetics700", annotations=a["csv"], videos=a["videos"], backend=backend,
                             model=a["model"] if backend != "template" else None, num_frames=a["frames"],
@@ -95,7 +95,7 @@ def child(job: str, a: dict[str, Any]) -> dict[str, Any]:
     shutil.rmtree(out, ignore_errors=True)
     backend = "template" if "template" in job else "transformers"
     if job.startswith("local"):
-        from vstar_data.engines.local import LocalEngine
+        from vstar_data.generation.engines.local import LocalEngine
 
         t0 = time.perf_counter()
         s = LocalEngine().run(_cfg(a, backend), out)
@@ -104,7 +104,7 @@ def child(job: str, a: dict[str, Any]) -> dict[str, Any]:
     if job.startswith("ray"):
         import ray
 
-        from vstar_data.engines.ray import RayEngine
+        from vstar_data.generation.engines.ray import RayEngine
 
         t0 = time.perf_counter()
         ray.init(address="local", num_cpus=a["cpus"], include_dashboard=False, configure_logging=False,
@@ -118,7 +118,7 @@ def child(job: str, a: dict[str, Any]) -> dict[str, Any]:
         return {"wall_s": init_s + run_s, "ray_init_s": init_s, "run_s": run_s, "engine": engine.stats,
                 "model_busy_s": s.model_busy_s, "summary": s.to_dict(), **_row_stats(out)}
     if job == "decode":
-        from vstar_data.pipeline import GenerationConfig, decode_one, prepare
+        from vstar_data.generation.pipeline import GenerationConfig, decode_one, prepare
 
         res = {}
         for label, frames, size in (("run", a["frames"], a["size"]), ("paper", 8, 336)):

@@ -89,8 +89,8 @@ def main() -> None:
     ap.add_argument("--no-decord", action="store_true")
     args = ap.parse_args()
 
-    from vstar_data.frames import sample_frames
-    from vstar_data.video_probe import _cache
+    from vstar_data.video.frames import sample_frames
+    from vstar_data.video.probe import _cache
 
     clips: list[tuple[str, Path, dict]] = []
     vids = FIXTURES / "videos"

@@ -39,7 +39,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     from vstar_data.backends.base import Request
-    from vstar_data.backends.hf import TransformersBackend
+    from vstar_data.backends.transformers import TransformersBackend
     from vstar_data.backends.tiny import build_tiny_model
     from vstar_data.testing.backends import PROMPTS, make_frames
 

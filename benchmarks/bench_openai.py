@@ -31,7 +31,7 @@ def real_clips(num_frames: int, size: int) -> list:
     """Frames of the real fixture clips (realistic JPEG/PNG sizes), or smooth synthetic ones."""
     import numpy as np
 
-    from vstar_data.frames import Frames, sample_frames
+    from vstar_data.video.frames import Frames, sample_frames
 
     folder = Path(os.environ.get("VSTAR_FIXTURES", Path(__file__).resolve().parents[2] / "shared" / "fixtures"))
     videos = sorted((folder / "videos").glob("*.mp4"))

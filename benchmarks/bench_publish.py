@@ -9,7 +9,7 @@ peak-memory figure (ru_maxrss) belongs to one job:
               columns, stream 10k-row record batches through pyarrow `ParquetWriter` (zstd), one
               file per (source, split). No validation, dedup, card, git. (Both jobs run with the
               cyclic GC off, as write_shards does.)
-3. `publish`  `vstar_data.store.publish(...)` into a fresh store: validation, dedup, shards, card,
+3. `publish`  `vstar_data.dataset.store.publish(...)` into a fresh store: validation, dedup, shards, card,
               plot, git add + commit + tag.
 4. `load`     `datasets.load_dataset(store)` with an empty cache.
 
@@ -87,8 +87,8 @@ def baseline(rows: Path, out: Path) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from vstar_data.dataset_writer import attempt_files
-    from vstar_data.rows import features, to_record
+    from vstar_data.dataset.writer import attempt_files
+    from vstar_data.dataset.rows import features, to_record
 
     schema = features().arrow_schema
     writers: dict[tuple[str, str], Any] = {}
@@ -125,8 +125,8 @@ def baseline(rows: Path, out: Path) -> dict[str, Any]:
 
 
 def publish(rows: Path, store: Path, one_core: bool = False) -> dict[str, Any]:
-    from vstar_data import dataset_writer
-    from vstar_data.store import publish as do_publish
+    from vstar_data.dataset import writer as dataset_writer
+    from vstar_data.dataset.store import publish as do_publish
 
     # `publish` checks rows in a helper process only when a core looks idle (load average);
     # the benchmark pins the choice so that each figure means one thing.
@@ -150,7 +150,7 @@ def child(job: str, args: list[str]) -> None:
         info: dict[str, Any] = {}
         gen(Path(args[0]), int(args[1]))
     elif job == "check":
-        from vstar_data.dataset_writer import check_rows
+        from vstar_data.dataset.writer import check_rows
 
         info = check_rows(args[0])
     elif job == "baseline":

@@ -35,10 +35,10 @@ def best_of(repeat: int, fn: Callable[[], int]) -> tuple[float, int]:
 
 
 def stages(adapter: str, annotations: Path, out: Path, options: dict[str, str]) -> dict[str, Callable[[], int]]:
-    from vstar_data.adapter import load_adapter
+    from vstar_data.sources.adapter import load_adapter
     from vstar_data.jsonl import atomic_writer, dumps
-    from vstar_data.prompts import prompted_samples
-    from vstar_data.templates import TemplateIndex
+    from vstar_data.sources.prompts import prompted_samples
+    from vstar_data.sources.templates import TemplateIndex
 
     cls = load_adapter(adapter)
 

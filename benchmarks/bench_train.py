@@ -44,8 +44,8 @@ def components(model_dir: Path, rows: list[dict], videos: Path, n: int = 8) -> d
     """Per-sample seconds of decode, decode + encode, and one forward + backward (batch 1)."""
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from vstar_data.frames import sample_frames
-    from vstar_data.train_data import PadCollator, VideoChatDataset, load_rows
+    from vstar_data.video.frames import sample_frames
+    from vstar_data.training.data import PadCollator, VideoChatDataset, load_rows
 
     proc = AutoProcessor.from_pretrained(model_dir)
     model = AutoModelForImageTextToText.from_pretrained(model_dir)
@@ -72,7 +72,7 @@ def components(model_dir: Path, rows: list[dict], videos: Path, n: int = 8) -> d
 
 def cpu(args: argparse.Namespace) -> dict:
     from vstar_data.backends.tiny import build_tiny_model
-    from vstar_data.train import TrainConfig, train
+    from vstar_data.training.recipe import TrainConfig, train
 
     videos = FIXTURES / "videos"
     if not videos.is_dir():

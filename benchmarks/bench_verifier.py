@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from vstar_data.registry import LABEL_TYPES
-from vstar_data.verifier import Verifier
+from vstar_data.verify.verifier import Verifier
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LABELS = ROOT.parent / "shared" / "fixtures" / "annotations" / "kinetics700" / "label_map_k700.txt"

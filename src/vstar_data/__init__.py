@@ -5,9 +5,9 @@ This module imports nothing heavy; torch and transformers load only when a model
 """
 from __future__ import annotations
 
-from .adapter import Adapter, load_adapter
+from .sources.adapter import Adapter, load_adapter
 from .errors import SkipRecord, VstarError
-from .sample import LabelSpec, Sample
+from .sources.sample import LabelSpec, Sample
 
 __version__ = "0.1.0"
 __all__ = ["Adapter", "LabelSpec", "Sample", "SkipRecord", "VstarError", "load_adapter", "__version__"]

@@ -168,17 +168,17 @@ def _describe(obj: Any) -> str:
 # The four extension points. Built-ins are declared in setup.cfg's entry points like any plugin;
 # they are also registered here as strings so a source checkout works without installing.
 # Built-in adapters need no line here: every module of vstar_data.adapters is found by name.
-ADAPTERS: Registry[Any] = Registry("adapter", "vstar_data.adapters", base="vstar_data.adapter:Adapter",
+ADAPTERS: Registry[Any] = Registry("adapter", "vstar_data.adapters", base="vstar_data.sources.adapter:Adapter",
                                    package="vstar_data.adapters")
-LABEL_TYPES: Registry[Any] = Registry("label type", "vstar_data.label_types", base="vstar_data.labels.base:LabelType")
+LABEL_TYPES: Registry[Any] = Registry("label type", "vstar_data.label_types", base="vstar_data.verify.labels.base:LabelType")
 BACKENDS: Registry[Any] = Registry("backend", "vstar_data.backends", base="vstar_data.backends.base:Backend")
 ENGINES: Registry[Any] = Registry("engine", "vstar_data.engines")
 
 for _n in ("category", "number", "interval", "sequence"):
-    LABEL_TYPES.register(_n, f"vstar_data.labels.{_n}:{_n.capitalize()}Label")
+    LABEL_TYPES.register(_n, f"vstar_data.verify.labels.{_n}:{_n.capitalize()}Label")
 BACKENDS.register("template", "vstar_data.backends.template:TemplateBackend")
-BACKENDS.register("transformers", "vstar_data.backends.hf:TransformersBackend",
+BACKENDS.register("transformers", "vstar_data.backends.transformers:TransformersBackend",
                   install_hint="pip install 'vstar-data' (needs torch and transformers)")
 BACKENDS.register("openai", "vstar_data.backends.openai:OpenAIBackend")
-ENGINES.register("local", "vstar_data.engines.local:LocalEngine")
-ENGINES.register("ray", "vstar_data.engines.ray:RayEngine", install_hint="pip install 'vstar-data[ray]'")
+ENGINES.register("local", "vstar_data.generation.engines.local:LocalEngine")
+ENGINES.register("ray", "vstar_data.generation.engines.ray:RayEngine", install_hint="pip install 'vstar-data[ray]'")

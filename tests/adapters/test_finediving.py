@@ -11,10 +11,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import finediving_factory as F  # noqa: E402
 
-from vstar_data.adapter import Adapter, load_adapter  # noqa: E402
+from vstar_data.sources.adapter import Adapter, load_adapter  # noqa: E402
 from vstar_data.errors import AnnotationError, ConfigError  # noqa: E402
-from vstar_data.safe_pickle import UnsafePickleError  # noqa: E402
-from vstar_data.sample import Sample, validate_label_specs  # noqa: E402
+from vstar_data.sources.safe_pickle import UnsafePickleError  # noqa: E402
+from vstar_data.sources.sample import Sample, validate_label_specs  # noqa: E402
 
 K0 = ("FINADivingWorldCup2021_Men3m_final_r1", 0)
 K11 = ("FINADivingWorldCup2021_Men3m_final_r1", 11)
@@ -66,9 +66,9 @@ def test_default_labels_are_the_papers_set_in_hint_order(tmp_path: Path) -> None
 
 
 def test_hint_renders_like_the_paper(tmp_path: Path) -> None:
-    pytest.importorskip("vstar_data.labels.number", reason="label types not implemented yet")
-    pytest.importorskip("vstar_data.labels.sequence", reason="label types not implemented yet")
-    from vstar_data.templates import render_hint
+    pytest.importorskip("vstar_data.verify.labels.number", reason="label types not implemented yet")
+    pytest.importorskip("vstar_data.verify.labels.sequence", reason="label types not implemented yet")
+    from vstar_data.sources.templates import render_hint
 
     _, samples = run(F.write_annotations(tmp_path))
     assert render_hint(samples[sid(K0)].labels) == (

@@ -8,7 +8,7 @@ import pytest
 
 from vstar_data.adapters.shapes import ShapesAdapter, render_world
 from vstar_data.errors import AnnotationError
-from vstar_data.frames import sample_frames
+from vstar_data.video.frames import sample_frames
 from vstar_data.testing.adapters import AdapterContract
 
 

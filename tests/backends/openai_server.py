@@ -223,8 +223,8 @@ class LoopbackServer:
         if self.backend is None:
             return f"echo {len(frames)} frames: {prompt}"
         from vstar_data.backends.base import Request
-        from vstar_data.frames import Frames
-        from vstar_data.question_gen import hf_generate_text
+        from vstar_data.video.frames import Frames
+        from vstar_data.sources.question_gen import hf_generate_text
 
         with self._model_lock:
             b = self.backend
@@ -270,7 +270,7 @@ def main() -> None:
     args = ap.parse_args()
     backend = None
     if args.model:
-        from vstar_data.backends.hf import TransformersBackend
+        from vstar_data.backends.transformers import TransformersBackend
 
         backend = TransformersBackend(model=args.model)
         backend.load()

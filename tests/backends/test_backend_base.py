@@ -72,7 +72,7 @@ def test_generate_loads_lazily() -> None:
 
 
 def test_builtin_backends_are_registered() -> None:
-    from vstar_data.backends.hf import TransformersBackend
+    from vstar_data.backends.transformers import TransformersBackend
     from vstar_data.backends.template import TemplateBackend
 
     assert BACKENDS.get("template") is TemplateBackend

@@ -13,12 +13,12 @@ import pytest
 from openai_server import LoopbackServer
 
 from vstar_data.backends.base import GenerationError, Request
-from vstar_data.backends.hf import TransformersBackend
+from vstar_data.backends.transformers import TransformersBackend
 from vstar_data.backends.openai import OpenAIBackend, _normalise_url
-from vstar_data.engines.local import LocalEngine
+from vstar_data.generation.engines.local import LocalEngine
 from vstar_data.errors import ConfigError
-from vstar_data.pipeline import GenerationConfig
-from vstar_data.question_gen import hf_generate_text
+from vstar_data.generation.pipeline import GenerationConfig
+from vstar_data.sources.question_gen import hf_generate_text
 from vstar_data.testing.backends import BackendContract, make_frames
 
 SERVED = "tiny-qwen2-vl"

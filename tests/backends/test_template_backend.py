@@ -10,7 +10,7 @@ import yaml
 
 from vstar_data.backends.base import GenerationError, Request
 from vstar_data.backends.template import TemplateBackend
-from vstar_data.labels.base import LabelResult, LabelType, Profile
+from vstar_data.verify.labels.base import LabelResult, LabelType, Profile
 from vstar_data.registry import LABEL_TYPES
 from vstar_data.testing.backends import BackendContract, make_frames
 
@@ -149,7 +149,7 @@ def test_revision_tracks_answer_phrasings(tmp_path: Path, fake_label: None) -> N
 
 
 def test_accepts_a_template_index_instance() -> None:
-    from vstar_data.templates import TemplateIndex
+    from vstar_data.sources.templates import TemplateIndex
 
     index = TemplateIndex()
     backend = TemplateBackend(templates=index)

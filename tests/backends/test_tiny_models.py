@@ -9,7 +9,7 @@ from typing import Callable
 import pytest
 
 from vstar_data.backends.base import Request
-from vstar_data.backends.hf import TransformersBackend
+from vstar_data.backends.transformers import TransformersBackend
 from vstar_data.backends.tiny import TINY_ARCHS, build_tiny_model
 from vstar_data.errors import ConfigError
 from vstar_data.testing.backends import make_frames

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import pytest
 
 from vstar_data.backends.base import GenerationError, Request
-from vstar_data.backends.hf import TransformersBackend, folder_fingerprint
+from vstar_data.backends.transformers import TransformersBackend, folder_fingerprint
 from vstar_data.errors import ConfigError
 from vstar_data.testing.backends import BackendContract, make_frames
 

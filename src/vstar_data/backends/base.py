@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 from ..errors import ConfigError, SkipRecord
 
 if TYPE_CHECKING:  # keep numpy out of import time for the CLI
-    from ..frames import Frames
+    from ..video.frames import Frames
 
 
 @dataclass(slots=True)

@@ -33,7 +33,7 @@ class TemplateBackend(Backend):
     def load(self) -> None:
         if self._loaded:
             return
-        from ..templates import TemplateIndex
+        from ..sources.templates import TemplateIndex
 
         opt = self._templates_opt
         if opt is None:
@@ -96,7 +96,7 @@ class TemplateBackend(Backend):
 def label_fields(labels: Iterable[dict[str, Any]], sample_id: str = "") -> dict[str, str]:
     """``{name: value text}`` for every label plus ``label``: all of them as "name: value" pairs."""
     from ..registry import LABEL_TYPES
-    from ..templates import label_key
+    from ..sources.templates import label_key
 
     fields: dict[str, str] = {}
     hints = []

@@ -42,7 +42,7 @@ def build_cmd(
     command after a crash continues where it stopped.
     """
     from ..config import load_run_config
-    from ..cycle import CycleRunner
+    from ..cycle.runner import CycleRunner
 
     overrides = {"cycles": {"max": max_cycles}} if max_cycles else None
     rc = load_run_config(config, overrides)
@@ -73,10 +73,10 @@ def eval_cmd(
     type; number labels also get MAE and Spearman, intervals mean IoU."""
     import json
 
-    from ..cli.data import _parse_options
-    from ..engines.local import LocalEngine
-    from ..evaluation import evaluate_rows, read_attempts
-    from ..pipeline import GenerationConfig
+    from .data import _parse_options
+    from ..generation.engines.local import LocalEngine
+    from ..cycle.evaluation import evaluate_rows, read_attempts
+    from ..generation.pipeline import GenerationConfig
 
     cfg = GenerationConfig(adapter=adapter, annotations=str(annotations), videos=str(videos), split=split,
                            limit=limit, adapter_options=_parse_options(option), backend=backend, model=model,
@@ -113,7 +113,7 @@ def demo_cmd(
     unaided, and cycles of generate -> rationalize -> publish -> train -> evaluate. Prints the
     per-cycle table; writes stats.json, yield_per_cycle.png, checkpoints and the store with its card.
     """
-    from ..demo import run_demo
+    from ..cycle.demo import run_demo
 
     stats = run_demo(out, cycles=cycles, clips=clips, seed=seed, echo=_echo)
     _print_stats(stats)

@@ -49,10 +49,10 @@ def samples_cmd(
     """
     import time
 
-    from ..adapter import load_adapter
+    from ..sources.adapter import load_adapter
     from ..jsonl import atomic_writer, dumps
-    from ..prompts import prompted_samples
-    from ..templates import TemplateIndex
+    from ..sources.prompts import prompted_samples
+    from ..sources.templates import TemplateIndex
 
     t0 = time.perf_counter()
     cls = load_adapter(adapter)
@@ -100,7 +100,7 @@ def new_adapter_cmd(
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise ConfigError(f"adapter name {name!r} must be lowercase letters, digits and underscores")
     task = task or name
-    pkg = files("vstar_data.scaffold")
+    pkg = files("vstar_data.sources.scaffold")
     targets = {out / "adapters" / f"{name}.py": pkg.joinpath(SKELETON_ADAPTER).read_text("utf-8"),
                out / "templates" / f"{task}.yaml": pkg.joinpath(SKELETON_TEMPLATE).read_text("utf-8")}
     for path in targets:

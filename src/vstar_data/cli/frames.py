@@ -46,7 +46,7 @@ def frames_cmd(
     from PIL import Image
 
     from ..errors import SkipRecord
-    from ..frames import MODES, sample_frames
+    from ..video.frames import MODES, sample_frames
     from ._common import console
 
     if mode not in MODES:

@@ -49,8 +49,8 @@ def generate_cmd(
     """
     import yaml
 
-    from ..cli.data import _parse_options
-    from ..pipeline import GenerationConfig, prepare, render_dry_run
+    from .data import _parse_options
+    from ..generation.pipeline import GenerationConfig, prepare, render_dry_run
     from ..registry import ENGINES
 
     cfg = GenerationConfig(

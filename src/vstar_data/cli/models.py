@@ -31,7 +31,7 @@ def tiny_model_cmd(
     from ..backends.tiny import build_tiny_model
 
     if pretrain:
-        from ..adapter import load_adapter
+        from ..sources.adapter import load_adapter
         from ..errors import ConfigError
 
         cls = load_adapter(pretrain)

@@ -31,7 +31,7 @@ def push_cmd(
     """
     from rich.table import Table
 
-    from ..store import publish
+    from ..dataset.store import publish
 
     result = publish(rows_dir, store, tag, message, hub_repo=hub_repo, force=force, hub_private=private,
                      extra_files={p.name: p for p in extra_file})
@@ -60,7 +60,7 @@ def revisions_cmd(
     """List the releases of a store: tag, date, commit, message and rows per config."""
     from rich.table import Table
 
-    from ..store import revisions
+    from ..dataset.store import revisions
 
     table = Table("tag", "date", "commit", "rows per config", "message")
     for rev in revisions(store):
@@ -76,7 +76,7 @@ def checkout_cmd(
     store: Path = typer.Option(Path("vstar-1m"), "--store", help="Local store folder."),
 ) -> None:
     """Materialise release TAG as a plain dataset folder that `load_dataset(OUT)` loads."""
-    from ..store import checkout
+    from ..dataset.store import checkout
 
     path = checkout(store, tag, out)
     console().print(f"{tag} -> {path}  (load with datasets.load_dataset({str(path)!r}))")
@@ -92,7 +92,7 @@ def export_cmd(
     split: list[str] = typer.Option([], "--split", "-s", help="Only these splits (repeatable; default: all)."),
 ) -> None:
     """Write training files from a published dataset folder."""
-    from ..export import export
+    from ..dataset.export import export
 
     n = export(dataset_dir, out, fmt, config=config, splits=split or None,
                exclude_rationalized=exclude_rationalized)

@@ -62,7 +62,7 @@ def suggest_cmd(
     import re
 
     from ..errors import ConfigError
-    from ..question_gen import (DEFAULT_EXAMPLE, LabelPool, labels_from_adapter, suggest_questions,
+    from ..sources.question_gen import (DEFAULT_EXAMPLE, LabelPool, labels_from_adapter, suggest_questions,
                                 template_yaml, text_asker)
     from ..registry import BACKENDS, LABEL_TYPES
     from .data import _parse_options
@@ -123,7 +123,7 @@ def suggest_cmd(
 
 def _installed_example(task: str) -> str | None:
     """The first placeholder-free question of the installed template for `task`, if there is one."""
-    from ..templates import TemplateIndex
+    from ..sources.templates import TemplateIndex
 
     try:
         tpl = TemplateIndex().templates.get(task)

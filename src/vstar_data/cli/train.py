@@ -72,7 +72,7 @@ def train_cmd(
     """
     import logging
 
-    from ..train import TrainConfig, train
+    from ..training.recipe import TrainConfig, train
 
     given = {"data": data, "model": model, "output_dir": str(out) if out else None,
              "videos": str(videos) if videos else None, "revision": revision, "lora": lora, "epochs": epochs,

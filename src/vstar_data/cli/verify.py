@@ -30,8 +30,8 @@ def verify_cmd(
 
     from ..errors import AnnotationError, LabelSpecError
     from ..jsonl import atomic_writer, dumps, read_jsonl
-    from ..sample import validate_label_specs
-    from ..verifier import ORIGINS, Verifier
+    from ..sources.sample import validate_label_specs
+    from ..verify.verifier import ORIGINS, Verifier
 
     t0 = time.perf_counter()
     verifier = Verifier(profile)

@@ -35,11 +35,11 @@ from typing import Any, Callable, ClassVar
 
 import pytest
 
-from ..adapter import Adapter, load_adapter, safe_relpath
+from ..sources.adapter import Adapter, load_adapter, safe_relpath
 from ..errors import AnnotationError, SkipRecord
 from ..registry import LABEL_TYPES
-from ..sample import Sample, validate_label_specs
-from ..templates import TemplateIndex
+from ..sources.sample import Sample, validate_label_specs
+from ..sources.templates import TemplateIndex
 
 NO_SUCH_SPLIT = "__no_such_split__"
 

@@ -33,7 +33,7 @@ import pytest
 
 from ..backends.base import Backend, GenerationError, Request, is_failure
 from ..errors import ConfigError
-from ..frames import Frames
+from ..video.frames import Frames
 from ..registry import BACKENDS
 
 

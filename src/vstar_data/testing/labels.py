@@ -22,10 +22,10 @@ from typing import Any, ClassVar
 
 import pytest
 
-from ..labels.base import LabelResult, LabelType, Profile
+from ..verify.labels.base import LabelResult, LabelType, Profile
 from ..registry import LABEL_TYPES
-from ..sample import validate_label_spec
-from ..templates import label_key
+from ..sources.sample import validate_label_spec
+from ..sources.templates import label_key
 
 Case = tuple[dict[str, Any], str]
 _SLUG = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -1,0 +1,228 @@
+"""The self-training cycle (`vstar-data build`): generate -> verify -> rationalize -> verify ->
+publish (tag cycle-N) -> train from the pre-trained checkpoint -> evaluate -> next cycle, until
+the yield (or held-out accuracy) stops growing.
+
+Every stage leaves a marker in run_dir/cycle-N/, so killing the process at any point and running
+the same command again continues where it stopped: generation resumes chunk by chunk, a
+published tag is not published twice, a finished training is not repeated.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from ..config import RunConfig, SourceConfig
+from ..generation.engines.local import LocalEngine, RunSummary
+from .evaluation import evaluate_rows, read_attempts
+from ..jsonl import atomic_writer
+from ..generation.pipeline import GenerationConfig
+from ..dataset.stats import plot_cycles, write_stats
+
+log = logging.getLogger(__name__)
+
+
+def _gen_config(rc: RunConfig, src: SourceConfig, model: str, cycle: int, *, rationalize: bool) -> GenerationConfig:
+    b = rc.backend
+    return GenerationConfig(
+        adapter=src.adapter, annotations=src.annotations, videos=src.videos, split=src.split,
+        limit=src.limit, adapter_options=src.options, templates=rc.templates, backend=b["name"],
+        model=model, backend_options=dict(b.get("options") or {}), num_frames=rc.frames["num_frames"],
+        frame_size=rc.frames.get("size"), max_new_tokens=b["max_new_tokens"],
+        temperature=b["temperature"], seed=rc.seed, cycle=cycle, profile=rc.profile,
+        rationalize=rationalize, chunk_size=b["batch_size"], batch_size=b["batch_size"],
+        decode_workers=b["decode_workers"], progress=False)
+
+
+def _source_dir(base: Path, i: int, src: SourceConfig) -> Path:
+    return base / f"{i:02d}-{Path(src.adapter).stem}"
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text("utf-8"))
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    with atomic_writer(path) as fh:
+        json.dump(obj, fh, indent=2, default=str)
+
+
+class CycleRunner:
+    """Runs the cycles of one RunConfig. `publish` and `train` are injectable for tests."""
+
+    def __init__(self, rc: RunConfig, *, echo: Callable[[str], None] = print) -> None:
+        self.rc = rc
+        self.echo = echo
+        self.run_dir = rc.run_dir
+        self.stats: list[dict[str, Any]] = []
+
+    # -- stages ----------------------------------------------------------------------------
+    def generate(self, cycle: int, model: str) -> dict[str, Any]:
+        """Answer generation + rationalization over every source with `model`."""
+        total: dict[str, Any] = {"samples": 0, "generated": 0, "rationalized": 0, "rejected": 0,
+                                 "skipped": 0, "skipped_by_reason": {}}
+        backend = None
+        for i, src in enumerate(self.rc.sources):
+            cfg = _gen_config(self.rc, src, model, cycle, rationalize=self.rc.rationalize)
+            summary: RunSummary = LocalEngine().run(cfg, _source_dir(self._cdir(cycle) / "generate", i, src),
+                                                   backend=backend)
+            d = summary.to_dict()
+            for k in ("samples", "generated", "rationalized", "rejected", "skipped"):
+                total[k] += d[k]
+            for k, v in d["skipped_by_reason"].items():
+                total["skipped_by_reason"][k] = total["skipped_by_reason"].get(k, 0) + v
+        return total
+
+    def evaluate(self, cycle: int, model: str, name: str) -> dict[str, Any] | None:
+        """Held-out accuracy of `model`: generation only (no hint), accuracy = acceptance."""
+        if not self.rc.eval:
+            return None
+        marker = self._cdir(cycle) / f"{name}.json"
+        if marker.exists():
+            return _read_json(marker)
+        rows: list[dict[str, Any]] = []
+        skipped = 0
+        for i, src in enumerate(self.rc.eval):
+            out = _source_dir(self._cdir(cycle) / name, i, src)
+            LocalEngine().run(_gen_config(self.rc, src, model, cycle, rationalize=False), out)
+            r, s = read_attempts(out)
+            rows += r
+            skipped += s
+        result = evaluate_rows(rows, skipped)
+        _write_json(marker, result)
+        return result
+
+    def publish(self, cycle: int) -> dict[str, Any]:
+        """Accepted rows of this cycle -> the store, tagged cycle-N (idempotent on re-run)."""
+        from ..dataset.store import publish
+
+        marker = self._cdir(cycle) / "published.json"
+        if marker.exists():
+            return _read_json(marker)
+        if not json.loads(self._training_rows(cycle).read_text("utf-8")):
+            info = {"tag": None, "skipped": "no accepted rows in this cycle: nothing to publish"}
+            _write_json(marker, info)
+            return info
+        history = self.stats_so_far(cycle) + [s for s in self.stats if s["cycle"] == cycle]
+        extras = {"run.yaml": (self.run_dir / "run.yaml").read_bytes(),
+                  "stats.json": json.dumps(history, indent=2, default=str).encode()}
+        result = publish(self._cdir(cycle) / "generate", self.rc.store["path"], tag=f"cycle-{cycle}",
+                         message=f"cycle {cycle}: accepted rows", hub_repo=self.rc.store.get("hub_repo"),
+                         force=True, extra_files=extras, stats_for_plot=history)
+        info = result.to_dict()
+        _write_json(marker, info)
+        return info
+
+    def train(self, cycle: int) -> dict[str, Any]:
+        """Instruction-tune the PRE-TRAINED checkpoint on this cycle's accepted rows."""
+        from ..training.recipe import TrainConfig, train
+
+        cdir = self._cdir(cycle)
+        data = self._training_rows(cycle)
+        if not json.loads(data.read_text("utf-8")):
+            log.warning("cycle %d accepted no rows: nothing to train on; the next cycle reuses %s",
+                        cycle, self.rc.pretrained)
+            return {"checkpoint": self.rc.pretrained, "train_loss": None, "steps": 0, "samples_per_s": None}
+        settings = dict(self.rc.training)
+        settings.setdefault("seed", self.rc.seed)
+        settings.setdefault("num_frames", self.rc.frames["num_frames"])
+        settings.setdefault("frame_size", self.rc.frames.get("size"))
+        result = train(TrainConfig(model=self.rc.pretrained, data=str(data), videos="/",
+                                   output_dir=str(cdir / "checkpoint"), **settings))
+        return {"checkpoint": str(result.output_dir), "train_loss": result.train_loss,
+                "steps": result.steps, "samples_per_s": result.samples_per_s}
+
+    def _training_rows(self, cycle: int) -> Path:
+        """LLaVA-format rows (absolute video paths: sources have different video roots)."""
+        path = self._cdir(cycle) / "train.json"
+        if path.exists():
+            return path
+        items = []
+        for i, src in enumerate(self.rc.sources):
+            rows, _ = read_attempts(_source_dir(self._cdir(cycle) / "generate", i, src))
+            chosen: dict[str, dict[str, Any]] = {}
+            for r in rows:
+                if r["accepted"] and (r["id"] not in chosen or r["origin"] == "generated"):
+                    chosen[r["id"]] = r
+            for sid in sorted(chosen):
+                r = chosen[sid]
+                items.append({"id": f"{r['source']}/{sid}", "video": str(Path(src.videos or ".").resolve() / r["video"]),
+                              "clip_start": r.get("clip_start"), "clip_end": r.get("clip_end"),
+                              "conversations": [{"from": "human", "value": "<video>\n" + r["question"]},
+                                                {"from": "gpt", "value": r["answer"]}]})
+        _write_json(path, items)
+        return path
+
+    # -- the loop --------------------------------------------------------------------------
+    def _cdir(self, cycle: int) -> Path:
+        return self.run_dir / f"cycle-{cycle}"
+
+    def stats_so_far(self, cycle: int) -> list[dict[str, Any]]:
+        return [s for s in self.stats if s["cycle"] < cycle]
+
+    def run(self) -> list[dict[str, Any]]:
+        rc = self.rc
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_writer(self.run_dir / "run.yaml") as fh:
+            yaml.safe_dump(json.loads(json.dumps(rc.raw, default=str)), fh, sort_keys=False)
+        model = rc.initial
+        previous_eval = None
+        for cycle in range(rc.cycles["max"]):
+            done = self._cdir(cycle) / "stats.json"
+            if done.exists():
+                entry = _read_json(done)
+                self.echo(f"cycle {cycle}: already done (resumed)")
+            else:
+                entry = self._one_cycle(cycle, model, previous_eval)
+                _write_json(done, entry)
+            self.stats.append(entry)
+            write_stats(self.run_dir / "stats.json", self.stats)
+            plot_cycles(self.stats, self.run_dir / "yield_per_cycle.png")
+            model = entry["checkpoint"]
+            previous_eval = entry.get("eval")
+            if self._plateau():
+                self.echo(f"stopping after cycle {cycle}: {rc.cycles['plateau_metric']} grew by less than "
+                          f"{rc.cycles['min_delta']:.3f}")
+                break
+        return self.stats
+
+    def _one_cycle(self, cycle: int, model: str, previous_eval: dict[str, Any] | None) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        self.echo(f"cycle {cycle}: generating with {model}")
+        gen = self.generate(cycle, model)
+        n = max(gen["samples"], 1)
+        self.echo(f"cycle {cycle}: generated {gen['generated']}, rationalized {gen['rationalized']}, "
+                  f"rejected {gen['rejected']}, skipped {gen['skipped']} of {gen['samples']}")
+        eval_generator = previous_eval if cycle > 0 else self.evaluate(cycle, model, "eval-initial")
+        entry: dict[str, Any] = {"cycle": cycle, "model": model, **gen,
+                                 "yield": (gen["generated"] + gen["rationalized"]) / n,
+                                 "generation_yield": gen["generated"] / n, "eval_generator": eval_generator}
+        self.stats.append(entry)  # visible to the card while publishing
+        try:
+            entry["publish"] = self.publish(cycle)
+            published = f"published tag cycle-{cycle}" if entry["publish"].get("tag") else "no rows to publish"
+            self.echo(f"cycle {cycle}: {published}; training from {self.rc.pretrained}")
+            entry.update(self.train(cycle))
+            entry["eval"] = self.evaluate(cycle, entry["checkpoint"], "eval")
+        finally:
+            self.stats.pop()
+        entry["seconds"] = round(time.perf_counter() - t0, 2)
+        acc = (entry.get("eval") or {}).get("accuracy")
+        self.echo(f"cycle {cycle}: train loss {entry['train_loss']}, held-out accuracy "
+                  f"{'n/a' if acc is None else f'{acc:.1%}'} ({entry['seconds']:.0f} s)")
+        return entry
+
+    def _plateau(self) -> bool:
+        if len(self.stats) < 2 or self.rc.cycles.get("min_delta") is None:
+            return False
+        metric = self.rc.cycles["plateau_metric"]
+
+        def value(s: dict[str, Any]) -> float:
+            if metric == "accuracy":
+                return float((s.get("eval") or {}).get("accuracy") or 0.0)
+            return float(s.get("generation_yield", 0.0))
+        return value(self.stats[-1]) - value(self.stats[-2]) < float(self.rc.cycles["min_delta"])

@@ -1,0 +1,224 @@
+"""The dataset card: README.md YAML (configs, dataset_info, licences) and the Jinja body.
+
+The YAML is produced by the libraries that read it back (`MetadataConfigs`, `DatasetInfosDict`,
+`DatasetCardData`), never written by hand; the body is `cards/dataset_card.md.j2`. Every count in
+the card comes from the build's `Manifest`, the same object that named the shards.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Mapping, Sequence, Union
+
+from .writer import Manifest
+
+PLOT_PATH = "assets/yield_per_cycle.png"
+DEFAULT_CONFIG = "default"
+# Licence of each source's annotations when its adapter does not declare one (`license` attribute).
+KNOWN_LICENSES = {
+    "kinetics700": ("cc-by-4.0", "Kinetics annotations: CC BY 4.0; videos are YouTube videos under their uploaders' terms"),
+}
+_SPLIT_ORDER = {"train": 0, "validation": 1, "validate": 1, "val": 1, "dev": 1, "test": 2}
+# Index of each field in Manifest.counts keys.
+_KEY = {"source": 0, "split": 1, "task": 2, "origin": 3, "cycle": 4, "verifier_profile": 5, "model": 6,
+        "model_revision": 7}
+
+
+def ordered_splits(names: Any) -> list[str]:
+    return sorted(set(names), key=lambda s: (_SPLIT_ORDER.get(s, 3), s))
+
+
+def config_data_files(man: Manifest) -> dict[str, dict[str, list[str]]]:
+    """config -> split -> shard paths; `default` lists every source's shards (no bytes duplicated)."""
+    out: dict[str, dict[str, list[str]]] = {}
+    every: dict[str, list[str]] = {}
+    for source in sorted(man.configs):
+        splits = man.configs[source]
+        out[source] = {split: list(splits[split].files) for split in ordered_splits(splits)}
+        for split, paths in out[source].items():
+            every.setdefault(split, []).extend(paths)
+    out[DEFAULT_CONFIG] = {split: every[split] for split in ordered_splits(every)}
+    return out
+
+
+def split_counts(man: Manifest) -> dict[str, dict[str, int]]:
+    """config -> split -> rows, `default` included."""
+    out = {src: {sp: f.num_examples for sp, f in splits.items()} for src, splits in man.configs.items()}
+    total: Counter = Counter()
+    for splits in out.values():
+        total.update(splits)
+    out[DEFAULT_CONFIG] = dict(total)
+    return out
+
+
+def source_licenses(sources: list[str], licenses: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+    """One row per source: a Hub licence id and a note; explicit > adapter attribute > known > other."""
+    from ..registry import ADAPTERS
+
+    rows = []
+    for source in sources:
+        lic, note = (licenses or {}).get(source), ""
+        if lic is None and source in ADAPTERS:
+            try:
+                lic = getattr(ADAPTERS.get(source), "license", None)
+            except Exception:  # a broken adapter must not stop a publish
+                lic = None
+        if lic is None and source in KNOWN_LICENSES:
+            lic, note = KNOWN_LICENSES[source]
+        if lic is None:
+            lic, note = "other", "not recorded: check the source's own terms before use"
+        rows.append({"source": source, "license": lic, "note": note})
+    return rows
+
+
+def build_card_data(man: Manifest, *, licenses: Mapping[str, str] | None = None,
+                    pretty_name: str = "VSTaR-1M") -> Any:
+    """DatasetCardData with `configs` and `dataset_info` for every config, via datasets' own writers."""
+    from datasets import DatasetInfo, SplitDict, SplitInfo
+    from datasets.info import DatasetInfosDict
+    from datasets.utils.metadata import MetadataConfigs
+    from huggingface_hub import DatasetCardData
+
+    from .rows import features
+
+    data_files = config_data_files(man)
+    lic = sorted({row["license"] for row in source_licenses(sorted(man.configs), licenses)})
+    card_data = DatasetCardData(
+        pretty_name=pretty_name, license=lic[0] if len(lic) == 1 else lic, language=["en"],
+        task_categories=["video-text-to-text", "visual-question-answering"],
+        size_categories=[size_category(man.total)], tags=["video", "instruction-tuning", "video-star"])
+    infos = {}
+    for config, splits in data_files.items():
+        sources = sorted(man.configs) if config == DEFAULT_CONFIG else [config]
+        split_dict = SplitDict()
+        for split in splits:
+            parts = [man.configs[s][split] for s in sources if split in man.configs[s]]
+            split_dict.add(SplitInfo(name=split, num_bytes=sum(p.num_bytes for p in parts),
+                                     num_examples=sum(p.num_examples for p in parts)))
+        download = sum(f.download_size for s in sources for f in man.configs[s].values())
+        size = sum(f.num_bytes for s in sources for f in man.configs[s].values())
+        infos[config] = DatasetInfo(config_name=config, features=features(), splits=split_dict,
+                                    download_size=download, dataset_size=size)
+    DatasetInfosDict(infos).to_dataset_card_data(card_data)
+    MetadataConfigs({
+        config: {"data_files": [{"split": split, "path": paths} for split, paths in splits.items()],
+                 **({"default": True} if config == DEFAULT_CONFIG else {})}
+        for config, splits in data_files.items()
+    }).to_dataset_card_data(card_data)
+    return card_data
+
+
+def size_category(n: int) -> str:
+    for bound, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                         (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")):
+        if n < bound:
+            return label
+    return "10M<n<100M"
+
+
+@dataclass
+class CycleYield:
+    cycle: int
+    samples: int
+    generated: int
+    rationalized: int
+    published: int
+
+    @property
+    def yield_(self) -> float:
+        return self.published / self.samples if self.samples else 0.0
+
+
+StatsForPlot = Union[Mapping[Any, Mapping[str, Any]], Sequence[Mapping[str, Any]], None]
+
+
+def cycle_yields(man: Manifest, stats_for_plot: StatsForPlot = None) -> list[CycleYield]:
+    """Per cycle: samples attempted, accepted per origin, published.
+
+    `stats_for_plot` is the cycle runner's history, either `{cycle: {...}}` or its stats.json list
+    of `{"cycle": n, ...}`, with `samples`, `generated` / `accepted_generated`, `rationalized` /
+    `accepted_rationalized` and optionally `published`; it adds (or replaces) cycles that this
+    rows folder does not cover or counts differently.
+    """
+    out: dict[int, CycleYield] = {}
+    published: Counter = Counter()
+    for key, n in man.counts.items():
+        published[key[_KEY["cycle"]]] += n
+    att = man.attempts
+    for cycle in sorted({c for c, _, _ in att} | set(published)):
+        out[cycle] = CycleYield(cycle, att[(cycle, "generated", True)] + att[(cycle, "generated", False)],
+                                att[(cycle, "generated", True)], att[(cycle, "rationalized", True)],
+                                published[cycle])
+    items = (stats_for_plot.items() if isinstance(stats_for_plot, Mapping)
+             else [(s["cycle"], s) for s in stats_for_plot or ()])
+    for cycle, st in items:
+        gen = int(st.get("accepted_generated", st.get("generated", 0)))
+        rat = int(st.get("accepted_rationalized", st.get("rationalized", 0)))
+        out[int(cycle)] = CycleYield(int(cycle), int(st.get("samples", 0)), gen, rat,
+                                     int(st.get("published", gen + rat)))
+    return [out[c] for c in sorted(out)]
+
+
+def write_yield_plot(yields: list[CycleYield], path: str | Path) -> Path:
+    """Bar chart of the share of samples accepted per cycle, direct vs rationalized (PNG): the
+    run directory's plot (stats.plot_cycles), fed from the release's counts."""
+    from .stats import plot_cycles
+
+    return plot_cycles([{"cycle": y.cycle, "samples": y.samples, "generated": y.generated,
+                         "rationalized": y.rationalized} for y in yields], path)
+
+
+def profile_thresholds(name: str, given: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Thresholds of a verifier profile: as given, else the shipped profile of that name, else {}."""
+    if given and name in given:
+        return dict(given[name])
+    try:
+        from ..verify.verifier import load_profile
+
+        found = load_profile(name).to_dict()
+    except Exception:  # a custom profile file that is not at hand: say "not recorded"
+        return {}
+    found.pop("name", None)
+    return found
+
+
+def _by(man: Manifest, field: str) -> list[tuple[Any, int]]:
+    c: Counter = Counter()
+    for key, n in man.counts.items():
+        c[key[_KEY[field]]] += n
+    return sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0])))
+
+
+def render_card(man: Manifest, *, tag: str, message: str = "", store_name: str = "vstar-1m",
+                hub_repo: str | None = None, licenses: Mapping[str, str] | None = None,
+                profiles: Mapping[str, Mapping[str, Any]] | None = None,
+                stats_for_plot: StatsForPlot = None,
+                pretty_name: str = "VSTaR-1M") -> str:
+    """README.md text for one release (YAML header + body)."""
+    from huggingface_hub import DatasetCard
+
+    counts = split_counts(man)
+    all_splits = ordered_splits(counts[DEFAULT_CONFIG])
+    config_rows = [{"name": c, "splits": counts[c], "total": sum(counts[c].values())}
+                   for c in [DEFAULT_CONFIG, *sorted(man.configs)]]
+    example = sorted(man.configs)[0]
+    models: Counter = Counter()
+    for key, n in man.counts.items():
+        models[(key[_KEY["model"]], key[_KEY["model_revision"]])] += n
+    template = files("vstar_data._cards").joinpath("dataset_card.md.j2").read_text("utf-8")
+    card = DatasetCard.from_template(
+        build_card_data(man, licenses=licenses, pretty_name=pretty_name), template_str=template,
+        pretty_name=pretty_name, tag=tag, message=message, total=man.total, sources=sorted(man.configs),
+        all_splits=all_splits, config_rows=config_rows, store_name=store_name, hub_repo=hub_repo,
+        example_config=example, example_split=ordered_splits(man.configs[example])[-1],
+        count_tables=[{"title": t, "rows": _by(man, f)} for t, f in
+                      (("source", "source"), ("task", "task"), ("origin", "origin"), ("cycle", "cycle"))],
+        yields=cycle_yields(man, stats_for_plot), plot_path=PLOT_PATH,
+        profiles=[{"name": name, "rows": n, "thresholds": profile_thresholds(name, profiles)}
+                  for name, n in _by(man, "verifier_profile")],
+        models=[{"name": m, "revision": r, "rows": n} for (m, r), n in
+                sorted(models.items(), key=lambda kv: -kv[1])],
+        licences=source_licenses(sorted(man.configs), licenses))
+    return str(card)

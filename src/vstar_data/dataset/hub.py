@@ -1,0 +1,130 @@
+"""Publishing one release folder to a Hugging Face Hub dataset repo: one commit, one tag.
+
+`create_repo(exist_ok=True)` -> one `create_commit` carrying every file of the release (the card
+and all configs) and deleting files of older releases -> `create_tag` on that commit. Each call is
+retried with exponential backoff on transient failures (timeouts, connection errors, 408/429/5xx).
+Every step is idempotent (the Hub skips files whose content it already has, an unchanged tree
+makes no new commit, an existing tag on the same commit is accepted), so re-running a failed push
+completes it. `HF_ENDPOINT` and `HF_TOKEN` are read at call time, so a self-hosted hub works.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, TypeVar
+
+from ..errors import VstarError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass
+class HubResult:
+    repo_id: str
+    tag: str
+    commit: str
+    url: str
+    files: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: a network failure or a 408/429/5xx answer, also when wrapped by the client."""
+    import httpx2
+    from huggingface_hub.errors import HfHubHTTPError
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, HfHubHTTPError):
+            response = getattr(seen, "response", None)
+            return response is not None and response.status_code in TRANSIENT_STATUS
+        if isinstance(seen, (httpx2.TransportError, ConnectionError, TimeoutError)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def with_retries(fn: Callable[[], T], what: str, *, attempts: int = 5, wait: float = 1.0,
+                 max_wait: float = 30.0) -> T:
+    """`fn()`, retried on transient errors with exponential backoff and jitter."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except Exception as exc:
+            if attempt == attempts or not is_transient(exc):
+                raise
+            delay = min(max_wait, wait * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+            log.warning("%s failed (%s); retry %d/%d in %.1fs", what, exc, attempt, attempts - 1, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def push_folder(folder: str | Path, repo_id: str, *, tag: str, message: str, token: str | None = None,
+                endpoint: str | None = None, private: bool | None = None, force: bool = False,
+                exclude: Iterable[str] = (), attempts: int = 5, retry_wait: float | None = None) -> HubResult:
+    """Upload every file under `folder` as one commit of dataset repo `repo_id`, tagged `tag`."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if constants.HF_HUB_OFFLINE:
+        raise VstarError("HF_HUB_OFFLINE is set, so the Hub cannot be reached; unset it to push "
+                         "(the local release is complete)")
+    if repo_id.count("/") != 1:
+        raise VstarError(f"Hub repo must be ORG/NAME, got {repo_id!r}", key="hub_repo")
+    folder = Path(folder)
+    skip = set(exclude)
+    local = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                   if p.is_file() and ".git" not in p.relative_to(folder).parts
+                   and p.relative_to(folder).as_posix() not in skip)
+    api = HfApi(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None,
+                token=token or os.environ.get("HF_TOKEN") or None)
+    wait = retry_wait if retry_wait is not None else float(os.environ.get("VSTAR_HUB_RETRY_WAIT", "1"))
+
+    def call(what: str, fn: Callable[[], T]) -> T:
+        try:
+            return with_retries(fn, what, attempts=attempts, wait=wait)
+        except VstarError:
+            raise
+        except Exception as exc:
+            raise VstarError(f"Hub {what} for {repo_id} failed: {exc}. The local release is intact; "
+                             "re-run the same command to finish the push") from exc
+
+    deleted: list[str] = []
+
+    def commit() -> Any:
+        # Listed inside the retry: a retried commit must not delete what the lost attempt already did.
+        remote = api.list_repo_files(repo_id, repo_type="dataset")
+        deleted[:] = [r for r in remote if r not in local and r != ".gitattributes"]
+        ops: list[Any] = [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=str(folder / rel)) for rel in local]
+        ops += [CommitOperationDelete(path_in_repo=rel) for rel in deleted]
+        return api.create_commit(repo_id, ops, commit_message=message, repo_type="dataset")
+
+    def tag_commit(oid: str) -> None:
+        tags = {t.name: t.target_commit for t in api.list_repo_refs(repo_id, repo_type="dataset").tags}
+        if tags.get(tag) == oid:
+            return
+        if tag in tags:
+            if not force:
+                raise VstarError(f"tag {tag!r} already exists on the Hub repo {repo_id} at another commit "
+                                 f"({tags[tag][:12]}); pass --force to move it", key="tag")
+            api.delete_tag(repo_id, tag=tag, repo_type="dataset")
+        try:
+            api.create_tag(repo_id, tag=tag, tag_message=message, revision=oid, repo_type="dataset")
+        except HfHubHTTPError as exc:  # a lost answer to an earlier attempt that did create it
+            if exc.response is None or exc.response.status_code != 409:
+                raise
+            tags = {t.name: t.target_commit for t in api.list_repo_refs(repo_id, repo_type="dataset").tags}
+            if tags.get(tag) != oid:
+                raise
+
+    call("create_repo", lambda: api.create_repo(repo_id, repo_type="dataset", exist_ok=True, private=private))
+    info = call("commit", commit)
+    call("create_tag", lambda: tag_commit(info.oid))
+    return HubResult(repo_id=repo_id, tag=tag, commit=info.oid, url=str(info.commit_url), files=local,
+                     deleted=list(deleted))

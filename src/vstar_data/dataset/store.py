@@ -1,0 +1,225 @@
+"""Publishing a release: attempt rows -> validated shards + card -> one commit and one tag in the
+local store (`gitstore.Store`) -> optionally one commit and one tag on the Hub (`hub.push_folder`).
+
+The release is built and every row checked in a staging folder beside the store; only then, under
+the store lock, is it handed to the store through the journal (`gitstore.Store.apply`), so a bad
+row writes nothing and `kill -9` at any point is completed by re-running the same publish.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from . import gitstore
+from ..errors import VstarError
+from .gitstore import JOURNAL, MARKER, STAGING, Revision, Store, check_extra_name, check_tag
+
+__all__ = ["JOURNAL", "MARKER", "STAGING", "PublishResult", "Revision", "Store", "checkout", "publish",
+           "push_release", "revisions"]
+
+
+def fingerprint(rows_dir: str | Path, settings: Mapping[str, Any], extra: Mapping[str, bytes]) -> str:
+    """What a release was built from: row files (path, size, mtime), settings, extra files' bytes."""
+    from .writer import attempt_files
+
+    root = Path(rows_dir)
+    listing = [(p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in attempt_files(root)]
+    doc = {"rows": listing, "settings": settings,
+           "extra": {k: hashlib.sha256(v).hexdigest() for k, v in sorted(extra.items())}}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def new_publish_id() -> str:
+    return uuid.uuid4().hex
+
+
+# ---------------------------------------------------------------------------------------- publish
+
+@dataclass
+class PublishResult:
+    """What one `publish` did."""
+
+    tag: str
+    commit: str
+    store: Path
+    counts: dict[str, dict[str, int]]            # config -> split -> rows (`default` = all)
+    files: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    duplicates_dropped: int = 0
+    already_published: bool = False              # the tag already held exactly this release
+    resumed: str | None = None                   # tag of an interrupted publish finished first
+    hub: Any = None                              # hub.HubResult when pushed
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in asdict(self).items() if k != "files"}
+        out["store"] = str(self.store)
+        return out
+
+
+def publish(rows_dir: str | Path, store: str | Path, tag: str, message: str, *,
+            extra_files: Mapping[str, str | bytes | os.PathLike] | None = None,
+            stats_for_plot: Any = None, hub_repo: str | None = None,
+            force: bool = False, licenses: Mapping[str, str] | None = None,
+            profiles: Mapping[str, Mapping[str, Any]] | None = None, pretty_name: str = "VSTaR-1M",
+            hub_token: str | None = None, hub_endpoint: str | None = None, hub_private: bool | None = None,
+            shard_bytes: int | None = None, batch_rows: int | None = None) -> PublishResult:
+    """Publish the accepted attempt rows under `rows_dir` as release `tag` of the store at `store`
+    (created if new), then push that release to `hub_repo` when given.
+
+    Re-running after a crash or a failed Hub push completes the release; re-running a finished one
+    is a no-op for the local store (and retries the Hub push). An existing tag holding a different
+    release is refused unless `force`.
+    """
+    from .card import split_counts
+    from .writer import DEFAULT_BATCH_ROWS, DEFAULT_SHARD_BYTES
+
+    check_tag(tag)
+    if not message.strip():
+        raise VstarError("a release needs a message (-m)", key="message")
+    extras = {check_extra_name(k): _as_bytes(v) for k, v in (extra_files or {}).items()}
+    settings = {"tag": tag, "message": message, "hub_repo": hub_repo, "stats": stats_for_plot,
+                "licenses": licenses, "profiles": profiles, "pretty_name": pretty_name}
+    fp = fingerprint(rows_dir, settings, extras)
+    path = Store.check(store)
+    hub = {"token": hub_token, "endpoint": hub_endpoint, "private": hub_private, "force": force}
+    resumed = None
+    if (path / MARKER).is_file():  # finish what an earlier run left, and fail fast on a taken tag
+        st = Store.open(path)
+        with st.lock():
+            resumed = (st.recover() or {}).get("tag")
+            done = _existing_release(st, tag, fp, force)
+            if done is not None:
+                done.resumed = resumed
+                done.hub = push_release(st, tag, hub_repo, **hub) if hub_repo else None
+                return done
+    # Build and validate outside the store (nothing is written to it when a row is bad) ...
+    with _staging_dir(path) as staging:
+        man = _build(staging, rows_dir, tag, message, extras, stats_for_plot=stats_for_plot,
+                     store_name=path.name, hub_repo=hub_repo, licenses=licenses, profiles=profiles,
+                     pretty_name=pretty_name, shard_bytes=shard_bytes or DEFAULT_SHARD_BYTES,
+                     batch_rows=batch_rows or DEFAULT_BATCH_ROWS)
+        # ... then hand it to the store under its lock: journal, move in, commit, tag.
+        st = Store.open(path)
+        with st.lock():
+            resumed = (st.recover() or {}).get("tag") or resumed
+            done = _existing_release(st, tag, fp, force)  # another process may have published it
+            if done is None:
+                pid = new_publish_id()
+                files = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")
+                               if p.is_file() and p.name != _STAGING_LOCK)
+                (staging / _STAGING_LOCK).unlink()
+                (st.git_dir / STAGING).mkdir(exist_ok=True)
+                os.rename(staging, st.git_dir / STAGING / pid)
+                gitstore._checkpoint("staged")
+                job = {"id": pid, "tag": tag, "message": message, "force": force, "fingerprint": fp,
+                       "files": files}
+                st.write_journal(job)
+                gitstore._checkpoint("journal-written")
+                done = PublishResult(tag, st.apply(job), st.path, split_counts(man), files,
+                                     rows_read=man.rows_read, duplicates_dropped=man.duplicates_dropped)
+            done.resumed = resumed
+            done.hub = push_release(st, tag, hub_repo, **hub) if hub_repo else None
+    return done
+
+
+def _existing_release(st: Store, tag: str, fp: str, force: bool) -> PublishResult | None:
+    """The result for `tag` when it already holds exactly this release; raise if it holds another."""
+    existing = st.resolve(f"refs/tags/{tag}")
+    if existing is None:
+        return None
+    if st.trailer(existing, "Vstar-Input") == fp:
+        rev = next(r for r in st.revisions() if r.tag == tag)
+        files = st.git("ls-tree", "-r", "--name-only", existing).split()
+        return PublishResult(tag, existing, st.path, rev.counts, files, already_published=True)
+    if not force:
+        raise VstarError(f"tag {tag!r} already exists (commit {existing[:12]}); pass --force to move it "
+                         "to this new release", file=st.path, key="tag")
+    return None
+
+
+_STAGING_LOCK = ".vstar-staging.lock"
+
+
+@contextmanager
+def _staging_dir(store: Path) -> Iterator[Path]:
+    """A build folder beside the store (same file system, so it can be renamed in), locked while
+    its builder lives; folders of builders that died are removed by the next one."""
+    store.parent.mkdir(parents=True, exist_ok=True)
+    for old in store.parent.glob(f".{store.name}.staging-*"):
+        fd = os.open(old / _STAGING_LOCK, os.O_RDWR | os.O_CREAT) if old.is_dir() else None
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(old, ignore_errors=True)
+            except BlockingIOError:
+                pass
+            finally:
+                os.close(fd)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{store.name}.staging-", dir=store.parent))
+    fd = os.open(tmp / _STAGING_LOCK, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield tmp
+    finally:
+        os.close(fd)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _build(staging: Path, rows_dir: str | Path, tag: str, message: str, extras: Mapping[str, bytes], *,
+           stats_for_plot: Any, store_name: str, hub_repo: str | None, licenses: Any, profiles: Any,
+           pretty_name: str, shard_bytes: int, batch_rows: int) -> Any:
+    """Shards, plot, extra files and card of one release, written under `staging`."""
+    from .card import PLOT_PATH, cycle_yields, render_card, write_yield_plot
+    from .writer import write_shards
+
+    man = write_shards(rows_dir, staging, shard_bytes=shard_bytes, batch_rows=batch_rows)
+    write_yield_plot(cycle_yields(man, stats_for_plot), staging / PLOT_PATH)
+    for name, data in extras.items():
+        (staging / name).parent.mkdir(parents=True, exist_ok=True)
+        (staging / name).write_bytes(data)
+    (staging / "README.md").write_text(
+        render_card(man, tag=tag, message=message, store_name=store_name, hub_repo=hub_repo,
+                    licenses=licenses, profiles=profiles, stats_for_plot=stats_for_plot,
+                    pretty_name=pretty_name), encoding="utf-8")
+    return man
+
+
+def push_release(store: Store | str | Path, tag: str, repo_id: str, **hub_kwargs: Any) -> Any:
+    """Push release `tag` of a store to the Hub (from the working tree when it holds that release)."""
+    from .hub import push_folder
+
+    st = store if isinstance(store, Store) else Store.open(store, create=False)
+    commit = st.resolve(f"refs/tags/{tag}")
+    if commit is None:
+        raise VstarError(f"no release tagged {tag!r}", file=st.path)
+    message = st.git("log", "-1", "--format=%s", commit).strip()
+    if st.resolve("HEAD") == commit and st.is_clean():
+        return push_folder(st.path, repo_id, tag=tag, message=message, exclude={MARKER}, **hub_kwargs)
+    with tempfile.TemporaryDirectory(prefix="vstar-hub-") as tmp:
+        folder = st.checkout(tag, Path(tmp) / "release")
+        return push_folder(folder, repo_id, tag=tag, message=message, **hub_kwargs)
+
+
+def _as_bytes(value: str | bytes | os.PathLike) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return Path(value).read_bytes()
+
+
+def revisions(store: str | Path) -> list[Revision]:
+    return Store.open(store, create=False).revisions()
+
+
+def checkout(store: str | Path, tag: str, out: str | Path) -> Path:
+    return Store.open(store, create=False).checkout(tag, out)

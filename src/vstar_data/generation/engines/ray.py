@@ -1,0 +1,242 @@
+"""The Ray Data engine: the local engine's generation step as a Ray Data pipeline.
+
+    chunks (from the driver) -> decode frames (CPU tasks) -> backend + verify + rationalize
+    (an actor pool: one actor per GPU, else N CPU actors) -> chunk files (written by the driver)
+
+A Ray Data row is one *chunk* (`chunks_of`), not one sample: the chunk is the unit of resume
+(one `attempts/chunk-NNNNNN.jsonl` marker) and the model's batch, and `ChunkProcessor` must see
+a whole chunk to give the local engine's rows byte for byte (rationalization batches and the
+sampling seed both depend on the batch). Decode tasks call `pipeline.decode_one` per sample;
+the actors build the backend once each with `local.make_backend` and run `ChunkProcessor`.
+
+Only the driver writes: rows come back as JSON text, and the driver writes each chunk's
+skipped/ then attempts/ file atomically, exactly as the local engine does, so the output
+directory need only be visible to the driver. Finished chunks are skipped before anything is
+sent to Ray, so a re-run (with either engine) adds nothing, and a killed run loses at most the
+chunks in flight. Samples and decoded frames (`Frames` with its numpy array, or the SkipRecord
+saying why not) travel between stages as pickle bytes: Ray pickles everything it moves anyway,
+and these never leave the Ray job or touch the disk.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import ray  # at import time, so a missing install is reported with its fix by the registry
+
+from ...errors import ConfigError, VstarError
+from ...jsonl import atomic_writer, dumps
+from ..pipeline import ChunkProcessor, GenerationConfig, Prepared, decode_one
+from .local import RunSummary, _progress, make_backend, plan_run, tally
+
+log = logging.getLogger(__name__)
+ACTORS_ENV = "VSTAR_RAY_ACTORS"   # CPU actors when the cluster has no GPUs (CLI users set this)
+MAX_READ_BLOCKS = 2000            # one chunk per block up to this many blocks (task count stays sane)
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    """How the model stage is placed: `size` actors, each holding `num_gpus` GPUs and `num_cpus` CPUs."""
+
+    size: int
+    num_gpus: float
+    num_cpus: float
+
+
+def plan_pool(cluster_gpus: float, cfg: GenerationConfig, num_actors: int | None = None,
+              actor_cpus: float = 1.0) -> PoolPlan:
+    """One actor per GPU when the cluster has GPUs and the backend runs a model; otherwise
+    `num_actors` CPU actors (default 1). The template backend never holds a GPU."""
+    wants_gpu = cluster_gpus >= 1 and cfg.backend != "template" and (cfg.device or "cuda").startswith("cuda")
+    if wants_gpu:
+        return PoolPlan(size=num_actors or int(cluster_gpus), num_gpus=1.0, num_cpus=actor_cpus)
+    return PoolPlan(size=max(num_actors or 1, 1), num_gpus=0.0, num_cpus=actor_cpus)
+
+
+def decode_memory(cfg: GenerationConfig, uses_frames: bool = True) -> int:
+    """Bytes a decode task holds for one chunk: frames (16:9 at the short side, 1080p if
+    unscaled) decoded and pickled, plus a fixed allowance for the decoder."""
+    pixels = (cfg.frame_size ** 2 * 16 // 9) if cfg.frame_size else 1920 * 1080
+    frames = cfg.chunk_size * cfg.num_frames * pixels * 3 if uses_frames else 0
+    return 2 * frames + (256 << 20)   # a worker with numpy, PyAV and vstar_data loaded: ~110 MiB
+
+
+def _decode_chunk(row: dict[str, Any], cfg: GenerationConfig, uses_frames: bool) -> dict[str, Any]:
+    """CPU task: frames (or the SkipRecord saying why not) for every sample of one chunk."""
+    samples = pickle.loads(row["samples"])
+    items = [(ps, decode_one(ps, cfg, uses_frames)) for ps in samples]
+    return {"chunk": int(row["chunk"]), "items": pickle.dumps(items, protocol=5)}
+
+
+class ChunkActor:
+    """Actor: builds the backend once (as the local engine does), then runs ChunkProcessor on
+    whole chunks and returns their rows as the JSON text the chunk files hold."""
+
+    def __init__(self, cfg: GenerationConfig, templates: Any, verifier: Any, backend_blob: bytes | None) -> None:
+        # A broken model setup is not raised here: Ray keeps only the text of an error raised in an
+        # actor (constructor or call), so it goes back as data and the driver raises it as itself.
+        self.error: VstarError | None = None
+        try:
+            if backend_blob is not None:
+                backend = pickle.loads(backend_blob)
+            else:
+                backend = make_backend(cfg, SimpleNamespace(templates=templates))   # type: ignore[arg-type]
+        except VstarError as exc:
+            self.error = exc
+            return
+        self.processor = ChunkProcessor(cfg, templates, backend, verifier)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {"chunk": [], "rows": [], "skips": [], "model_s": [], "error": []}
+        for k, blob in zip(batch["chunk"], batch["items"]):
+            out["error"].append(b"" if self.error is None else pickle.dumps(self.error))
+            if self.error is not None:
+                out["chunk"].append(int(k))
+                out["rows"].append("")
+                out["skips"].append("")
+                out["model_s"].append(0.0)
+                continue
+            items = pickle.loads(blob)
+            t0 = time.perf_counter()
+            rows, skips = self.processor.process(items)
+            out["model_s"].append(time.perf_counter() - t0)
+            out["chunk"].append(int(k))
+            out["rows"].append("".join(dumps(r) + "\n" for r in rows))
+            out["skips"].append("".join(dumps(s) + "\n" for s in skips))
+        return out
+
+
+class RayEngine:
+    """Ray Data engine with the local engine's output, resume and provenance.
+
+    `num_actors`: model actors (default: one per GPU, or 1 CPU actor; the environment variable
+    VSTAR_RAY_ACTORS sets it for the CLI). `actor_cpus` / `decode_cpus`: CPUs reserved per
+    model actor / per decode task.
+    """
+
+    name = "ray"
+
+    def __init__(self, num_actors: int | None = None, actor_cpus: float = 1.0, decode_cpus: float = 1.0) -> None:
+        env = os.environ.get(ACTORS_ENV)
+        self.num_actors = num_actors if num_actors is not None else (int(env) if env else None)
+        self.actor_cpus = actor_cpus
+        self.decode_cpus = decode_cpus
+        self.stats: dict[str, Any] = {}   # the last run: Ray connect and first-chunk times, pool, model time
+
+    def run(self, cfg: GenerationConfig, out: str | Path, *, backend: Any = None,
+            prepared: Prepared | None = None, address: str | None = None) -> RunSummary:
+        from ...verify.verifier import Verifier
+
+        t_start = time.perf_counter()
+        out = Path(out)
+        prepared, summary, todo = plan_run(cfg, out, prepared)
+        self.stats = {"chunks_todo": len(todo)}
+        if not todo:
+            summary.seconds = time.perf_counter() - t_start
+            return summary
+
+        verifier = Verifier(cfg.profile)            # a bad profile fails here, before Ray starts
+        uses_frames = _uses_frames(cfg, backend)
+        blob = _backend_blob(backend)
+        t_ray = time.perf_counter()
+        started = _connect(address)
+        self.stats["ray_connect_s"] = round(time.perf_counter() - t_ray, 3)
+        sizes = {k: len(rng) for k, rng in todo}
+        bar = _progress(cfg, sum(sizes.values()))
+        try:
+            pool = plan_pool(ray.cluster_resources().get("GPU", 0), cfg, self.num_actors, self.actor_cpus)
+            self.stats["pool"] = vars(pool)
+            ds = _dataset(cfg, prepared, todo, pool, uses_frames, verifier, blob, self.decode_cpus)
+            t_pipe = time.perf_counter()
+            for result in ds.iter_rows():
+                if result["error"]:
+                    raise pickle.loads(result["error"])
+                # actors started, model loaded, first chunk decoded and answered
+                self.stats.setdefault("first_result_s", round(time.perf_counter() - t_pipe, 3))
+                k = int(result["chunk"])
+                rows = [json.loads(line) for line in result["rows"].splitlines()]
+                skips = [json.loads(line) for line in result["skips"].splitlines()]
+                with atomic_writer(out / "skipped" / f"chunk-{k:06d}.jsonl") as fh:
+                    fh.write(result["skips"])
+                with atomic_writer(out / "attempts" / f"chunk-{k:06d}.jsonl") as fh:
+                    fh.write(result["rows"])
+                summary.model_busy_s += float(result["model_s"])
+                tally(summary, rows, skips)
+                if bar is not None:
+                    done = summary.generated + summary.rationalized + summary.rejected
+                    bar.update(sizes[k])
+                    bar.set_postfix(accept=f"{(summary.generated + summary.rationalized) / max(done, 1):.0%}")
+        except KeyboardInterrupt:
+            summary.interrupted = True
+            log.warning("interrupt: finished chunks are on disk; re-run the same command to resume")
+        finally:
+            if bar is not None:
+                bar.close()
+            if started:
+                ray.shutdown()
+        summary.seconds = time.perf_counter() - t_start
+        self.stats["model_busy_s"] = round(summary.model_busy_s, 3)
+        with atomic_writer(out / f"summary-{cfg.shard_index:05d}.json") as fh:
+            json.dump(summary.to_dict(), fh, indent=2)
+        return summary
+
+
+def _uses_frames(cfg: GenerationConfig, backend: Any) -> bool:
+    """Whether decode tasks must decode (known from the backend class: no model load here)."""
+    if backend is not None:
+        return bool(getattr(backend, "uses_frames", True))
+    from ...registry import BACKENDS
+
+    return bool(getattr(BACKENDS.get(cfg.backend), "uses_frames", True))
+
+
+def _backend_blob(backend: Any) -> bytes | None:
+    """A backend object given by the caller is shipped to the actors; it must pickle."""
+    if backend is None:
+        return None
+    try:
+        return ray.cloudpickle.dumps(backend)
+    except Exception as exc:
+        raise ConfigError(f"the Ray engine ships the backend object to its actors, but it does not pickle "
+                          f"({type(exc).__name__}: {exc}); pass backend=None to build it from the config") from exc
+
+
+def _connect(address: str | None) -> bool:
+    """Join a running Ray (already initialised, `address`, RAY_ADDRESS, or a `ray start` cluster
+    on this machine), else start a local one. True when this call started it."""
+    if ray.is_initialized():
+        return False
+    if address is None and not os.environ.get("RAY_ADDRESS"):
+        ray.init(include_dashboard=False, configure_logging=False)
+    else:
+        ray.init(address=address, configure_logging=False)
+    return True
+
+
+def _dataset(cfg: GenerationConfig, prepared: Prepared, todo: list[tuple[int, range]], pool: PoolPlan,
+             uses_frames: bool, verifier: Any, blob: bytes | None, decode_cpus: float) -> Any:
+    """read chunks -> decode (tasks) -> model, verify, rationalize (actor pool)."""
+    import ray.data
+
+    # The run's own bar (clips, accept rate) stands in for Ray Data's per-operator bars.
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    items = [{"chunk": k, "samples": pickle.dumps([prepared.samples[i] for i in rng], protocol=5)}
+             for k, rng in todo]
+    ds = ray.data.from_items(items, override_num_blocks=min(len(items), MAX_READ_BLOCKS))
+    # The memory reservation (one chunk's frames, twice: decoded and pickled) also keeps Ray Data
+    # from fusing decoding into the model actors, as it does for stages with equal resources:
+    # fused, each actor would decode and generate in turn instead of overlapping them.
+    ds = ds.map(_decode_chunk, fn_kwargs={"cfg": cfg, "uses_frames": uses_frames}, num_cpus=decode_cpus,
+                memory=decode_memory(cfg, uses_frames))
+    return ds.map_batches(
+        ChunkActor, batch_size=1, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=pool.size),
+        fn_constructor_kwargs={"cfg": cfg, "templates": prepared.templates, "verifier": verifier,
+                               "backend_blob": blob},
+        num_gpus=pool.num_gpus or None, num_cpus=pool.num_cpus)

@@ -1,0 +1,275 @@
+"""One cycle's data generation, as the paper's Figure 2 reads:
+
+    read -> prompt -> frames -> generate -> verify -> rationalize -> verify -> write
+
+`GenerationConfig` says what to run; `prepare` turns it into a deterministic list of prompted
+samples; `process_chunk` runs the model stages over one chunk and returns attempt rows and skip
+rows. Engines (engines/local.py, ...) decide how chunks are scheduled, written and resumed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from ..sources.adapter import AdapterStats, load_adapter
+from ..errors import ConfigError, SkipRecord
+from ..sources.prompts import PromptedSample, prompted_samples
+from ..sources.templates import TemplateIndex
+
+# Knobs that change speed, not rows: excluded from the run signature so a resumed run may change them.
+PERFORMANCE_KNOBS = frozenset({"batch_size", "decode_workers", "device", "progress", "num_shards",
+                               "shard_index"})
+
+
+@dataclass
+class GenerationConfig:
+    """Everything that decides which rows a generation run writes."""
+
+    adapter: str
+    annotations: str
+    videos: str | None = None
+    split: str | None = None
+    limit: int | None = None
+    adapter_options: dict[str, Any] = field(default_factory=dict)
+    templates: list[str] = field(default_factory=list)
+    backend: str = "template"
+    model: str | None = None
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    num_frames: int = 8
+    frame_size: int | None = 336
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    seed: int = 0
+    cycle: int = 0
+    profile: str = "default"
+    rationalize: bool = True
+    chunk_size: int = 8
+    batch_size: int = 8
+    decode_workers: int = 2
+    device: str | None = None
+    num_shards: int = 1
+    shard_index: int = 0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.num_frames < 1:
+            problems.append(f"num_frames must be >= 1, got {self.num_frames}")
+        if self.batch_size < 1 or self.chunk_size < 1:
+            problems.append("batch_size and chunk_size must be >= 1")
+        if not 0 <= self.shard_index < max(self.num_shards, 1):
+            problems.append(f"shard_index {self.shard_index} is not in [0, num_shards={self.num_shards})")
+        if self.backend != "template" and not self.model:
+            problems.append(f"backend {self.backend!r} needs --model (a local directory or a Hub id)")
+        if self.temperature < 0:
+            problems.append("temperature must be >= 0")
+        if problems:
+            raise ConfigError("invalid generation settings", problems=problems)
+
+    def signature(self) -> str:
+        """Hash of the settings that decide the rows (performance knobs excluded)."""
+        data = {k: v for k, v in asdict(self).items() if k not in PERFORMANCE_KNOBS}
+        speed_only = _backend_performance_options(self.backend)
+        data["backend_options"] = {k: v for k, v in self.backend_options.items() if k not in speed_only}
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _backend_performance_options(name: str) -> frozenset[str]:
+    """Backend options that change speed, not answers (e.g. the openai backend's concurrency)."""
+    from ..registry import BACKENDS
+
+    try:
+        return frozenset(getattr(BACKENDS.get(name), "performance_options", ()))
+    except Exception:  # an unknown backend fails later, with its own clear error
+        return frozenset()
+
+
+@dataclass
+class Prepared:
+    """The run's inputs, resolved once: samples in a fixed order and the template index."""
+
+    samples: list[PromptedSample]
+    templates: TemplateIndex
+    adapter_stats: AdapterStats
+    adapter_skips: list[SkipRecord]
+
+
+def prepare(cfg: GenerationConfig) -> Prepared:
+    """Read annotations, choose questions; the order is deterministic (adapter order)."""
+    cls = load_adapter(cfg.adapter)
+    adapter = cls(cfg.annotations, cfg.videos, split=cfg.split, limit=cfg.limit,
+                  options=cfg.adapter_options)
+    templates = TemplateIndex(cfg.templates)
+    samples = list(prompted_samples(adapter, templates, cfg.seed))
+    return Prepared(samples, templates, adapter.stats, adapter.skips)
+
+
+def chunks_of(n: int, size: int, num_shards: int = 1, shard_index: int = 0) -> list[range]:
+    """Sample index ranges per chunk; chunk k belongs to shard k % num_shards."""
+    out = [range(i, min(i + size, n)) for i in range(0, n, size)]
+    return [r for k, r in enumerate(out) if k % num_shards == shard_index]
+
+
+def skip_row(ps: PromptedSample | None, skip: SkipRecord, cfg: GenerationConfig) -> dict[str, Any]:
+    """A skipped sample as a row: its id, where and why, so nothing disappears silently."""
+    row = skip.to_dict()
+    if ps is not None:
+        row.update(id=ps.sample.id, source=ps.sample.source, video=ps.sample.video)
+    row["cycle"] = cfg.cycle
+    return row
+
+
+class ChunkProcessor:
+    """Runs the model stages over chunks: frames (given), generate, verify, rationalize, verify."""
+
+    def __init__(self, cfg: GenerationConfig, templates: TemplateIndex, backend: Any,
+                 verifier: Any) -> None:
+        self.cfg = cfg
+        self.templates = templates
+        self.backend = backend
+        self.verifier = verifier
+
+    def _generate(self, requests: list[Any]) -> list[str | BaseException]:
+        """Batched generation in slices of batch_size; a failing batch is retried item by item
+        so one bad request costs one row, not the batch."""
+        out: list[str | BaseException] = []
+        bs = self.cfg.batch_size
+        for i in range(0, len(requests), bs):
+            part = requests[i:i + bs]
+            try:
+                out.extend(self.backend.generate(part))
+            except KeyboardInterrupt:
+                raise
+            except Exception:
+                for req in part:
+                    try:
+                        out.extend(self.backend.generate([req]))
+                    except KeyboardInterrupt:
+                        raise
+                    except Exception as exc:  # recorded as a skip row with its reason
+                        out.append(exc)
+        return out
+
+    def process(self, items: list[tuple[PromptedSample, Any]]) -> tuple[list[dict], list[dict]]:
+        """`items` are (sample, Frames or SkipRecord). Returns (attempt rows, skip rows)."""
+        from ..backends.base import Request
+
+        cfg = self.cfg
+        rows: list[dict] = []
+        skips: list[dict] = []
+        live: list[tuple[PromptedSample, Any, float]] = []
+        for ps, frames in items:
+            if isinstance(frames, SkipRecord):
+                skips.append(skip_row(ps, frames, cfg))
+            else:
+                live.append((ps, frames[0], frames[1]))
+        if not live:
+            return rows, skips
+
+        def requests(prompts: list[str], which: list[int], origin: str) -> list[Any]:
+            return [Request(frames=live[i][1], prompt=p, sample_id=live[i][0].sample.id,
+                            labels=live[i][0].sample.labels, task=live[i][0].sample.task,
+                            metadata={"origin": origin})
+                    for i, p in zip(which, prompts)]
+
+        tpl = [self.templates.get(ps.sample.task) for ps, _, _ in live]
+        gen_prompts = [t.generation_prompt(ps.question) for t, (ps, _, _) in zip(tpl, live)]
+        t0 = time.perf_counter()
+        answers = self._generate(requests(gen_prompts, list(range(len(live))), "generated"))
+        gen_time = (time.perf_counter() - t0) / len(live)
+
+        failed: list[int] = []
+        for i, ((ps, frames, decode_s), prompt, answer) in enumerate(zip(live, gen_prompts, answers)):
+            if isinstance(answer, BaseException):
+                skips.append(skip_row(ps, _as_skip(answer, "generation_failed"), cfg))
+                continue
+            row = self._row(ps, frames, prompt, answer, "generated", 0,
+                            {"decode_s": round(decode_s, 4), "generate_s": round(gen_time, 4)})
+            rows.append(row)
+            if not row["accepted"] and cfg.rationalize:
+                failed.append(i)
+
+        if failed:
+            hint_prompts = [tpl[i].rationalization_prompt(live[i][0].question, live[i][0].sample.labels)
+                            for i in failed]
+            t0 = time.perf_counter()
+            answers = self._generate(requests(hint_prompts, failed, "rationalized"))
+            gen_time = (time.perf_counter() - t0) / len(failed)
+            for i, prompt, answer in zip(failed, hint_prompts, answers):
+                ps, frames, _ = live[i]
+                if isinstance(answer, BaseException):
+                    skips.append(skip_row(ps, _as_skip(answer, "rationalization_failed"), cfg))
+                    continue
+                rows.append(self._row(ps, frames, prompt, answer, "rationalized", 1,
+                                      {"generate_s": round(gen_time, 4)}))
+        return rows, skips
+
+    def _row(self, ps: PromptedSample, frames: Any, prompt: str, answer: str, origin: str,
+             attempt: int, timing: dict[str, float]) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        verdict = self.verifier.verify(ps.sample.labels, answer, origin=origin).to_dict()
+        timing = {**timing, "verify_s": round(time.perf_counter() - t0, 6)}
+        row = ps.to_dict()
+        row.pop("context", None)
+        row.update(clip_start=ps.sample.clip_start, clip_end=ps.sample.clip_end, prompt=prompt,
+                   answer=answer, origin=origin, attempt=attempt, accepted=bool(verdict["accepted"]),
+                   reject_reason=verdict.get("reason"), verifier_profile=verdict["profile"],
+                   verifier_scores=verdict["scores"], model=self.backend.model_name,
+                   model_revision=getattr(self.backend, "model_revision", None), cycle=self.cfg.cycle,
+                   frame_indices=list(frames.indices), frame_timestamps=[round(t, 4) for t in frames.timestamps],
+                   timing=timing)
+        return row
+
+
+def _as_skip(exc: BaseException, reason: str) -> SkipRecord:
+    """A backend's per-request failure as a skip: keep its own reason when it has one."""
+    if isinstance(exc, SkipRecord):
+        return exc
+    return SkipRecord(reason, f"{type(exc).__name__}: {exc}")
+
+
+def decode_one(ps: PromptedSample, cfg: GenerationConfig,
+               uses_frames: bool = True) -> tuple[Any, float] | SkipRecord:
+    """Frames for one sample (timed), or the SkipRecord saying why not. A backend that does not
+    look at frames (the template baseline) gets none: only the video's presence is checked."""
+    from ..video.frames import Frames, sample_frames
+
+    if cfg.videos is None:
+        return SkipRecord("no_video_dir", "generation needs --videos", sample_id=ps.sample.id)
+    if not uses_frames:
+        import numpy as np
+
+        if not (Path(cfg.videos) / ps.sample.video).exists():
+            return SkipRecord("video_missing", "video file is missing", file=str(Path(cfg.videos) / ps.sample.video),
+                              sample_id=ps.sample.id)
+        return Frames(np.zeros((0, 1, 1, 3), np.uint8), [], [], 0.0, 0.0, 0), 0.0
+    t0 = time.perf_counter()
+    try:
+        frames = sample_frames(Path(cfg.videos) / ps.sample.video, cfg.num_frames,
+                               start=ps.sample.clip_start, end=ps.sample.clip_end, size=cfg.frame_size)
+    except SkipRecord as skip:
+        skip.sample_id = ps.sample.id
+        return skip
+    except Exception as exc:  # never let one odd file stop a long run
+        return SkipRecord("video_unreadable", f"{type(exc).__name__}: {exc}",
+                          file=str(Path(cfg.videos) / ps.sample.video), sample_id=ps.sample.id)
+    return frames, time.perf_counter() - t0
+
+
+def render_dry_run(prepared: Prepared, n: int = 3) -> Iterable[str]:
+    """The first rendered prompts (generation and rationalization), for --dry-run."""
+    for ps in prepared.samples[:n]:
+        tpl = prepared.templates.get(ps.sample.task)
+        yield (f"# {ps.sample.id} ({ps.question.template_id}) video={ps.sample.video}\n"
+               f"[generation]\n{tpl.generation_prompt(ps.question)}\n"
+               f"[rationalization]\n{tpl.rationalization_prompt(ps.question, ps.sample.labels)}\n")
+
+
+ProgressFn = Callable[[int, int, int], None]

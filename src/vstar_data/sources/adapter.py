@@ -1,0 +1,171 @@
+"""Adapter base: turns one labeled source's annotation files into Samples.
+
+A subclass implements one method, `read(root)`, yielding Samples (or SkipRecord for a bad row).
+The base class owns everything else: split filter, limit, locating videos safely under the video
+directory, and the found / missing / skipped counts printed in the summary.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from abc import ABC, abstractmethod
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, ClassVar, Iterator
+
+from ..errors import AnnotationError, ConfigError, SkipRecord, UnsafePathError
+from ..registry import ADAPTERS
+from .sample import Sample, validate_label_specs
+
+
+@dataclass
+class AdapterStats:
+    """Counters for the end-of-run summary."""
+
+    read: int = 0
+    written: int = 0
+    found: int = 0
+    missing: int = 0
+    skipped: Counter = field(default_factory=Counter)   # reason -> count
+    notes: Counter = field(default_factory=Counter)     # non-fatal fixes, e.g. clamped_segment
+    skip_examples: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"read": self.read, "written": self.written, "found": self.found,
+                "missing": self.missing, "skipped": dict(self.skipped), "notes": dict(self.notes)}
+
+
+def safe_relpath(path: str, *, file: str | Path | None = None, row: Any = None,
+                 key: str | None = None) -> str:
+    """Normalise a video path from an annotation; refuse absolute paths and `..` escapes."""
+    text = str(path).replace("\\", "/").strip()
+    pure = PurePosixPath(text)
+    if not text or pure.is_absolute() or (len(text) > 1 and text[1] == ":") or ".." in pure.parts:
+        raise UnsafePathError(f"video path {path!r} escapes the video directory", file=file, row=row,
+                              key=key)
+    return pure.as_posix()
+
+
+def resolve_under(root: Path, relpath: str) -> Path:
+    """`root / relpath`, checked (after resolving symlinks) to stay inside `root`."""
+    root_resolved = root.resolve()
+    candidate = (root / relpath).resolve()
+    if candidate != root_resolved and root_resolved not in candidate.parents:
+        raise UnsafePathError(f"video path {relpath!r} resolves outside {root}")
+    return candidate
+
+
+class Adapter(ABC):
+    """Base class for labeled-video sources. Override `read`; optionally `video_candidates`."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    tasks: ClassVar[tuple[str, ...]] = ()
+    label_types: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, annotations: str | Path, videos: str | Path | None = None, *,
+                 split: str | None = None, limit: int | None = None,
+                 options: dict[str, Any] | None = None) -> None:
+        self.annotations = Path(annotations)
+        if not self.annotations.exists():
+            raise AnnotationError("annotation path does not exist", file=self.annotations)
+        self.videos = Path(videos) if videos is not None else None
+        if self.videos is not None and not self.videos.is_dir():
+            raise AnnotationError("video directory does not exist", file=self.videos)
+        self.split = split
+        self.limit = limit
+        self.options = dict(options or {})
+        self.stats = AdapterStats()
+        self.skips: list[SkipRecord] = []
+
+    @abstractmethod
+    def read(self, root: Path) -> Iterator[Sample | SkipRecord]:
+        """Yield every annotated item under `root` (the annotation path) as a Sample.
+
+        Yield (not raise) a SkipRecord for a bad row so the rest of the file is still read; raise
+        AnnotationError only when the whole input is unusable.
+        """
+
+    def video_candidates(self, sample: Sample) -> list[str]:
+        """Relative paths where this sample's video may be, in order of preference."""
+        return [sample.video]
+
+    def _skip(self, skip: SkipRecord) -> None:
+        self.stats.skipped[skip.reason] += 1
+        self.skips.append(skip)
+        if len(self.stats.skip_examples) < 20:
+            self.stats.skip_examples.append(str(skip))
+
+    def samples(self) -> Iterator[Sample]:
+        """Samples after split filter, label validation, video lookup and limit; counts in `stats`."""
+        for item in self.read(self.annotations):
+            if isinstance(item, SkipRecord):
+                self.stats.read += 1
+                self._skip(item)
+                continue
+            if self.split is not None and item.split != self.split:
+                continue
+            self.stats.read += 1
+            try:
+                item.video = safe_relpath(item.video, file=self.annotations, row=item.id)
+                validate_label_specs(item.labels, file=str(self.annotations), row=item.id)
+            except (UnsafePathError, ConfigError) as exc:
+                self._skip(SkipRecord("invalid_row", str(exc), file=self.annotations, row=item.id,
+                                      sample_id=item.id))
+                continue
+            except Exception as exc:  # LabelSpecError and friends: a bad row, not a bad run
+                self._skip(SkipRecord("invalid_labels", str(exc), file=self.annotations, row=item.id,
+                                      sample_id=item.id))
+                continue
+            if self.videos is not None:
+                found = self._locate(item)
+                if found is None:
+                    self.stats.missing += 1
+                    continue
+                self.stats.found += 1
+                item.video = found
+            self.stats.written += 1
+            yield item
+            if self.limit is not None and self.stats.written >= self.limit:
+                return
+
+    def _locate(self, sample: Sample) -> str | None:
+        assert self.videos is not None
+        for rel in self.video_candidates(sample):
+            try:
+                rel = safe_relpath(rel)
+                path = resolve_under(self.videos, rel)
+            except UnsafePathError:
+                continue
+            if path.exists():
+                return rel
+        return None
+
+
+def load_adapter(name_or_path: str) -> type[Adapter]:
+    """An adapter class by registry name (built-in or entry point) or from a ``.py`` file path.
+
+    A file must define exactly one Adapter subclass (or one named by ``path.py:ClassName``).
+    """
+    target, _, cls_name = name_or_path.partition(".py:")
+    if name_or_path.endswith(".py") or cls_name:
+        path = Path(target if not cls_name else target + ".py")
+        if not path.is_file():
+            raise ConfigError(f"adapter file {path} does not exist")
+        mod_name = f"vstar_data_user_adapter_{abs(hash(str(path.resolve())))}"
+        spec = importlib.util.spec_from_file_location(mod_name, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[mod_name] = module
+        spec.loader.exec_module(module)
+        found = [v for v in vars(module).values()
+                 if isinstance(v, type) and issubclass(v, Adapter) and v is not Adapter
+                 and v.__module__ == mod_name]
+        if cls_name:
+            found = [v for v in found if v.__name__ == cls_name]
+        if len(found) != 1:
+            raise ConfigError(f"{path} must define exactly one Adapter subclass, found "
+                              f"{[v.__name__ for v in found] or 'none'}")
+        return found[0]
+    return ADAPTERS.get(name_or_path)

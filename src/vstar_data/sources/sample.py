@@ -1,0 +1,140 @@
+"""Sample: one labeled clip as an adapter yields it, and the label-spec interchange format.
+
+Label specs are plain JSON objects (the project's public interchange format, see
+``schemas/label_spec.schema.json``): ``{"type": "category", "name": "action", "value": ...}``.
+They are validated once, on the way in, against the shipped JSON Schema and the label-type
+registry, so every later stage can trust them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import LabelSpecError
+from ..registry import LABEL_TYPES
+from ..schemas import first_error
+
+LabelSpec = dict[str, Any]
+
+
+def _str(v: Any) -> bool:
+    return type(v) is str and v != ""
+
+
+def _num(v: Any) -> bool:
+    return type(v) in (int, float) and v >= 0
+
+
+# Fast path: per built-in type, its required keys and a check for every key the schema
+# constrains. A spec passing these checks is valid under label_spec.schema.json (they are
+# stricter: exact str/int/float types, only keys listed here), so jsonschema (~100 us a spec,
+# most of `vstar-data samples` time on 34k rows) runs only for anything else, and still
+# produces the error message. tests/sources/test_cli_samples.py cross-checks both paths.
+_FAST_CHECKS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "category": (("value",), {"value": _str, "synonyms": lambda v: type(v) is list and all(map(_str, v))}),
+    "number": (("value",), {"value": lambda v: type(v) in (int, float), "rel_tol": _num,
+                            "abs_tol": _num, "unit": lambda v: type(v) is str}),
+    "interval": (("start", "end"), {"start": _num, "end": _num,
+                                    "min_iou": lambda v: type(v) in (int, float) and 0 < v <= 1}),
+    "sequence": (("value",), {"value": lambda v: type(v) is list and v != [] and all(map(_str, v))}),
+}
+
+
+def _certainly_valid(spec: dict[str, Any]) -> bool:
+    """True only if `spec` surely satisfies the label-spec schema (False means: ask jsonschema)."""
+    entry = _FAST_CHECKS.get(spec.get("type"))  # type: ignore[arg-type]
+    if entry is None or not _str(spec.get("name")):
+        return False
+    required, checks = entry
+    for key in required:
+        if key not in spec:
+            return False
+    for key, value in spec.items():
+        if key in ("type", "name"):
+            continue
+        check = checks.get(key)
+        if check is None or not check(value):
+            return False
+    return True
+
+
+def validate_label_spec(spec: Any, *, file: str | None = None, row: Any = None) -> LabelSpec:
+    """Check one spec against the schema and the registry; raise LabelSpecError naming where."""
+    if not isinstance(spec, dict):
+        raise LabelSpecError(f"a label spec must be a JSON object, got {type(spec).__name__}",
+                             file=file, row=row)
+    kind = spec.get("type")
+    if isinstance(kind, str) and kind not in LABEL_TYPES:
+        raise LabelSpecError(f"unknown label type {kind!r}; known: {', '.join(LABEL_TYPES.names())}",
+                             file=file, row=row, key="type")
+    problem = None if _certainly_valid(spec) else first_error("label_spec", spec)
+    if problem:
+        raise LabelSpecError(f"invalid {kind or ''} label spec {problem}".replace("  ", " "),
+                             file=file, row=row, key=spec.get("name") if isinstance(spec.get("name"), str) else None)
+    if kind == "interval" and spec["end"] < spec["start"]:
+        raise LabelSpecError(f"interval end {spec['end']} is before start {spec['start']}",
+                             file=file, row=row, key=spec["name"])
+    return spec
+
+
+def validate_label_specs(specs: Any, *, file: str | None = None, row: Any = None) -> list[LabelSpec]:
+    """Validate a list of specs; names must be unique within a sample."""
+    if not isinstance(specs, list) or not specs:
+        raise LabelSpecError("`labels` must be a non-empty list of label specs", file=file, row=row,
+                             key="labels")
+    seen: set[str] = set()
+    for spec in specs:
+        validate_label_spec(spec, file=file, row=row)
+        if spec["name"] in seen:
+            raise LabelSpecError(f"duplicate label name {spec['name']!r}", file=file, row=row,
+                                 key=spec["name"])
+        seen.add(spec["name"])
+    return specs
+
+
+@dataclass(slots=True)
+class Sample:
+    """One labeled clip.
+
+    `video` is relative to the video directory (never absolute, never escaping it); `clip_start`
+    / `clip_end` (seconds) are set when the labels cover only part of that video. `context`
+    holds values question templates may reference (e.g. ``{"action": "Billiards"}`` for "when
+    does {action} happen?"); `metadata` holds anything else source-specific.
+    """
+
+    id: str
+    source: str
+    task: str
+    video: str
+    labels: list[LabelSpec]
+    split: str
+    clip_start: float | None = None
+    clip_end: float | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form written by `vstar-data samples` (clip bounds only when set)."""
+        out: dict[str, Any] = {"id": self.id, "source": self.source, "task": self.task,
+                               "split": self.split, "video": self.video, "labels": self.labels}
+        if self.clip_start is not None:
+            out["clip_start"] = self.clip_start
+        if self.clip_end is not None:
+            out["clip_end"] = self.clip_end
+        if self.context:
+            out["context"] = self.context
+        if self.metadata:
+            out["metadata"] = self.metadata
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, file: str | None = None, row: Any = None) -> "Sample":
+        """Inverse of `to_dict`; labels are validated. Extra keys (question, ...) are ignored."""
+        missing = [k for k in ("id", "source", "task", "video", "labels", "split") if k not in data]
+        if missing:
+            raise LabelSpecError(f"sample is missing {', '.join(missing)}", file=file, row=row,
+                                 key=missing[0])
+        return cls(id=str(data["id"]), source=data["source"], task=data["task"], video=data["video"],
+                   labels=validate_label_specs(data["labels"], file=file, row=row), split=data["split"],
+                   clip_start=data.get("clip_start"), clip_end=data.get("clip_end"),
+                   context=dict(data.get("context") or {}), metadata=dict(data.get("metadata") or {}))

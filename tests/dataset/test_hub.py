@@ -1,0 +1,182 @@
+"""Hub publishing with the real huggingface_hub client against the loopback hub (hub_server.py).
+
+Client code runs in subprocesses: huggingface_hub and datasets read HF_ENDPOINT / HF_HUB_OFFLINE at
+import, and only these subprocesses may go "online" (to 127.0.0.1).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from factory import make_attempts, published
+from hub_server import HubServer
+
+from vstar_data.errors import VstarError
+from vstar_data.dataset.store import MARKER, Store, publish
+
+REPO = "org/vstar-1m"
+V1 = {k: r["answer"] for k, r in published(make_attempts(12, cycle=1, tag="v1 ")).items()}
+V2 = {k: r["answer"] for k, r in published(make_attempts(18, cycle=2, tag="v2 ")).items()}
+CLI = "import sys; import vstar_data.cli.store; from vstar_data.cli import main; main()"
+
+
+def _cli(hub: HubServer, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **hub.client_env(), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-c", CLI, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def _push(hub: HubServer, rows: Path, store: Path, tag: str, message: str, *extra: str) -> subprocess.CompletedProcess:
+    return _cli(hub, "push", str(rows), "--store", str(store), "--hub-repo", REPO, "--tag", tag, "-m", message, *extra)
+
+
+def _local_files(store: Path, tag: str) -> set[str]:
+    out = subprocess.run(["git", "-C", str(store), "ls-tree", "-r", "--name-only", tag], capture_output=True,
+                         text=True, check=True).stdout.split()
+    return set(out) - {MARKER}
+
+
+@pytest.fixture
+def hub(tmp_path):
+    with HubServer(tmp_path / "hub-data", token="hf_test") as server:
+        yield server
+
+
+@pytest.mark.slow
+def test_push_creates_repo_commits_tags_and_each_tag_loads(tmp_path, rows_v1, rows_v2, hub):
+    store = tmp_path / "vstar-1m"
+    for rows, tag, msg in ((rows_v1, "v0.1.0", "first release"), (rows_v2, "cycle-2", "second release")):
+        res = _push(hub, rows, store, tag, msg)
+        assert res.returncode == 0, res.stderr[-3000:]
+        assert f"hub    {REPO} @ {tag}" in res.stdout
+
+    create = [r for r in hub.requests if r["route"] == "create_repo"]
+    assert create[0]["json"] == {"name": "vstar-1m", "organization": "org", "type": "dataset"}
+    assert all(r["auth"] == "Bearer hf_test" for r in hub.requests if r["route"] not in ("lfs_put",))
+    commits = [r for r in hub.requests if r["route"] == "commit"]
+    tags = [r for r in hub.requests if r["route"] == "create_tag"]
+    assert len(commits) == 2 and len(tags) == 2  # one commit and one tag per publish
+    repo = hub.repo(REPO)
+    for commit, tag_req, tag, msg in zip(commits, tags, ("v0.1.0", "cycle-2"), ("first release", "second release")):
+        lines = commit["ndjson"]
+        assert lines[0] == {"key": "header", "value": {"summary": msg, "description": ""}}
+        lfs = {v["value"]["path"] for v in lines if v["key"] == "lfsFile"}
+        regular = {v["value"]["path"] for v in lines if v["key"] == "file"}
+        local = _local_files(store, tag)
+        assert lfs == {p for p in local if p.endswith((".parquet", ".png"))}
+        assert "README.md" in regular and MARKER not in regular | lfs
+        assert tag_req["json"]["tag"] == tag
+        oid = repo.tags[tag]
+        assert tag_req["path"].endswith(f"/tag/{oid}")
+        assert set(repo.commits[oid].files) - {".gitattributes"} == local
+    deleted = {v["value"]["path"] for v in commits[1]["ndjson"] if v["key"] == "deletedFile"}
+    assert deleted == {p for p in _local_files(store, "v0.1.0") if p.startswith("data/")}
+    puts = [r for r in hub.requests if r["route"] == "lfs_put"]
+    sizes = {p.stat().st_size for p in store.rglob("*.parquet")}
+    assert sizes <= {r["body_size"] for r in puts}
+
+    code = textwrap.dedent(f"""
+        import json, datasets
+        datasets.disable_progress_bars()
+        out = {{}}
+        for tag in ("v0.1.0", "cycle-2"):
+            ds = datasets.load_dataset({REPO!r}, revision=tag, cache_dir={str(tmp_path / 'cache')!r})
+            out[tag] = {{r["id"]: r["conversations"][1]["value"] for s in ds.values() for r in s}}
+        fd = datasets.load_dataset({REPO!r}, "finediving", split="test", revision="v0.1.0",
+                                   cache_dir={str(tmp_path / 'cache')!r})
+        out["fd"] = sorted(fd["id"])
+        print("RESULT", json.dumps(out))
+    """)
+    env = {**os.environ, **hub.client_env()}
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    got = json.loads(res.stdout.split("RESULT ", 1)[1])
+    assert got["v0.1.0"] == V1 and got["cycle-2"] == V2
+    v1_rows = published(make_attempts(12, cycle=1))
+    assert got["fd"] == sorted(k for k, r in v1_rows.items() if r["source"] == "finediving" and r["split"] == "test")
+    assert any(r["route"] == "resolve" and "/resolve/v0.1.0/README.md" in r["path"] for r in hub.requests)
+
+
+@pytest.mark.slow
+def test_transient_hub_errors_are_retried(tmp_path, rows_v1, hub):
+    hub.fail("commit", status=503, times=2)
+    hub.fail("create_tag", status=502, times=1)
+    hub.fail("create_repo", status=500, times=1)
+    res = _push(hub, rows_v1, tmp_path / "vstar-1m", "v0.1.0", "first")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert hub.routes().count("commit") == 3 and hub.routes().count("create_tag") == 2
+    assert "v0.1.0" in hub.repo(REPO).tags
+
+
+@pytest.mark.slow
+def test_failed_push_keeps_the_local_release_and_rerun_completes_it(tmp_path, rows_v1, hub):
+    store = tmp_path / "vstar-1m"
+    hub.fail("commit", status=500, times=1000)
+    res = _push(hub, rows_v1, store, "v0.1.0", "first")
+    assert res.returncode == 2 and "re-run the same command" in res.stderr
+    st = Store.open(store)
+    local = st.resolve("refs/tags/v0.1.0")
+    assert local and st.is_clean()  # the local release is complete and intact
+    assert "v0.1.0" not in hub.repo(REPO).tags
+    hub.failures.clear()
+    res = _push(hub, rows_v1, store, "v0.1.0", "first")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "already holds exactly this release" in res.stdout
+    assert st.resolve("refs/tags/v0.1.0") == local  # no second local commit
+    assert "v0.1.0" in hub.repo(REPO).tags
+    # and once more: nothing new to upload, the same Hub commit keeps the tag
+    before = len(hub.repo(REPO).commits)
+    assert _push(hub, rows_v1, store, "v0.1.0", "first").returncode == 0
+    assert len(hub.repo(REPO).commits) == before
+
+
+def test_offline_hub_push_fails_clearly_after_the_local_release(tmp_path, rows_v1):
+    store = tmp_path / "vstar-1m"
+    with pytest.raises(VstarError, match="HF_HUB_OFFLINE"):
+        publish(rows_v1, store, "v0.1.0", "first", hub_repo=REPO)
+    assert Store.open(store).resolve("refs/tags/v0.1.0")
+
+
+def test_hub_repo_id_must_have_a_namespace(tmp_path):
+    from vstar_data.dataset.hub import push_folder
+
+    with pytest.raises(VstarError, match="ORG/NAME"):
+        import huggingface_hub.constants as c
+
+        offline, c.HF_HUB_OFFLINE = c.HF_HUB_OFFLINE, False
+        try:
+            push_folder(tmp_path, "vstar-1m", tag="v1", message="m")
+        finally:
+            c.HF_HUB_OFFLINE = offline
+
+
+def test_transient_error_classification():
+    import httpx2
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from vstar_data.dataset.hub import is_transient, with_retries
+
+    def http_error(status: int) -> HfHubHTTPError:
+        request = httpx2.Request("POST", "http://127.0.0.1/x")
+        return HfHubHTTPError("x", response=httpx2.Response(status, request=request))
+
+    assert is_transient(http_error(503)) and is_transient(http_error(429))
+    assert not is_transient(http_error(404)) and not is_transient(ValueError("x"))
+    wrapped = RuntimeError("upload failed")
+    wrapped.__cause__ = httpx2.ConnectError("refused")
+    assert is_transient(wrapped)
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise http_error(502)
+        return "ok"
+
+    assert with_retries(flaky, "test", wait=0.001) == "ok" and len(calls) == 3
+    with pytest.raises(HfHubHTTPError):
+        with_retries(lambda: (_ for _ in ()).throw(http_error(403)), "test", wait=0.001)

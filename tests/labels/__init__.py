@@ -1,1 +1,0 @@
-"""Tests of the label types (vstar_data.labels)."""

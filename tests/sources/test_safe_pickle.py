@@ -1,0 +1,94 @@
+"""The restricted unpickler: numpy arrays/scalars/dtypes and plain containers load, code does not."""
+from __future__ import annotations
+
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # finediving_factory.py
+from finediving_factory import as_numpy1, default_dives  # noqa: E402
+
+from vstar_data.errors import AnnotationError  # noqa: E402
+from vstar_data.sources.safe_pickle import UnsafePickleError, safe_load, safe_loads  # noqa: E402
+
+
+class Custom:
+    """A class from outside the allow-list (its unpickling must be refused)."""
+
+    def __init__(self) -> None:
+        self.x = 1
+
+
+def _real_structure() -> dict:
+    dive = default_dives()[1]   # the one whose steps_transit_frames hold a -1
+    return {dive.key: dive.fine(), "dtype": np.dtype("float32"), "scalar": np.float64(65.6),
+            "set": {1, 2}, "bytes": b"\x00\xff"}
+
+
+@pytest.mark.parametrize("numpy1", [False, True], ids=["numpy2", "numpy1"])
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_real_structure_loads_across_protocols_and_numpy_versions(protocol: int, numpy1: bool) -> None:
+    data = pickle.dumps(_real_structure(), protocol=protocol)
+    if numpy1:
+        data = as_numpy1(data)
+        assert b"numpy._core" not in data and b"numpy.core" in data
+    out = safe_loads(data, source="x.pkl")
+    entry = out[("FINADivingWorldCup2021_Men3m_final_r1", 11)]
+    assert isinstance(entry["frames_labels"], np.ndarray)
+    assert entry["frames_labels"].dtype == np.int64 and entry["frames_labels"][0] == 38
+    assert entry["steps_transit_frames"].tolist() == [6, 34, -1]
+    keys = list(entry["sub-action_types"])
+    assert all(isinstance(k, np.integer) for k in keys)
+    assert entry["sub-action_types"][14] == "3.5 Soms.Pike"   # numpy int keys match plain ints
+    assert out["dtype"] == np.dtype("float32") and out["scalar"] == 65.6
+    assert out["set"] == {1, 2} and out["bytes"] == b"\x00\xff"
+
+
+def _refused(data: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(data)
+    with pytest.raises(UnsafePickleError) as info:
+        safe_load(path)
+    assert isinstance(info.value, AnnotationError)
+    assert str(path) in str(info.value)
+    return str(info.value)
+
+
+def test_refuses_os_system_without_running_it(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    data = b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR."
+    assert "'os.system'" in _refused(data, tmp_path)
+    assert not marker.exists()
+
+
+def test_refuses_builtins_eval_in_any_spelling(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    expr = f"open({str(marker)!r}, 'w')".encode()
+    assert "'builtins.eval'" in _refused(b"cbuiltins\neval\n(S\"" + expr + b"\"\ntR.", tmp_path)
+    # Python 2 spelling, and protocol 4's STACK_GLOBAL opcode
+    assert "'builtins.eval'" in _refused(b"c__builtin__\neval\n(S\"" + expr + b"\"\ntR.", tmp_path)
+    proto4 = (b"\x80\x04\x8c\x08builtins\x8c\x04eval\x93\x8c" + bytes([len(expr)]) + expr + b"\x85R.")
+    assert "'builtins.eval'" in _refused(proto4, tmp_path)
+    assert not marker.exists()
+
+
+def test_refuses_custom_class_and_numpy_outside_the_allow_list(tmp_path: Path) -> None:
+    msg = _refused(pickle.dumps({"a": Custom()}, protocol=4), tmp_path)
+    assert f"'{Custom.__module__}.Custom'" in msg
+    assert "'numpy.load'" in _refused(b"cnumpy\nload\n(S'x.npy'\ntR.", tmp_path)
+    assert "'numpy.core.multiarray.ndarray_evil'" in _refused(
+        b"cnumpy.core.multiarray\nndarray_evil\n.", tmp_path)
+
+
+def test_broken_and_missing_files_are_annotation_errors(tmp_path: Path) -> None:
+    good = pickle.dumps(_real_structure(), protocol=4)
+    broken = tmp_path / "broken.pkl"
+    broken.write_bytes(good[: len(good) // 2])
+    with pytest.raises(AnnotationError, match="not a readable pickle") as info:
+        safe_load(broken)
+    assert not isinstance(info.value, UnsafePickleError) and str(broken) in str(info.value)
+    with pytest.raises(AnnotationError, match="does not exist"):
+        safe_load(tmp_path / "nope.pkl")

@@ -1,0 +1,1 @@
+"""Tests of the label types (vstar_data.verify.labels)."""
