@@ -15,9 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Iterator
 
-from vstar_data.sources.adapter import Adapter
-from vstar_data.errors import SkipRecord
-from vstar_data.sources.sample import Sample
+from vstar_data import Adapter, Sample, SkipRecord
 
 from ._csv import VIDEO_EXTS, IndexedLookupMixin, annotation_files, check_options, read_csv_rows
 

@@ -16,9 +16,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from vstar_data.sources.adapter import Adapter
-from vstar_data.errors import AnnotationError, SkipRecord
-from vstar_data.sources.sample import Sample
+from vstar_data import Adapter, AnnotationError, Sample, SkipRecord
 
 COLOURS = {"red": (230, 40, 40), "green": (40, 200, 60), "blue": (50, 90, 240), "yellow": (235, 220, 40)}
 SHAPES = ("square", "circle", "triangle")

@@ -38,9 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
-from vstar_data.sources.adapter import Adapter
-from vstar_data.errors import AnnotationError, ConfigError, SkipRecord
-from vstar_data.sources.sample import Sample
+from vstar_data import Adapter, AnnotationError, ConfigError, Sample, SkipRecord
 
 from ._csv import (VIDEO_EXTS, IndexedLookupMixin, annotation_files, bool_option, check_options,
                    finite_number, float_option, int_option, is_plain_name, read_csv_rows,

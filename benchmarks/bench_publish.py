@@ -87,7 +87,7 @@ def baseline(rows: Path, out: Path) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from vstar_data.dataset.writer import attempt_files
+    from vstar_data.generation.attempts import attempt_files
     from vstar_data.dataset.rows import features, to_record
 
     schema = features().arrow_schema

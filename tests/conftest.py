@@ -50,3 +50,7 @@ def clean_registries():
     yield
     for r, s in zip(regs, states):
         r.restore(s)
+
+
+# The example plugin's own tests run only once it is installed (tests/plugins/test_example_plugin.py).
+collect_ignore = ["plugins/example_plugin"]

@@ -1,13 +1,78 @@
 """vstar-data: Video-STaR instruction-tuning data from any labeled video dataset.
 
-Data flows one way: adapter -> samples -> prompts -> backend -> verifier -> store -> trainer.
-This module imports nothing heavy; torch and transformers load only when a model is used.
+Data flows one way, one package per stage: sources (adapter -> samples -> prompts) -> video
+(frames) -> backends (answers) -> verify -> generation (engines) -> dataset (store) -> training
+-> cycle. The names below are the public API that plugins and docs use; they load lazily, so
+`import vstar_data` imports nothing heavy (torch and transformers load only when a model is used).
 """
 from __future__ import annotations
 
-from .sources.adapter import Adapter, load_adapter
-from .errors import SkipRecord, VstarError
-from .sources.sample import LabelSpec, Sample
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .errors import (AnnotationError, ConfigError, GenerationError, LabelSpecError, MissingDependencyError,  # noqa: F401
+                     SkipRecord, TemplateError,
+                     UnsafePathError, VstarError)
+from .registry import ADAPTERS, BACKENDS, ENGINES, LABEL_TYPES
 
 __version__ = "0.1.0"
-__all__ = ["Adapter", "LabelSpec", "Sample", "SkipRecord", "VstarError", "load_adapter", "__version__"]
+
+# public name -> module that defines it
+_LAZY = {
+    "Adapter": "vstar_data.sources.adapter",
+    "AdapterStats": "vstar_data.sources.adapter",
+    "load_adapter": "vstar_data.sources.adapter",
+    "Sample": "vstar_data.sources.sample",
+    "LabelSpec": "vstar_data.sources.sample",
+    "validate_label_specs": "vstar_data.sources.sample",
+    "safe_load": "vstar_data.sources.safe_pickle",
+    "TemplateIndex": "vstar_data.sources.templates",
+    "Frames": "vstar_data.video.frames",
+    "sample_frames": "vstar_data.video.frames",
+    "Backend": "vstar_data.backends.base",
+    "Request": "vstar_data.backends.base",
+    "LabelType": "vstar_data.verify.labels.base",
+    "LabelResult": "vstar_data.verify.labels.base",
+    "Profile": "vstar_data.verify.labels.base",
+    "Verifier": "vstar_data.verify.verifier",
+    "Verdict": "vstar_data.verify.verifier",
+    "load_profile": "vstar_data.verify.verifier",
+    "verify_profiles": "vstar_data.verify.verifier",
+    "GenerationConfig": "vstar_data.generation.pipeline",
+}
+
+__all__ = sorted([*_LAZY, "verify_answer", "ADAPTERS", "BACKENDS", "ENGINES", "LABEL_TYPES", "AnnotationError",
+                  "ConfigError", "GenerationError", "LabelSpecError", "MissingDependencyError", "SkipRecord", "TemplateError",
+                  "UnsafePathError", "VstarError", "__version__"])
+
+
+def verify_answer(labels: Any, answer: str, origin: str = "generated", profile: Any = "default") -> Any:
+    """Check one answer against its label specs under one verifier profile; returns a Verdict."""
+    from .verify.verifier import Verifier
+
+    return Verifier(profile).verify(list(labels), answer, origin)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vstar_data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .backends.base import Backend, Request
+    from .generation.pipeline import GenerationConfig
+    from .sources.adapter import Adapter, AdapterStats, load_adapter
+    from .sources.safe_pickle import safe_load
+    from .sources.sample import LabelSpec, Sample, validate_label_specs
+    from .sources.templates import TemplateIndex
+    from .verify.labels.base import LabelResult, LabelType, Profile
+    from .verify.verifier import Verdict, Verifier, load_profile, verify_profiles
+    from .video.frames import Frames, sample_frames

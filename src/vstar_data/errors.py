@@ -84,3 +84,13 @@ class SkipRecord(Exception):
     def to_dict(self) -> dict[str, Any]:
         return {"reason": self.reason, "detail": self.detail, "file": self.file,
                 "row": self.row, "key": self.key, "id": self.sample_id}
+
+
+class GenerationError(SkipRecord):
+    """One request could not be answered; returned in place of its answer, never raised by
+    `Backend.generate` for a single bad item. Reason slugs used by the built-in backends:
+    ``no_frames``, ``prompt_too_long``, ``answer_template_missing``, ``label_unphrasable``,
+    ``generation_failed``."""
+
+    def __init__(self, reason: str, detail: str = "", *, sample_id: str | None = None, **kw: Any) -> None:
+        super().__init__(reason, detail, sample_id=sample_id, **kw)

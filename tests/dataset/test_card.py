@@ -7,7 +7,8 @@ from collections import Counter
 from factory import make_attempts, published, write_rows_dir
 from huggingface_hub import DatasetCard
 
-from vstar_data.dataset.card import PLOT_PATH, cycle_yields, render_card, size_category
+from vstar_data.dataset.card import PLOT_PATH, render_card, size_category
+from vstar_data.dataset.stats import cycle_yields
 from vstar_data.dataset.writer import write_shards
 from vstar_data.dataset.store import publish
 

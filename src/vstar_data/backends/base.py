@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
-from ..errors import ConfigError, SkipRecord
+from ..errors import ConfigError, GenerationError, SkipRecord  # noqa: F401  (GenerationError: part of the protocol)
 
 if TYPE_CHECKING:  # keep numpy out of import time for the CLI
     from ..video.frames import Frames
@@ -44,16 +44,6 @@ class Request:
     labels: list[dict[str, Any]] = field(default_factory=list)
     task: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
-
-
-class GenerationError(SkipRecord):
-    """One request could not be answered; returned in place of its answer, never raised by
-    `Backend.generate` for a single bad item. Reason slugs used by the built-in backends:
-    ``no_frames``, ``prompt_too_long``, ``answer_template_missing``, ``label_unphrasable``,
-    ``generation_failed``."""
-
-    def __init__(self, reason: str, detail: str = "", *, sample_id: str | None = None, **kw: Any) -> None:
-        super().__init__(reason, detail, sample_id=sample_id, **kw)
 
 
 def is_failure(entry: Any) -> bool:

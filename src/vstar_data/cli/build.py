@@ -75,7 +75,8 @@ def eval_cmd(
 
     from .data import _parse_options
     from ..generation.engines.local import LocalEngine
-    from ..cycle.evaluation import evaluate_rows, read_attempts
+    from ..cycle.evaluation import evaluate_rows
+    from ..generation.attempts import read_attempts
     from ..generation.pipeline import GenerationConfig
 
     cfg = GenerationConfig(adapter=adapter, annotations=str(annotations), videos=str(videos), split=split,

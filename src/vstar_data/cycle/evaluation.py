@@ -7,7 +7,6 @@ import json
 import math
 import re
 from collections import defaultdict
-from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -94,14 +93,3 @@ def evaluate_rows(rows: Iterable[dict[str, Any]], skipped: int = 0) -> dict[str,
 
 def _nan_to_none(x: Any) -> Any:
     return None if isinstance(x, float) and math.isnan(x) else x
-
-
-def read_attempts(run_dir: str | Path) -> tuple[list[dict[str, Any]], int]:
-    """All attempt rows and the number of skipped samples under a generation run directory."""
-    run_dir = Path(run_dir)
-    rows, skipped = [], 0
-    for p in sorted(run_dir.rglob("attempts/*.jsonl")):
-        rows.extend(json.loads(line) for line in p.read_text("utf-8").splitlines() if line.strip())
-    for p in sorted(run_dir.rglob("skipped/*.jsonl")):
-        skipped += sum(1 for line in p.read_text("utf-8").splitlines() if line.strip())
-    return rows, skipped

@@ -18,7 +18,8 @@ import yaml
 
 from ..config import RunConfig, SourceConfig
 from ..generation.engines.local import LocalEngine, RunSummary
-from .evaluation import evaluate_rows, read_attempts
+from ..generation.attempts import read_attempts
+from .evaluation import evaluate_rows
 from ..jsonl import atomic_writer
 from ..generation.pipeline import GenerationConfig
 from ..dataset.stats import plot_cycles, write_stats

@@ -7,12 +7,11 @@ the card comes from the build's `Manifest`, the same object that named the shard
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from importlib.resources import files
-from pathlib import Path
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Mapping
 
-from .writer import Manifest
+from .stats import StatsForPlot, cycle_yields
+from .writer import COUNT_COLUMNS, Manifest
 
 PLOT_PATH = "assets/yield_per_cycle.png"
 DEFAULT_CONFIG = "default"
@@ -22,8 +21,7 @@ KNOWN_LICENSES = {
 }
 _SPLIT_ORDER = {"train": 0, "validation": 1, "validate": 1, "val": 1, "dev": 1, "test": 2}
 # Index of each field in Manifest.counts keys.
-_KEY = {"source": 0, "split": 1, "task": 2, "origin": 3, "cycle": 4, "verifier_profile": 5, "model": 6,
-        "model_revision": 7}
+_KEY = {name: i for i, name in enumerate(COUNT_COLUMNS)}
 
 
 def ordered_splits(names: Any) -> list[str]:
@@ -116,58 +114,6 @@ def size_category(n: int) -> str:
         if n < bound:
             return label
     return "10M<n<100M"
-
-
-@dataclass
-class CycleYield:
-    cycle: int
-    samples: int
-    generated: int
-    rationalized: int
-    published: int
-
-    @property
-    def yield_(self) -> float:
-        return self.published / self.samples if self.samples else 0.0
-
-
-StatsForPlot = Union[Mapping[Any, Mapping[str, Any]], Sequence[Mapping[str, Any]], None]
-
-
-def cycle_yields(man: Manifest, stats_for_plot: StatsForPlot = None) -> list[CycleYield]:
-    """Per cycle: samples attempted, accepted per origin, published.
-
-    `stats_for_plot` is the cycle runner's history, either `{cycle: {...}}` or its stats.json list
-    of `{"cycle": n, ...}`, with `samples`, `generated` / `accepted_generated`, `rationalized` /
-    `accepted_rationalized` and optionally `published`; it adds (or replaces) cycles that this
-    rows folder does not cover or counts differently.
-    """
-    out: dict[int, CycleYield] = {}
-    published: Counter = Counter()
-    for key, n in man.counts.items():
-        published[key[_KEY["cycle"]]] += n
-    att = man.attempts
-    for cycle in sorted({c for c, _, _ in att} | set(published)):
-        out[cycle] = CycleYield(cycle, att[(cycle, "generated", True)] + att[(cycle, "generated", False)],
-                                att[(cycle, "generated", True)], att[(cycle, "rationalized", True)],
-                                published[cycle])
-    items = (stats_for_plot.items() if isinstance(stats_for_plot, Mapping)
-             else [(s["cycle"], s) for s in stats_for_plot or ()])
-    for cycle, st in items:
-        gen = int(st.get("accepted_generated", st.get("generated", 0)))
-        rat = int(st.get("accepted_rationalized", st.get("rationalized", 0)))
-        out[int(cycle)] = CycleYield(int(cycle), int(st.get("samples", 0)), gen, rat,
-                                     int(st.get("published", gen + rat)))
-    return [out[c] for c in sorted(out)]
-
-
-def write_yield_plot(yields: list[CycleYield], path: str | Path) -> Path:
-    """Bar chart of the share of samples accepted per cycle, direct vs rationalized (PNG): the
-    run directory's plot (stats.plot_cycles), fed from the release's counts."""
-    from .stats import plot_cycles
-
-    return plot_cycles([{"cycle": y.cycle, "samples": y.samples, "generated": y.generated,
-                         "rationalized": y.rationalized} for y in yields], path)
 
 
 def profile_thresholds(name: str, given: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:

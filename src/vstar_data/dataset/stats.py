@@ -1,11 +1,17 @@
-"""Per-cycle statistics (stats.json) and the yield-per-cycle plot (the paper's Figure 4)."""
+"""Per-cycle statistics: stats.json, the yield bookkeeping of a release, and the yield-per-cycle plot
+(the paper's Figure 4), shared by the cycle runner and the dataset card."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence, Union
 
 from ..jsonl import atomic_writer
+from .writer import COUNT_COLUMNS, Manifest
+
+_CYCLE = COUNT_COLUMNS.index("cycle")
 
 
 def write_stats(path: str | Path, stats: Sequence[dict[str, Any]]) -> None:
@@ -49,3 +55,53 @@ def plot_cycles(stats: Sequence[dict[str, Any]], path: str | Path, title: str = 
     plt.close(fig)
     tmp.replace(path)
     return path
+
+
+@dataclass
+class CycleYield:
+    cycle: int
+    samples: int
+    generated: int
+    rationalized: int
+    published: int
+
+    @property
+    def yield_(self) -> float:
+        return self.published / self.samples if self.samples else 0.0
+
+
+StatsForPlot = Union[Mapping[Any, Mapping[str, Any]], Sequence[Mapping[str, Any]], None]
+
+
+def cycle_yields(man: Manifest, stats_for_plot: StatsForPlot = None) -> list[CycleYield]:
+    """Per cycle: samples attempted, accepted per origin, published.
+
+    `stats_for_plot` is the cycle runner's history, either `{cycle: {...}}` or its stats.json list
+    of `{"cycle": n, ...}`, with `samples`, `generated` / `accepted_generated`, `rationalized` /
+    `accepted_rationalized` and optionally `published`; it adds (or replaces) cycles that this
+    rows folder does not cover or counts differently.
+    """
+    out: dict[int, CycleYield] = {}
+    published: Counter = Counter()
+    for key, n in man.counts.items():
+        published[key[_CYCLE]] += n
+    att = man.attempts
+    for cycle in sorted({c for c, _, _ in att} | set(published)):
+        out[cycle] = CycleYield(cycle, att[(cycle, "generated", True)] + att[(cycle, "generated", False)],
+                                att[(cycle, "generated", True)], att[(cycle, "rationalized", True)],
+                                published[cycle])
+    items = (stats_for_plot.items() if isinstance(stats_for_plot, Mapping)
+             else [(s["cycle"], s) for s in stats_for_plot or ()])
+    for cycle, st in items:
+        gen = int(st.get("accepted_generated", st.get("generated", 0)))
+        rat = int(st.get("accepted_rationalized", st.get("rationalized", 0)))
+        out[int(cycle)] = CycleYield(int(cycle), int(st.get("samples", 0)), gen, rat,
+                                     int(st.get("published", gen + rat)))
+    return [out[c] for c in sorted(out)]
+
+
+def write_yield_plot(yields: list[CycleYield], path: str | Path) -> Path:
+    """Bar chart of the share of samples accepted per cycle, direct vs rationalized (PNG): the
+    run directory's plot (stats.plot_cycles), fed from the release's counts."""
+    return plot_cycles([{"cycle": y.cycle, "samples": y.samples, "generated": y.generated,
+                         "rationalized": y.rationalized} for y in yields], path)

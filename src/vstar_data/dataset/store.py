@@ -29,7 +29,7 @@ __all__ = ["JOURNAL", "MARKER", "STAGING", "PublishResult", "Revision", "Store",
 
 def fingerprint(rows_dir: str | Path, settings: Mapping[str, Any], extra: Mapping[str, bytes]) -> str:
     """What a release was built from: row files (path, size, mtime), settings, extra files' bytes."""
-    from .writer import attempt_files
+    from ..generation.attempts import attempt_files
 
     root = Path(rows_dir)
     listing = [(p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in attempt_files(root)]
@@ -178,7 +178,8 @@ def _build(staging: Path, rows_dir: str | Path, tag: str, message: str, extras: 
            stats_for_plot: Any, store_name: str, hub_repo: str | None, licenses: Any, profiles: Any,
            pretty_name: str, shard_bytes: int, batch_rows: int) -> Any:
     """Shards, plot, extra files and card of one release, written under `staging`."""
-    from .card import PLOT_PATH, cycle_yields, render_card, write_yield_plot
+    from .card import PLOT_PATH, render_card
+    from .stats import cycle_yields, write_yield_plot
     from .writer import write_shards
 
     man = write_shards(rows_dir, staging, shard_bytes=shard_bytes, batch_rows=batch_rows)

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import VstarError
+from ..generation.attempts import attempt_files
+from ..generation.attempts import iter_attempt_rows as _iter_attempt_rows
 from .rows import check_row, features, to_record
 
 DEFAULT_SHARD_BYTES = 500 * 1024 * 1024
@@ -61,36 +63,12 @@ class Manifest:
         return sum(s.num_examples for splits in self.configs.values() for s in splits.values())
 
 
-def attempt_files(rows_dir: str | Path) -> list[Path]:
-    """The JSONL shards of a rows folder (subfolders included), in a stable order. Generation's
-    skip records (`skipped/` folders) and hidden files or folders are not attempt rows."""
-    root = Path(rows_dir)
-    if not root.is_dir():
-        raise VstarError("rows folder does not exist or is not a folder", file=root)
-    files = sorted((p for p in root.rglob("*.jsonl") if p.is_file()
-                    and not any(part == "skipped" or part.startswith(".") for part in p.relative_to(root).parts)),
-                   key=lambda p: p.relative_to(root).as_posix())
-    if not files:
-        raise VstarError("no *.jsonl attempt rows found", file=root)
-    return files
-
-
 def iter_attempt_rows(rows_dir: str | Path, *, check: bool = True) -> Iterator[tuple[str, int, dict[str, Any]]]:
     """(file, line, row) for every attempt row, checked against the row schema unless `check=False`."""
-    root = Path(rows_dir)
-    for path in attempt_files(root):
-        rel = path.relative_to(root).as_posix()
-        with path.open("rb") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError as exc:
-                    raise VstarError(f"not valid JSON: {exc}", file=rel, row=lineno) from exc
-                if check:
-                    check_row(row, file=rel, line=lineno)
-                yield rel, lineno, row
+    for rel, lineno, row in _iter_attempt_rows(rows_dir):
+        if check:
+            check_row(row, file=rel, line=lineno)
+        yield rel, lineno, row
 
 
 def check_rows(rows_dir: str | Path) -> dict[str, Any]:
@@ -369,7 +347,7 @@ def _duplicate_losers(digests: bytearray, ranks: array, cycles: array, tries: ar
     return losers
 
 
-_COUNT_COLUMNS = ["source", "split", "task", "origin", "cycle", "verifier_profile", "model", "model_revision"]
+COUNT_COLUMNS = ["source", "split", "task", "origin", "cycle", "verifier_profile", "model", "model_revision"]
 
 
 def _drop_rows(parts: list[_Partition], losers: dict[int, set[int]], man: Manifest) -> None:
@@ -394,9 +372,9 @@ def _drop_rows(parts: list[_Partition], losers: dict[int, set[int]], man: Manife
                 for r in local:
                     if offset <= r < offset + batch.num_rows:
                         mask[r - offset] = False
-                dropped = batch.filter(pa.array([not m for m in mask])).select(_COUNT_COLUMNS).to_pylist()
+                dropped = batch.filter(pa.array([not m for m in mask])).select(COUNT_COLUMNS).to_pylist()
                 for d in dropped:
-                    man.counts[tuple(d[c] for c in _COUNT_COLUMNS)] -= 1
+                    man.counts[tuple(d[c] for c in COUNT_COLUMNS)] -= 1
                 batch = batch.filter(pa.array(mask))
                 offset += len(mask)
                 if batch.num_rows:

@@ -307,7 +307,7 @@ def hf_generate_text(backend: Any, prompts: list[str], ids: Sequence[str] | None
     from (backend seed, id, prompt), so the same call gives the same text."""
     import torch
 
-    from ..backends.base import GenerationError
+    from ..errors import GenerationError
 
     backend.ensure_loaded()
     processor, model, tok = backend.processor, backend.hf_model, backend.processor.tokenizer

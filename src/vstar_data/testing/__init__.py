@@ -1,1 +1,4 @@
-"""Conformance suites for plugins: subclass one in a test module and provide its fixtures."""
+"""Testing: conformance suites for extension points (adapters, label types, backends).
+
+Subclass one in a test module and provide its fixtures; a plugin that passes behaves like a built-in.
+"""

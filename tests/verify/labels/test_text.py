@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from vstar_data.verify.labels._text import analyze, negated, stem, token_sim
-from vstar_data.verify.labels.number import fmt_number, numbers
+from vstar_data.verify.labels._numbers import fmt_number, numbers
 
 
 @pytest.mark.parametrize("forms", [

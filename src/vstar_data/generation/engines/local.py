@@ -19,6 +19,7 @@ from typing import Any
 
 from ...errors import ConfigError
 from ...jsonl import atomic_writer, dumps
+from ..attempts import read_chunk
 from ..pipeline import ChunkProcessor, GenerationConfig, Prepared, chunks_of, decode_one, prepare, skip_row
 
 log = logging.getLogger(__name__)
@@ -87,13 +88,6 @@ def tally(summary: RunSummary, rows: list[dict], skips: list[dict]) -> None:
     for skip in skips:
         if skip["id"] not in by_id:
             summary.skipped[skip["reason"]] += 1
-
-
-def read_chunk(out: Path, k: int) -> tuple[list[dict], list[dict]]:
-    """The rows and skip rows of a finished chunk (for the summary of a resumed run)."""
-    def load(p: Path) -> list[dict]:
-        return [json.loads(line) for line in p.read_text("utf-8").splitlines() if line.strip()] if p.exists() else []
-    return load(out / "attempts" / f"chunk-{k:06d}.jsonl"), load(out / "skipped" / f"chunk-{k:06d}.jsonl")
 
 
 class LocalEngine:

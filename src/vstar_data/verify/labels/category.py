@@ -37,7 +37,7 @@ from ._text import (
     token_sim,
 )
 from .base import LabelResult, LabelType, Profile
-from .number import NUMBER_WORDS
+from ._numbers import NUMBER_WORDS
 
 # Words allowed between the two words of a reversed two-word name ("diving off a cliff").
 _REVERSE_FILL = SKIP | frozenset({"off", "from", "of", "in", "on", "into", "at", "with", "for"})

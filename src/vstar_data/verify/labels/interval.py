@@ -14,7 +14,7 @@ from typing import Any
 
 from ._text import FUNCTION, NUM, WORD, Doc, analyze, empty_answer, negated, stem
 from .base import LabelResult, LabelType, Profile
-from .number import UNITS, fmt_number, numbers
+from ._numbers import UNITS, fmt_number, numbers
 
 _TIME_UNITS = {u: f for u, (family, f) in UNITS.items() if family == "time"}
 _RANGE = frozenset({"-", "–", "—", "to", "until", "till", "through", "thru"})

@@ -15,7 +15,7 @@ from typing import Any
 
 from ._text import HARD, NUM, PUNCT, SKIP, Doc, analyze, empty_answer, stem, token_sim
 from .base import LabelResult, LabelType, Profile
-from .number import fmt_number, numbers
+from ._numbers import fmt_number, numbers
 
 _ABBREV = {stem(k): stem(v) for k, v in {
     "som": "somersault", "soms": "somersault", "sault": "somersault", "salto": "somersault",

@@ -1,0 +1,86 @@
+"""Reading generation output back: the one reader of attempt and skip files.
+
+A run directory holds `attempts/chunk-NNNNNN.jsonl` (one row per generated or rationalized attempt)
+and `skipped/chunk-NNNNNN.jsonl` (one row per skipped sample). The engines (resume summaries), the
+evaluation and the dataset writer all read them here, so a bad line is reported the same way
+everywhere: file and line number.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import VstarError
+
+ATTEMPTS_DIR = "attempts"
+SKIPPED_DIR = "skipped"
+
+
+def chunk_name(k: int) -> str:
+    return f"chunk-{k:06d}.jsonl"
+
+
+def iter_file(path: str | Path, *, display: str | Path | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, row) for each non-blank line of one JSONL file; a line that is not a JSON
+    object raises VstarError naming the file (`display` if given) and the line."""
+    path = Path(path)
+    where = display if display is not None else path
+    with path.open("rb") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise VstarError(f"not valid JSON: {exc}", file=where, row=lineno) from exc
+            if not isinstance(row, dict):
+                raise VstarError("each line must be a JSON object", file=where, row=lineno)
+            yield lineno, row
+
+
+def read_file(path: str | Path) -> list[dict[str, Any]]:
+    """All rows of one JSONL file ([] when it does not exist)."""
+    path = Path(path)
+    return [row for _, row in iter_file(path)] if path.exists() else []
+
+
+def read_chunk(out: str | Path, k: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The attempt rows and skip rows of chunk `k` of a run directory."""
+    out = Path(out)
+    return read_file(out / ATTEMPTS_DIR / chunk_name(k)), read_file(out / SKIPPED_DIR / chunk_name(k))
+
+
+def attempt_files(rows_dir: str | Path) -> list[Path]:
+    """The JSONL attempt files of a rows folder (subfolders included), in a stable order. Skip
+    records (`skipped/` folders) and hidden files or folders are not attempt rows."""
+    root = Path(rows_dir)
+    if not root.is_dir():
+        raise VstarError("rows folder does not exist or is not a folder", file=root)
+    files = sorted((p for p in root.rglob("*.jsonl") if p.is_file()
+                    and not any(part == SKIPPED_DIR or part.startswith(".") for part in p.relative_to(root).parts)),
+                   key=lambda p: p.relative_to(root).as_posix())
+    if not files:
+        raise VstarError("no *.jsonl attempt rows found", file=root)
+    return files
+
+
+def iter_attempt_rows(rows_dir: str | Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """(file relative to `rows_dir`, line, row) for every attempt row of a rows folder."""
+    root = Path(rows_dir)
+    for path in attempt_files(root):
+        rel = path.relative_to(root).as_posix()
+        for lineno, row in iter_file(path, display=rel):
+            yield rel, lineno, row
+
+
+def read_attempts(run_dir: str | Path) -> tuple[list[dict[str, Any]], int]:
+    """All attempt rows and the number of skipped samples under a generation run directory."""
+    run_dir = Path(run_dir)
+    rows: list[dict[str, Any]] = []
+    skipped = 0
+    for p in sorted(run_dir.rglob(f"{ATTEMPTS_DIR}/*.jsonl")):
+        rows.extend(row for _, row in iter_file(p))
+    for p in sorted(run_dir.rglob(f"{SKIPPED_DIR}/*.jsonl")):
+        skipped += sum(1 for _ in iter_file(p))
+    return rows, skipped

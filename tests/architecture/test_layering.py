@@ -1,0 +1,131 @@
+"""The package layout is the data flow: a stage imports only from earlier stages and the ground
+floor, there is no import cycle between modules, and no module grows past ~400 lines.
+
+Every import is read from the source (module level and the lazy ones inside functions), so a
+backwards import cannot hide behind a function body.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import vstar_data
+
+PKG = Path(vstar_data.__file__).resolve().parent
+GROUND = {"errors", "registry", "config", "jsonl", "schemas", "__init__"}
+STAGES = ["sources", "video", "backends", "verify", "generation", "dataset", "training", "cycle", "cli", "testing"]
+MAX_LINES = 430
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PKG).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(["vstar_data", *parts])
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text("utf-8"))
+    mod = _module_name(path)
+    package = mod if path.name == "__init__.py" else mod.rsplit(".", 1)[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("vstar_data"))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.startswith("vstar_data"):
+                found.add(target)
+                found.update(f"{target}.{a.name}" for a in node.names)
+    return found
+
+
+def _stage(module: str) -> int | None:
+    """Index of a module's stage; -1 for the ground floor; None for plugins (vstar_data.adapters)."""
+    parts = module.split(".")
+    if len(parts) == 1:
+        return -1
+    top = parts[1]
+    if top in STAGES:
+        return STAGES.index(top)
+    if top in GROUND or top.startswith("_"):
+        return -1
+    if top == "adapters":
+        return None
+    raise AssertionError(f"{module}: not in any stage package; add it to one")
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(PKG.rglob("*.py"))}
+
+
+def test_no_package_imports_from_a_later_stage() -> None:
+    known = _modules()
+    problems = []
+    for mod, path in known.items():
+        here = _stage(mod)
+        if here is None or mod == "vstar_data":   # the public API re-exports every stage lazily
+            continue
+        for target in _imports(path):
+            if target not in known and target.rsplit(".", 1)[0] not in known:
+                continue
+            if target not in known:
+                target = target.rsplit(".", 1)[0]
+            there = _stage(target)
+            if there is not None and there > here:
+                problems.append(f"{mod} ({STAGES[here] if here >= 0 else 'ground'}) imports {target}")
+            if there is None and here < STAGES.index("cycle"):
+                problems.append(f"{mod} imports the plugin package {target}")
+    assert not problems, "\n".join(problems)
+
+
+def test_no_import_cycle_between_modules() -> None:
+    known = _modules()
+    graph = {}
+    for mod, path in known.items():
+        edges = set()
+        for target in _imports(path):
+            if target in known:
+                edges.add(target)
+            elif target.rsplit(".", 1)[0] in known:
+                edges.add(target.rsplit(".", 1)[0])
+        # a package's __init__ is loaded before its modules: that edge is not a cycle
+        graph[mod] = {e for e in edges if e != mod and not mod.startswith(e + ".")}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycle = stack[stack.index(nxt):] + [nxt]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for mod in sorted(graph):
+        if mod not in state:
+            visit(mod)
+
+
+def test_modules_stay_small() -> None:
+    long = {m: n for m, p in _modules().items() if (n := len(p.read_text("utf-8").splitlines())) > MAX_LINES}
+    assert not long, f"modules over {MAX_LINES} lines (split them by job): {long}"
+
+
+def test_each_stage_package_says_what_it_takes_and_gives() -> None:
+    for stage in STAGES:
+        init = PKG / stage / "__init__.py"
+        doc = ast.get_docstring(ast.parse(init.read_text("utf-8")))
+        assert doc and len(doc.splitlines()) >= 2, f"{init}: needs a docstring saying what the stage takes and gives"
+        heavy = {t for t in _imports(init)} | {n.names[0].name for n in ast.walk(ast.parse(init.read_text()))
+                                               if isinstance(n, ast.Import)}
+        assert not heavy & {"torch", "transformers", "datasets"}, f"{init} imports something heavy"
