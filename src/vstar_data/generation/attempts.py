@@ -15,6 +15,7 @@ from ..errors import VstarError
 
 ATTEMPTS_DIR = "attempts"
 SKIPPED_DIR = "skipped"
+RETIRED_DIR = "retired"    # stale rows a re-run moved aside (generation/resume.py): never read as rows
 
 
 def chunk_name(k: int) -> str:
@@ -53,12 +54,14 @@ def read_chunk(out: str | Path, k: int) -> tuple[list[dict[str, Any]], list[dict
 
 def attempt_files(rows_dir: str | Path) -> list[Path]:
     """The JSONL attempt files of a rows folder (subfolders included), in a stable order. Skip
-    records (`skipped/` folders) and hidden files or folders are not attempt rows."""
+    records (`skipped/` folders), retired stale rows (`retired/`) and hidden files or folders are
+    not attempt rows."""
     root = Path(rows_dir)
     if not root.is_dir():
         raise VstarError("rows folder does not exist or is not a folder", file=root)
     files = sorted((p for p in root.rglob("*.jsonl") if p.is_file()
-                    and not any(part == SKIPPED_DIR or part.startswith(".") for part in p.relative_to(root).parts)),
+                    and not any(part in (SKIPPED_DIR, RETIRED_DIR) or part.startswith(".")
+                                for part in p.relative_to(root).parts)),
                    key=lambda p: p.relative_to(root).as_posix())
     if not files:
         raise VstarError("no *.jsonl attempt rows found", file=root)
@@ -80,7 +83,9 @@ def read_attempts(run_dir: str | Path) -> tuple[list[dict[str, Any]], int]:
     rows: list[dict[str, Any]] = []
     skipped = 0
     for p in sorted(run_dir.rglob(f"{ATTEMPTS_DIR}/*.jsonl")):
-        rows.extend(row for _, row in iter_file(p))
+        if RETIRED_DIR not in p.relative_to(run_dir).parts:
+            rows.extend(row for _, row in iter_file(p))
     for p in sorted(run_dir.rglob(f"{SKIPPED_DIR}/*.jsonl")):
-        skipped += sum(1 for _ in iter_file(p))
+        if RETIRED_DIR not in p.relative_to(run_dir).parts:
+            skipped += sum(1 for _ in iter_file(p))
     return rows, skipped

@@ -99,6 +99,11 @@ class Prepared:
     templates: TemplateIndex
     adapter_stats: AdapterStats
     adapter_skips: list[SkipRecord]
+    # Filled by the engines' plan_run (content-keyed resume): id -> content digest, the model's
+    # fingerprint, and the ids whose earlier rows were retired as stale.
+    digests: dict[str, str] = field(default_factory=dict)
+    model_fingerprint: dict[str, Any] = field(default_factory=dict)
+    redone: set[str] = field(default_factory=set)
 
 
 def prepare(cfg: GenerationConfig) -> Prepared:
