@@ -32,6 +32,9 @@ class RunSummary:
     """What a generation run did, for the end-of-run table and stats.json."""
 
     samples: int = 0
+    annotated: int = 0          # samples the annotations hold (split chosen); found + missing + refused
+    found: int = 0              # ... whose video is in the video folder
+    missing: int = 0            # ... whose video is not
     chunks_total: int = 0
     chunks_done_before: int = 0
     reused: int = 0             # samples whose rows on disk still match their content (resume)
@@ -49,7 +52,8 @@ class RunSummary:
     model_busy_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"samples": self.samples, "generated": self.generated, "rationalized": self.rationalized,
+        return {"samples": self.samples, "annotated": self.annotated, "found": self.found,
+                "missing": self.missing, "generated": self.generated, "rationalized": self.rationalized,
                 "rejected": self.rejected, "skipped": sum(self.skipped.values()),
                 "skipped_by_reason": dict(self.skipped), "attempts": self.attempts,
                 "chunks_total": self.chunks_total, "chunks_done_before": self.chunks_done_before,
@@ -186,7 +190,9 @@ def plan_run(cfg: GenerationConfig, out: Path, prepared: Prepared | None
     out.mkdir(parents=True, exist_ok=True)
     check_run_dir(out, cfg)
     prepared = prepared or prepare(cfg)
-    summary = RunSummary(samples=len(prepared.samples))
+    st = prepared.adapter_stats
+    summary = RunSummary(samples=len(prepared.samples), annotated=st.annotated, found=st.found,
+                         missing=st.missing)
     if prepared.adapter_skips:
         with atomic_writer(out / "skipped" / f"annotations-{cfg.shard_index:05d}.jsonl") as fh:
             for skip in prepared.adapter_skips:
