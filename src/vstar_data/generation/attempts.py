@@ -9,13 +9,37 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from ..errors import VstarError
 
 ATTEMPTS_DIR = "attempts"
 SKIPPED_DIR = "skipped"
 RETIRED_DIR = "retired"    # stale rows a re-run moved aside (generation/resume.py): never read as rows
+
+
+# THE winner rule (one function, used by training rows and by publishing): among a sample's
+# accepted attempts, direct answers first (the paper trains on them), then the latest cycle, then
+# the lowest attempt number; remaining ties go to input order (files by path, lines in order).
+ORIGIN_RANK = {"generated": 0, "rationalized": 1}
+
+
+def winner_rank(origin: str, cycle: Any, attempt: Any) -> tuple[int, int, int]:
+    """Sort key of an accepted attempt: the smallest wins (ties: the earlier row)."""
+    return ORIGIN_RANK[origin], -int(cycle or 0), int(attempt or 0)
+
+
+def pick_winners(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """sample id -> its winning accepted attempt (rows in input order), by `winner_rank`."""
+    best: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+    for row in rows:
+        if not row.get("accepted"):
+            continue
+        key = winner_rank(row["origin"], row.get("cycle"), row.get("attempt"))
+        old = best.get(row["id"])
+        if old is None or key < old[0]:
+            best[row["id"]] = (key, row)
+    return {sid: row for sid, (_, row) in best.items()}
 
 
 def chunk_name(k: int) -> str:

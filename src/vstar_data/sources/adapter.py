@@ -98,6 +98,18 @@ class Adapter(ABC):
         """Relative paths where this sample's video may be, in order of preference."""
         return [sample.video]
 
+    def label_vocabulary(self) -> dict[str, list[str]]:
+        """Category label name -> every class of this source, for top-1 evaluation (an answer that
+        names another class of the vocabulary is wrong). Default: the classes the annotation files
+        hold, over all splits; override when the source ships its class list (Kinetics)."""
+        classes: dict[str, set[str]] = {}
+        for item in self.read(self.annotations):
+            if isinstance(item, Sample):
+                for spec in item.labels:
+                    if isinstance(spec, dict) and spec.get("type") == "category" and isinstance(spec.get("value"), str):
+                        classes.setdefault(spec["name"], set()).add(spec["value"])
+        return {name: sorted(values) for name, values in classes.items()}
+
     def _skip(self, skip: SkipRecord) -> None:
         self.stats.skipped[skip.reason] += 1
         self.skips.append(skip)
