@@ -21,6 +21,22 @@ def test_self_training_raises_held_out_accuracy_by_40_points(tmp_path):
     assert last["generated"] >= 0.5 * last["samples"]
     assert last["eval"]["accuracy"] - first["eval_generator"]["accuracy"] >= 0.40
     on_disk = json.loads((tmp_path / "demo" / "run" / "stats.json").read_text())
-    assert [s["cycle"] for s in on_disk] == [0, 1]
+    assert [s["cycle"] for s in on_disk["cycles"]] == [0, 1]
+    # the paper's final step (the demo config turns it on): direct answers only -> final model
+    run = tmp_path / "demo" / "run"
+    final = on_disk["final"]
+    assert final["publish"]["tag"] == "final" and final["rows"] == last["generated"]
+    assert (run / "final" / "checkpoint" / "train_done.json").exists()
+    assert final["checkpoint"] == str(run / "final" / "checkpoint")
+    assert final["eval"]["n"] > 0 and final["eval"]["accuracy"] >= first["eval_generator"]["accuracy"]
+    import pyarrow.parquet as pq
+
+    from vstar_data.dataset.store import checkout
+
+    folder = checkout(run / "vstar-1m", "final", tmp_path / "final-co")
+    published = [r for p in sorted(folder.rglob("*.parquet")) for r in pq.read_table(p).to_pylist()]
+    assert len(published) == final["rows"] and {r["origin"] for r in published} == {"generated"}
+    trained = json.loads((run / "final" / "train.json").read_text())
+    assert sorted(t["id"].split("/", 1)[1] for t in trained) == sorted(r["id"] for r in published)
     assert (tmp_path / "demo" / "run" / "yield_per_cycle.png").exists()
     assert (tmp_path / "demo" / "run" / "vstar-1m" / "README.md").exists()
