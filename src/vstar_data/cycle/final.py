@@ -11,13 +11,10 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..generation.attempts import RETIRED_DIR, SKIPPED_DIR, iter_file
 from ..jsonl import atomic_writer, dumps
-
-if TYPE_CHECKING:
-    from .runner import CycleRunner
 
 TAG = "final"
 
@@ -45,8 +42,9 @@ def direct_rows(gen_dir: Path, out: Path) -> int:
     return kept
 
 
-def final_release(runner: "CycleRunner", last_cycle: int) -> dict[str, Any]:
-    """Publish tag `final`, train, evaluate; returns stats.json's "final" record."""
+def final_release(runner: Any, last_cycle: int) -> dict[str, Any]:
+    """Publish tag `final`, train, evaluate (with the cycle runner's stages); returns stats.json's
+    "final" record."""
     from ..dataset.store import publish
 
     fdir = runner.run_dir / "final"

@@ -260,8 +260,8 @@ def decode_one(ps: PromptedSample, cfg: GenerationConfig,
     look at frames (the template baseline) gets none, but the clip is still probed (opens, has a
     video stream, the window lies in it, one frame decodes) with the decoding path's skip reasons:
     no backend writes a row for a clip nobody can open."""
+    from ..video.check import check_clip
     from ..video.frames import Frames, sample_frames
-    from ..video.probe import check_clip
 
     if cfg.videos is None:
         return SkipRecord("no_video_dir", "generation needs --videos", sample_id=ps.sample.id)

@@ -198,12 +198,3 @@ def _remember(key: tuple, info: VideoInfo) -> None:
 
 # ---------------------------------------------------------------- target selection
 
-
-def check_clip(path: str | Path, start: float | None = None, end: float | None = None) -> None:
-    """Raise the SkipRecord the decoding path would raise for this clip, without sampling it: the
-    container opens, it has a video stream, the [start, end] window lies in it and one frame of the
-    window decodes. For backends that never look at frames (`uses_frames = False`), so that a row
-    is never written for a clip no model could have seen."""
-    from .frames import sample_frames
-
-    sample_frames(path, 1, start=start, end=end, size=16)
