@@ -73,6 +73,13 @@ def test_build_two_cycles_tags_stats_plot_checkpoints(tmp_path, world, tiny):
     assert {"cycle-0", "cycle-1"} <= set(tags)
     assert tags["cycle-1"].counts["default"]["train"] == 12
     assert (Path(rc.store["path"]) / "README.md").read_text().count("cycle") > 0
+    # the held-out samples ship with every release as split `eval`: questions + labels, no answers
+    from datasets import load_dataset
+
+    held_out = load_dataset(rc.store["path"], "eval", split="eval")
+    assert held_out.num_rows == 4 and {"question", "labels", "video"} <= set(held_out.column_names)
+    assert not {"conversations", "answer"} & set(held_out.column_names)
+    assert load_dataset(rc.store["path"], split="train").num_rows == 12     # the default config is unchanged
 
 
 @pytest.mark.slow

@@ -21,7 +21,7 @@ import yaml
 from ..config import RunConfig, SourceConfig
 from ..generation.attempts import pick_winners, read_attempts
 from .evaluation import evaluate_sources
-from ..jsonl import atomic_writer, dumps
+from ..jsonl import atomic_writer
 from ..generation.pipeline import GenerationConfig, Prepared, prepare
 from ..dataset.stats import plot_cycles, write_stats
 
@@ -108,13 +108,31 @@ class CycleRunner:
         return result
 
     def eval_samples(self) -> dict[str, bytes]:
-        """The held-out samples (questions + labels, no answers) as `eval/<source>.jsonl` files,
-        published with every release so downstream teams evaluate on the same clips."""
+        """The held-out samples (questions + labels, no answers) as `eval/<NN-adapter>.parquet`,
+        published with every release as config/split `eval`, so downstream teams evaluate on the
+        same clips. Columns are the published rows' (same label struct), less the answers."""
+        import io
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        from datasets import Features
+
+        from ..dataset.rows import features, label_to_struct
+
+        cols = ("id", "source", "task", "split", "video", "clip_start", "clip_end", "question", "template_id",
+                "labels")
+        schema = Features({c: features()[c] for c in cols}).arrow_schema
         files: dict[str, bytes] = {}
         for i, src in enumerate(self.rc.eval):
             cfg = _gen_config(self.rc, src, self.rc.pretrained, 0, rationalize=False)
-            lines = "".join(dumps(ps.to_dict()) + "\n" for ps in prepare(cfg).samples)
-            files[f"eval/{i:02d}-{Path(src.adapter).stem}.jsonl"] = lines.encode()
+            rows = [{"id": ps.sample.id, "source": ps.sample.source, "task": ps.sample.task,
+                     "split": ps.sample.split, "video": ps.sample.video, "clip_start": ps.sample.clip_start,
+                     "clip_end": ps.sample.clip_end, "question": ps.question.text,
+                     "template_id": ps.question.template_id,
+                     "labels": [label_to_struct(x) for x in ps.sample.labels]} for ps in prepare(cfg).samples]
+            buf = io.BytesIO()
+            pq.write_table(pa.Table.from_pylist(rows, schema=schema), buf, compression="zstd")
+            files[f"eval/{i:02d}-{Path(src.adapter).stem}.parquet"] = buf.getvalue()
         return files
 
     def publish(self, cycle: int) -> dict[str, Any]:
