@@ -226,3 +226,20 @@ def test_build_on_the_ray_engine_runs_a_cycle_and_records_the_engine(tmp_path, w
     chunks = sorted((rc.run_dir / "cycle-0" / "generate").rglob("chunks/chunk-*.json"))
     assert chunks and all(json.loads(p.read_text())["samples"] for p in chunks)   # written by the Ray driver
     assert {r.tag for r in revisions(rc.store["path"])} >= {"cycle-0"}
+
+
+def test_build_with_an_empty_video_folder_or_a_missing_split_fails_loudly(tmp_path, world, tiny):
+    from vstar_data.errors import AnnotationError
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    shapes = {"adapter": "shapes", "annotations": str(world), "videos": str(empty), "split": "train"}
+    rc = load_run_config(_config(tmp_path, world, tiny, sources=[shapes]))
+    with pytest.raises(AnnotationError, match="none of the 12 annotated videos was found") as err:
+        CycleRunner(rc, echo=lambda m: None).run()
+    assert str(empty) in str(err.value)
+    rc = load_run_config(_config(tmp_path, world, tiny, sources=[{**shapes, "videos": str(world / "videos"),
+                                                                  "split": "validate"}]))
+    with pytest.raises(AnnotationError, match=r"split 'validate' has no samples; splits present: test \(4\), "
+                                              r"train \(12\)"):
+        CycleRunner(rc, echo=lambda m: None).run()

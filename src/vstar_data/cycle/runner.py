@@ -61,6 +61,7 @@ class CycleRunner:
         self.echo = echo
         self.run_dir = rc.run_dir
         self.stats: list[dict[str, Any]] = []
+        self.final: dict[str, Any] | None = None   # the final release's record (store.final_exclude_rationalized)
 
     # -- stages ----------------------------------------------------------------------------
     def run_engine(self, cfg: GenerationConfig, out: Path, prepared: Prepared | None = None) -> Any:

@@ -187,9 +187,9 @@ def plan_run(cfg: GenerationConfig, out: Path, prepared: Prepared | None
     sample indices) pairs still to do for this shard."""
     from ..resume import complete_chunks, model_fingerprint, plan_chunks, read_manifest, retire, sample_digests
 
+    prepared = prepared or prepare(cfg)   # first: inputs that are not found leave no run dir behind
     out.mkdir(parents=True, exist_ok=True)
     check_run_dir(out, cfg)
-    prepared = prepared or prepare(cfg)
     st = prepared.adapter_stats
     summary = RunSummary(samples=len(prepared.samples), annotated=st.annotated, found=st.found,
                          missing=st.missing)
