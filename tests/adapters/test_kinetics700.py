@@ -224,3 +224,11 @@ def test_folder_of_csvs_is_read_in_sorted_order(tmp_path: Path) -> None:
 def test_unknown_option_is_a_config_error(kinetics_dir: Path) -> None:
     with pytest.raises(ConfigError, match="no option 'window'"):
         Kinetics700Adapter(kinetics_dir / "local_clips.csv", options={"window": "30"})
+
+
+def test_label_vocabulary_is_the_class_list_else_the_classes_in_the_annotations(tmp_path: Path,
+                                                                                 kinetics_dir: Path) -> None:
+    shipped = Kinetics700Adapter(kinetics_dir / "local_clips.csv").label_vocabulary()
+    assert len(shipped["action"]) == 700 and "arm wrestling" in shipped["action"]   # label_map_k700.txt beside it
+    path = _write(tmp_path, HEADER + "yoga,a,0,10,train\nskiing,b,0,10,validate\nyoga,c,0,10,validate\n")
+    assert Kinetics700Adapter(path, split="train").label_vocabulary() == {"action": ["skiing", "yoga"]}
