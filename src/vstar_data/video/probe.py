@@ -197,4 +197,3 @@ def _remember(key: tuple, info: VideoInfo) -> None:
 
 
 # ---------------------------------------------------------------- target selection
-
