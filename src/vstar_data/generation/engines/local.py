@@ -199,7 +199,7 @@ def plan_run(cfg: GenerationConfig, out: Path, prepared: Prepared | None
                 fh.write(dumps(skip_row(None, skip, cfg)) + "\n")
     summary.skipped.update(prepared.adapter_stats.skipped)
     ids = [ps.sample.id for ps in prepared.samples]
-    dup = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
+    dup = sorted(i for i, n in Counter(ids).items() if n > 1) if len(set(ids)) != len(ids) else []
     if dup:
         raise ConfigError(f"{len(dup)} sample ids occur more than once (e.g. {dup[0]!r}); every sample "
                           "needs its own id so that resume and publishing can tell them apart")
