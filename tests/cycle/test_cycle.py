@@ -55,8 +55,9 @@ def _comparable(stats: list[dict]) -> list[dict]:
 
 @pytest.mark.slow
 def test_build_two_cycles_tags_stats_plot_checkpoints(tmp_path, world, tiny):
-    rc = load_run_config(_config(tmp_path, world, tiny))
-    stats = CycleRunner(rc, echo=lambda m: None).run()
+    rc = load_run_config(_config(tmp_path, world, tiny, store={"final_exclude_rationalized": True}))
+    runner = CycleRunner(rc, echo=lambda m: None)
+    stats = runner.run()
     assert [s["cycle"] for s in stats] == [0, 1]
     for s in stats:
         assert {"cycle", "samples", "generated", "rationalized", "rejected", "skipped", "train_loss", "eval",
@@ -65,12 +66,18 @@ def test_build_two_cycles_tags_stats_plot_checkpoints(tmp_path, world, tiny):
         assert 0.0 <= s["eval"]["accuracy"] <= 1.0 and "category" in s["eval"]
         assert Path(s["checkpoint"], "train_done.json").exists()
     run = rc.run_dir
-    assert json.loads((run / "stats.json").read_text()) == {"cycles": json.loads(json.dumps(stats))}
+    on_disk = json.loads((run / "stats.json").read_text())
+    assert on_disk["cycles"] == json.loads(json.dumps(stats))
+    final = on_disk["final"]                                   # store.final_exclude_rationalized
+    assert final == json.loads(json.dumps(runner.final)) and final["publish"]["tag"] == "final"
+    assert final["rows"] == 12 and final["from_cycle"] == 1 and final["eval"]["n"] == 4
+    assert (run / "final" / "checkpoint" / "train_done.json").exists()
     assert {s["engine"] for s in stats} == {"local"}
     assert "top1" in stats[-1]["eval"]["category"] and "by_source" in stats[-1]["eval"]
     assert (run / "yield_per_cycle.png").stat().st_size > 1000
     tags = {r.tag: r for r in revisions(rc.store["path"])}
-    assert {"cycle-0", "cycle-1"} <= set(tags)
+    assert {"cycle-0", "cycle-1", "final"} <= set(tags)
+    assert tags["final"].counts["default"]["train"] == 12
     assert tags["cycle-1"].counts["default"]["train"] == 12
     assert (Path(rc.store["path"]) / "README.md").read_text().count("cycle") > 0
     # the held-out samples ship with every release as split `eval`: questions + labels, no answers
