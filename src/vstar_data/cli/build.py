@@ -155,8 +155,11 @@ def demo_cmd(
     """
     from ..cycle.demo import run_demo
 
+    from ..dataset.stats import read_stats
+
     stats = run_demo(out, cycles=cycles, clips=clips, seed=seed, echo=_echo)
     _print_stats(stats)
+    _print_final(read_stats(Path(out) / "run" / "stats.json")[1])
     if ablation:
         plain = run_demo(out, cycles=cycles, clips=clips, seed=seed, rationalize=False, echo=_echo)
         _echo("without label rationalization:")
