@@ -199,11 +199,15 @@ def retire(out: Path, chunks: Iterable[int]) -> tuple[int, int]:
             src = out / sub / name
             if not src.exists():
                 continue
+            try:
+                rows = len(read_file(src)) if sub == ATTEMPTS_DIR else 0
+                (dest / sub).mkdir(parents=True, exist_ok=True)
+                os.replace(src, dest / sub / name)
+            except FileNotFoundError:   # absent, or another shard of this run moved it first
+                continue
             if sub == ATTEMPTS_DIR:
-                n_rows += len(read_file(src))
+                n_rows += rows
                 moved = True
-            (dest / sub).mkdir(parents=True, exist_ok=True)
-            os.replace(src, dest / sub / name)
         n_chunks += moved
     return n_chunks, n_rows
 
