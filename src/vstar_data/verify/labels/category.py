@@ -38,6 +38,7 @@ from ._text import (
 )
 from .base import LabelResult, LabelType, Profile
 from ._numbers import NUMBER_WORDS
+from ._commitment import check, commitment_extra
 
 # Words allowed between the two words of a reversed two-word name ("diving off a cliff").
 _REVERSE_FILL = SKIP | frozenset({"off", "from", "of", "in", "on", "into", "at", "with", "for"})
@@ -110,6 +111,31 @@ def _variant(words: list[str], exclusions: tuple[tuple[str, ...], ...], synonym:
                     tuple(words), len(words) == 1)
 
 
+_PREPOSITIONS = frozenset({"with", "on", "in", "at", "to", "from", "off", "into"})
+
+
+def _alternatives(words: list[str]) -> list[list[str]]:
+    """A disjunctive class name said by one alternative: "trimming or shaving beard" -> "trimming
+    beard", "shaving beard"; "canoeing or kayaking"; "playing squash or racquetball" -> "playing
+    racquetball"; "riding or walking with horse" -> "riding with horse", "riding horse"."""
+    if "or" not in words:
+        return []
+    k = words.index("or")
+    left, right = words[:k], words[k + 1:]
+    if not left or not right or "or" in right:
+        return []
+    out: list[list[str]] = []
+    if len(left) == 1:                       # the alternatives share the tail
+        out += [left + right[1:], right]
+        if len(right) > 2 and right[1] in _PREPOSITIONS:
+            out += [left + right[2:], right[:1] + right[2:]]
+    elif len(right) == 1:                    # the alternatives share the head
+        out += [left, left[:-1] + right]
+    else:
+        out += [left, right]
+    return [w for w in out if w]
+
+
 @lru_cache(maxsize=8192)
 def compile_name(value: str, synonyms: tuple[str, ...] = ()) -> tuple[_Variant, ...]:
     """All accepted phrasings of a class name: full, without its parenthetical, and synonyms."""
@@ -129,6 +155,7 @@ def compile_name(value: str, synonyms: tuple[str, ...] = ()) -> tuple[_Variant, 
         core = _PAREN_RE.sub(" ", text)
         if core != text:
             forms.append((_words(core), tuple(exclusions)))
+        forms += [(alt, tuple(exclusions)) for alt in _alternatives(_words(core))]
         for words, excl in forms:
             v = _variant(words, excl, synonym)
             if v is not None and tuple(t.stem for t in v.toks) not in seen:
@@ -302,10 +329,101 @@ def _runs(variants: tuple[_Variant, ...]) -> tuple[tuple[_Variant, Any, _Tok], .
     return tuple(out)
 
 
+def _matches(doc: Doc, variants: tuple[_Variant, ...], thr: float, fuzzy_ok: bool = True,
+             ) -> tuple[list[tuple[int, int, float, _Variant]], tuple[str, int, int, float] | None]:
+    """Every place the answer says the class (exact anchors; typo-level ones only if none), and the
+    first exclusion-rejected match ("petting a cat" for "(not cat)")."""
+    found: list[tuple[int, int, float, _Variant]] = []
+    excluded: tuple[str, int, int, float] | None = None
+    seen: set[int] = set()
+    for fuzzy in ((False, True) if fuzzy_ok else (False,)):
+        if fuzzy and found:
+            break
+        for var, matcher, anchor in _runs(variants):
+            if fuzzy and len(anchor.stem) < 6:
+                continue
+            for j in _starts(doc, anchor, thr, fuzzy):
+                if j in seen:
+                    continue
+                got = matcher(doc, var.toks, j, thr)
+                if got is None:
+                    continue
+                end, sim = got
+                if _part_of_longer_name(doc, var, j, end):
+                    continue
+                if var.exclusions and _excluded(doc, j, end, var):
+                    excluded = excluded or ("excluded", j, end, sim)
+                    continue
+                seen.add(j)
+                found.append((j, end, sim, var))
+    return found, excluded
+
+
+class _Vocabulary:
+    """A source's class list indexed by stem, to find the rival classes an answer names."""
+
+    __slots__ = ("names", "index")
+
+    def __init__(self, names: Any) -> None:
+        self.names = names
+        self.index: dict[str, list[tuple[str, frozenset[str]]]] = {}
+        for name in names:
+            for var in compile_name(str(name)):
+                need = frozenset(t.stem for t in var.toks if not t.optional)
+                if need:
+                    key = max(need, key=len)
+                    self.index.setdefault(key, []).append((str(name), need))
+
+    def named(self, doc: Doc) -> list[str]:
+        """Classes all of whose words occur in the answer (cheap filter before matching)."""
+        stems = doc.cache.get("stemset")
+        if stems is None:
+            stems = doc.cache["stemset"] = set(doc.stems)
+        out: list[str] = []
+        for s in stems.intersection(self.index):
+            for name, need in self.index[s]:
+                if need <= stems and name not in out:
+                    out.append(name)
+        return out
+
+
+_VOCABS: dict[int, _Vocabulary] = {}
+
+
+def vocabulary_index(names: Any) -> _Vocabulary:
+    """The (cached) index of a vocabulary list; the cache is keyed by the list object itself."""
+    hit = _VOCABS.get(id(names))
+    if hit is None or hit.names is not names:
+        if len(_VOCABS) > 64:
+            _VOCABS.clear()
+        hit = _VOCABS[id(names)] = _Vocabulary(names)
+    return hit
+
+
+def _rivals(doc: Doc, spec: dict[str, Any], thr: float) -> list[tuple[int, int]]:
+    """Mentions of other classes of the label's vocabulary (`spec["vocabulary"]`), if it has one."""
+    names = spec.get("vocabulary")
+    if not names:
+        return []
+    own = {str(spec["value"]).lower(), *(str(s).lower() for s in spec.get("synonyms") or ())}
+    out: list[tuple[int, int]] = []
+    for name in vocabulary_index(names).named(doc):
+        if name.lower() in own:
+            continue
+        found, _ = _matches(doc, compile_name(name), thr, fuzzy_ok=False)
+        out.extend((j, end) for j, end, _, _ in found)
+    return out
+
+
 class CategoryLabel(LabelType):
-    """A class name (plus synonyms) that the answer must state, unnegated, as its own claim."""
+    """A class name (plus synonyms) that the answer must state and commit to as its own claim.
+
+    A spec may carry `vocabulary` (the source's class list): other classes named with equal force
+    ("abseiling or rock climbing", "abseiling, rock climbing, ice climbing") then reject it.
+    """
 
     type_name = "category"
+    uses_vocabulary = True
 
     def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
@@ -314,29 +432,21 @@ class CategoryLabel(LabelType):
         variants = compile_name(str(spec["value"]), tuple(spec.get("synonyms") or ()))
         doc = analyze(answer)
         thr = float(profile.fuzzy_threshold)
-        first_fail: tuple[str, int, int, float] | None = None
-        for fuzzy in (False, True):        # exact anchors first: most passes never need fuzzy
-            for var, matcher, anchor in _runs(variants):
-                if fuzzy and len(anchor.stem) < 6:
-                    continue
-                for j in _starts(doc, anchor, thr, fuzzy):
-                    got = matcher(doc, var.toks, j, thr)
-                    if got is None:
-                        continue
-                    end, sim = got
-                    if _part_of_longer_name(doc, var, j, end):
-                        continue
-                    if negated(doc, j, end) >= 0:
-                        first_fail = first_fail or ("negated", j, end, sim)
-                        continue
-                    if var.exclusions and _excluded(doc, j, end, var):
-                        first_fail = first_fail or ("excluded", j, end, sim)
-                        continue
-                    s, e = doc.span(j, end)
-                    extra = {"synonym": var.synonym} if var.synonym else {}
-                    return LabelResult(name, self.type_name, True, sim, (s, e), answer[s:e], extra=extra)
-        if first_fail is not None:
-            reason, j, end, sim = first_fail
+        found, excluded = _matches(doc, variants, thr)
+        if found:
+            gold = [(j, end) for j, end, _, _ in found]
+            verdict = check(doc, gold, _rivals(doc, spec, thr), profile.require_commitment)
+            j, end = verdict.mention if verdict.mention in gold else gold[0]
+            sim, var = next((m[2], m[3]) for m in found if m[0] == j)
+            s, e = doc.span(j, end)
+            extra: dict[str, Any] = {"synonym": var.synonym} if var.synonym else {}
+            if verdict.ok:
+                return LabelResult(name, self.type_name, True, sim, (s, e), answer[s:e], extra=extra)
+            extra.update(commitment_extra(doc, verdict, gold))
+            return LabelResult(name, self.type_name, False, sim, (s, e), answer[s:e], reason=verdict.reason,
+                               extra=extra)
+        if excluded is not None:
+            reason, j, end, sim = excluded
             s, e = doc.span(j, end)
             return LabelResult(name, self.type_name, False, sim, (s, e), answer[s:e], reason=reason)
         lower = doc.cache.get("lower")
