@@ -68,12 +68,13 @@ _EVENT_AFTER = frozenset({"previous", "prior", "earlier", "replay", "failed", "f
                           "poster", "picture", "photo", "painting", "drawing"})
 _JUDGED = frozenset({"score", "scores", "mark", "marks", "rating", "ratings", "points"})
 _FIRST_EVENT = frozenset({"attempt", "attempts", "try", "round", "dive", "jump", "time", "run", "go", "lift",
-                          "throw", "pass", "take", "one"})
+                          "throw", "pass", "take", "one", "swing", "serve", "shot", "kick", "stroke", "lap", "set",
+                          "rally", "half", "heat", "trial", "effort", "routine", "performance"})
 _NEXT_EVENT = _FIRST_EVENT | frozenset({"diver", "athlete", "competitor", "player", "jumper", "lifter", "person"})
 # a correction follows: "X - sorry, Y", "X, actually Y", "X... no, wait, Y", "X. Scratch that: Y"
 CORRECT = frozenset({"sorry", "actually", "wait", "correction", "scratch", "instead", "misspoke", "rather",
                      "closer", "mean", "wrong", "mistake", "oops"})
-_EXPLICIT = frozenset({"correction", "scratch", "wrong", "misspoke", "mistake"})
+_EXPLICIT = frozenset({"correction", "scratch", "wrong", "misspoke", "mistake", "sorry"})
 CONTRAST = frozenset({"but", "yet", "however", "though", "although"})
 APPEAR = frozenset({"look", "looks", "looked", "looking", "resemble", "resembles", "resembled", "resembling",
                     "seem", "seems", "seemed", "appear", "appears", "appeared", "pass", "initially", "first",
@@ -257,7 +258,7 @@ def _retracted(doc: Doc, start: int, i1: int, end: int, others: Sequence[Span]) 
     for j in range(i1, min(i1 + 30, n)):
         low = lows[j]
         if kinds[j] == PUNCT:
-            if low in HARD and low != "?":
+            if low in HARD and low != "?" and not (j and lows[j - 1] in HARD):   # "..." is one break
                 hard += 1
                 if hard > 1:
                     return False
@@ -270,8 +271,8 @@ def _retracted(doc: Doc, start: int, i1: int, end: int, others: Sequence[Span]) 
             marker = False
         if not marker:
             continue
-        if low in _EXPLICIT:
-            return True
+        if low in _EXPLICIT and j - i1 <= 5:
+            return True                                 # right after this mention: "X - sorry, ..."
         if any(o0 > j and o0 - j <= 14 for o0, _ in others):
             return True
     return False
@@ -296,7 +297,8 @@ def assertion(doc: Doc, i0: int, i1: int, others: Sequence[Span] = ()) -> tuple[
     if _intended(doc, max(ss, cs - 8), i0):
         return "not_carried_out", (cs, ce)
     hs = doc.clause_start(i0, HARD)
-    if _attributed(doc, hs, i0, i1, ce) >= 0:
+    lead = cs - 1 - hs                                  # "earlier, from 2 to 6 s": a short lead-in counts
+    if _attributed(doc, hs if 0 < lead <= 3 else cs, i0, i1, ce) >= 0:
         return "attributed_elsewhere", (hs, ce)
     if _retracted(doc, cs, i1, ce, others):
         return "retracted", (cs, ce)
@@ -367,13 +369,21 @@ def check(doc: Doc, gold: Sequence[Span], rivals: Sequence[Span] = (), strict: b
     if chosen is None:
         return first_fail or Commitment(False, "not_found")
     g, cl = chosen
+    status = {r: assertion(doc, r[0], r[1], list(gold)) for r in rivals if r not in alt_rivals}
+    for a, b in zip(rivals, rivals[1:]):        # a list shares its head: "judges' scores: 7.0, 7.5, 7.0"
+        if a in status and b in status and coordinated(doc, a, b):
+            if status[a][0] and not status[b][0]:
+                status[b] = (status[a][0], status[b][1])
+    for a, b in zip(reversed(rivals), list(reversed(rivals))[1:]):
+        if a in status and b in status and coordinated(doc, a, b) and status[a][0] and not status[b][0]:
+            status[b] = (status[a][0], status[b][1])
     for r in rivals:
         if r in alt_rivals:
             # offered as an alternative earlier; a later clean gold mention is the answer's conclusion
             if r[0] > g[0]:
                 return Commitment(False, "competing_value", r, sentence(doc, *r))
             continue
-        reason, rcl = assertion(doc, r[0], r[1], list(gold))
+        reason, rcl = status[r]
         if reason is None and any(coordinated(doc, r, r2) for r2 in rivals if r2 != r) and r[0] > g[0]:
             return Commitment(False, "competing_value", r, rcl)
         if reason is None and _equal_force(doc, g, r):

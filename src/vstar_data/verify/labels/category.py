@@ -53,7 +53,8 @@ _KINDS = {stem(k): frozenset(stem(w) for w in v.split()) for k, v in {
 # Verbs that take a gerund: they may stand right before a one-word class ("we see abseiling").
 _GERUND_VERBS = frozenset("""see watch show start begin keep stop enjoy love like hate practice practise try
 continue finish go do involve feature depict capture demonstrate include mind quit resume avoid consider
-imagine prefer learn teach perform hear notice observe spot witness film record""".split())
+imagine prefer learn teach perform hear notice observe spot witness film record indicate suggest mean
+reveal confirm imply signal""".split())
 # Who may stand right before a one-word class name as its subject ("a man whistling").
 _SUBJECTS = frozenset("""
 man woman person boy girl kid child children baby guy lady gentleman adult teen teenager player athlete

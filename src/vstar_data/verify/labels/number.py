@@ -185,6 +185,8 @@ class NumberLabel(LabelType):
             elif best is None or score > best[0]:
                 best = (score, num, value)
         if within:
+            closest = min(abs(v - target) for _, _, v in within)
+            within = [w for w in within if abs(w[2] - target) == closest]   # "65.6 or 66.0": 66.0 is a rival
             gold = [(n.i0, n.i1) for n, _, _ in within]
             shown = {v for _, _, v in within}
             rivals = [(n.i0, n.i1) for n in [*cands, *negs] if values.get(n, n.value) not in shown]
