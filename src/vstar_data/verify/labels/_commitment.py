@@ -43,12 +43,21 @@ Span = tuple[int, int]
 HEDGE = frozenset({"maybe", "perhaps", "possibly", "possible", "probably", "probable", "likely", "unlikely",
                    "presumably", "supposedly", "might", "may", "could", "guess", "guesses", "guessing",
                    "suppose", "unsure", "uncertain", "either", "whether", "somewhere", "candidate",
-                   "candidates", "option", "options", "perchance", "mightve", "couldve"})
+                   "candidates", "option", "options", "perchance", "mightve", "couldve", "arguably", "chance",
+                   "unclear"})
 _COULD_OK = frozenset({"see", "tell", "hear", "notice", "observe", "clearly", "easily", "count"})
-_HEDGE_PAIRS = {("not", "sure"), ("not", "certain"), ("hard", "to"), ("difficult", "to"), ("cant", "tell"),
-                ("cannot", "tell"), ("i", "guess"), ("i", "think"), ("one", "of"), ("or", "so"),
-                ("best", "guess"), ("i", "believe")}
-_TRAIL_ADVERBS = frozenset({"perhaps", "maybe", "possibly", "probably", "presumably", "unless"})
+# doubt stated in words: these hedge the claim anywhere earlier in its sentence ("I'm not sure, but ...")
+_DOUBT_PAIRS = {("not", "sure"), ("not", "certain"), ("not", "entirely"), ("hard", "to"), ("difficult", "to"),
+                ("cant", "tell"), ("cannot", "tell"), ("cant", "be"), ("cannot", "be"), ("cant", "say"),
+                ("cannot", "say"), ("no", "idea"), ("not", "clear"), ("not", "100"), ("hard", "tell"),
+                ("not", "confident"), ("be", "wrong"), ("not", "positive")}
+# "X is one possibility", "X is a plausible guess", "X is likely"
+_HEDGE_PREDICATE = frozenset({"possibility", "possible", "plausible", "guess", "likely", "probable", "candidate",
+                              "option", "assumption", "hypothesis", "speculation", "conjecture"})
+_HEDGE_PAIRS = _DOUBT_PAIRS | {("i", "guess"), ("i", "think"), ("one", "of"), ("or", "so"), ("best", "guess"),
+                               ("i", "believe"), ("i", "suppose"), ("my", "guess"), ("a", "chance"),
+                               ("some", "chance")}
+_TRAIL_ADVERBS = frozenset({"perhaps", "maybe", "possibly", "probably", "presumably", "unless", "arguably"})
 COUNTERFACTUAL = frozenset({"would", "wouldve", "if", "wish", "unless"})
 INTEND = frozenset({"want", "wants", "wanted", "wanting", "plan", "plans", "planned", "planning", "hope",
                     "hopes", "hoped", "hoping", "intend", "intends", "intended", "intending", "prepare",
@@ -56,6 +65,9 @@ INTEND = frozenset({"want", "wants", "wanted", "wanting", "plan", "plans", "plan
                     "pretend", "pretends", "pretended", "pretending", "mimic", "mimics", "mimicking",
                     "imitate", "imitates", "imitating", "fake", "fakes", "faking", "scared", "afraid",
                     "refuses", "refused", "balks", "balked"})
+_TRY = frozenset({"try", "tries", "tried", "trying"})
+_FAILURE = frozenset({"but", "fails", "failed", "aborts", "aborted", "balks", "balked", "never", "unsuccessfully",
+                      "gives", "gave", "stops", "stopped", "cannot", "cant", "couldnt", "unable"})
 _INTEND_PAIRS = {("about", "to"), ("going", "to"), ("ready", "to"), ("as", "if"), ("as", "though"),
                  ("gonna", "")}
 # another event or actor owns the value stated in this clause
@@ -139,15 +151,35 @@ def _hedged_before(doc: Doc, start: int, i0: int) -> int:
             if low == "may" and j + 1 < len(lows) and kinds[j + 1] == NUM:
                 continue
             return j
-        if _pair(lows, j, _HEDGE_PAIRS) and not (low == "hard" and j + 2 < len(lows) and lows[j + 2] == "see"):
+        if _pair(lows, j, _HEDGE_PAIRS) and not _sees(lows, j):
             return j
     return -1
+
+
+def _sees(lows: list[str], j: int) -> bool:
+    """"hard to see the scoreboard" is about seeing, not about the claim."""
+    return lows[j] in ("hard", "difficult") and j + 2 < len(lows) and lows[j + 2] in ("see", "read", "make", "spot")
+
+
+def _doubted_earlier(doc: Doc, ss: int, cs: int) -> bool:
+    """Doubt stated earlier in the sentence, before this clause: "I'm not sure, but it is X", or a
+    short hedging lead-in: "Most likely, ...", "If I had to guess, ..."."""
+    lows, kinds = doc.lows, doc.kinds
+    if any(_pair(lows, j, _DOUBT_PAIRS) and not _sees(lows, j) for j in range(ss, cs)):
+        return True
+    lead = [lows[j] for j in range(ss, cs) if kinds[j] == WORD]
+    return 0 < len(lead) <= 6 and any(w in HEDGE and w not in ("could", "may") for w in lead)
 
 
 def _hedged_after(doc: Doc, i1: int, end: int) -> int:
     """A trailing hedge in the same sentence: "X, perhaps.", "X, I think, but I'm not sure", "X - though
     it might ...", "X, unless ...", "hard to tell which"."""
     lows, kinds = doc.lows, doc.kinds
+    for j in range(i1, min(i1 + 4, end)):
+        if kinds[j] == PUNCT:
+            break
+        if lows[j] in _HEDGE_PREDICATE:
+            return j
     for j in range(i1, end):
         if kinds[j] != WORD:
             continue
@@ -189,7 +221,8 @@ def _followed_by_doubt(doc: Doc, end: int) -> bool:
     s, e = sentence(doc, k, k + 1)
     if lows[k] == "or" and e < len(lows) and lows[e] == "?":
         return True
-    return _hedged_before(doc, k, min(k + 3, e)) >= 0 and e - k <= 6
+    words = sum(1 for m in range(k, e) if kinds[m] == WORD)
+    return words <= 4 and (lows[k] in _TRAIL_ADVERBS or _pair(lows, k, _HEDGE_PAIRS))   # "Hard to say."
 
 
 def _counterfactual(doc: Doc, start: int, i0: int, i1: int, end: int) -> bool:
@@ -205,13 +238,15 @@ def _counterfactual(doc: Doc, start: int, i0: int, i1: int, end: int) -> bool:
     return False
 
 
-def _intended(doc: Doc, start: int, i0: int) -> bool:
+def _intended(doc: Doc, start: int, i0: int, end: int) -> bool:
     lows = doc.lows
     for j in range(start, i0):
         low = lows[j]
         if low in INTEND:
             if low == "needs" and j + 1 < i0 and lows[j + 1] != "to":
                 continue
+            if low in _TRY and not any(lows[m] in _FAILURE for m in range(i0, end)):
+                continue                                # "tries juggling and manages": carried out
             return True
         if j + 1 < len(lows) and (low, lows[j + 1]) in _INTEND_PAIRS:
             if low == "going" and j + 2 < len(lows) and lows[j + 2] in ("the", "a", "an", "his", "her"):
@@ -290,11 +325,12 @@ def assertion(doc: Doc, i0: int, i1: int, others: Sequence[Span] = ()) -> tuple[
         return "negated", (cs, ce)
     if _questioned(doc, i1, se):
         return "questioned", (ss, se)
-    if _hedged_before(doc, cs, i0) >= 0 or _hedged_after(doc, i1, se) >= 0 or _followed_by_doubt(doc, se):
+    if _hedged_before(doc, cs, i0) >= 0 or _hedged_after(doc, i1, se) >= 0 or _followed_by_doubt(doc, se) \
+            or _doubted_earlier(doc, ss, cs):
         return "hedged", (cs, se)
     if _counterfactual(doc, cs, i0, i1, ce):
         return "counterfactual", (cs, ce)
-    if _intended(doc, max(ss, cs - 8), i0):
+    if _intended(doc, max(ss, cs - 8), i0, se):
         return "not_carried_out", (cs, ce)
     hs = doc.clause_start(i0, HARD)
     lead = cs - 1 - hs                                  # "earlier, from 2 to 6 s": a short lead-in counts
