@@ -62,7 +62,7 @@ SOURCE = frozenset({"hint", "hints", "reference", "premise", "annotation", "anno
                     "value", "number", "score", "segment", "sequence", "data", "metadata", "caption", "text"})
 # sources that defer by themselves ("going along with the reference")
 _SELF_SOURCE = frozenset({"hint", "hints", "reference", "premise", "annotation", "annotations", "prompt",
-                          "instructions", "truth", "metadata"})
+                          "instructions", "truth", "metadata", "label", "labels"})
 # sources that defer when they speak ("the task information says four"); "the score reads 65.6" does not
 _TELLING_SOURCE = _SELF_SOURCE | frozenset({"instruction", "solution", "label", "labels", "key", "output", "answer",
                                             "answers", "response", "information", "info", "breakdown", "task",
@@ -93,6 +93,7 @@ def _defers_at(lows: list[str], j: int) -> bool:
     before, after = lows[max(0, j - 3):j], [w for w in lows[j + 1:j + 4] if w not in ("itself", "already", "also")]
     if low in SOURCE:
         return (low in _SELF_SOURCE or any(w in _DEFER_MOD for w in before)
+                or (low in _TELLING_SOURCE and any(w in ("from", "per", "by") for w in before[-2:]))
                 or (low in _TELLING_SOURCE and bool(after) and after[0] in _TELL)
                 or any(w in _RECEIVE for w in after[:2]))
     if low in _RECEIVE:
