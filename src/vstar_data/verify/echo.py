@@ -19,6 +19,7 @@ Two tests, both only for `origin == "rationalized"`:
 from __future__ import annotations
 
 import re
+
 from .labels._text import FUNCTION, PUNCT, SOFT, WORD, Doc, analyze
 
 # 1. Stock phrases ---------------------------------------------------------------------------

@@ -39,66 +39,9 @@ REASONS = ("negated", "questioned", "hedged", "counterfactual", "not_carried_out
            "retracted", "competing_value")
 Span = tuple[int, int]
 
-# Cues (lowercase tokens as the tokenizer gives them: apostrophes dropped) -----------------------
-HEDGE = frozenset({"maybe", "perhaps", "possibly", "possible", "probably", "probable", "likely", "unlikely",
-                   "presumably", "supposedly", "might", "may", "could", "guess", "guesses", "guessing",
-                   "suppose", "unsure", "uncertain", "either", "whether", "somewhere", "candidate",
-                   "candidates", "option", "options", "perchance", "mightve", "couldve", "arguably", "chance",
-                   "unclear"})
-_COULD_OK = frozenset({"see", "tell", "hear", "notice", "observe", "clearly", "easily", "count"})
-# doubt stated in words: these hedge the claim anywhere earlier in its sentence ("I'm not sure, but ...")
-_DOUBT_PAIRS = {("not", "sure"), ("not", "certain"), ("not", "entirely"), ("hard", "to"), ("difficult", "to"),
-                ("cant", "tell"), ("cannot", "tell"), ("cant", "be"), ("cannot", "be"), ("cant", "say"),
-                ("cannot", "say"), ("no", "idea"), ("not", "clear"), ("not", "100"), ("hard", "tell"),
-                ("not", "confident"), ("be", "wrong"), ("not", "positive")}
-# "X is one possibility", "X is a plausible guess", "X is likely"
-_HEDGE_PREDICATE = frozenset({"possibility", "possible", "plausible", "guess", "likely", "probable", "candidate",
-                              "option", "assumption", "hypothesis", "speculation", "conjecture"})
-_HEDGE_PAIRS = _DOUBT_PAIRS | {("i", "guess"), ("i", "think"), ("one", "of"), ("or", "so"), ("best", "guess"),
-                               ("i", "believe"), ("i", "suppose"), ("my", "guess"), ("a", "chance"),
-                               ("some", "chance")}
-_TRAIL_ADVERBS = frozenset({"perhaps", "maybe", "possibly", "probably", "presumably", "unless", "arguably"})
-COUNTERFACTUAL = frozenset({"would", "wouldve", "if", "wish", "unless"})
-INTEND = frozenset({"want", "wants", "wanted", "wanting", "plan", "plans", "planned", "planning", "hope",
-                    "hopes", "hoped", "hoping", "intend", "intends", "intended", "intending", "prepare",
-                    "prepares", "prepared", "preparing", "needed", "needs", "try", "tries", "tried", "trying",
-                    "pretend", "pretends", "pretended", "pretending", "mimic", "mimics", "mimicking",
-                    "imitate", "imitates", "imitating", "fake", "fakes", "faking", "scared", "afraid",
-                    "refuses", "refused", "balks", "balked"})
-_TRY = frozenset({"try", "tries", "tried", "trying"})
-_FAILURE = frozenset({"but", "fails", "failed", "aborts", "aborted", "balks", "balked", "never", "unsuccessfully",
-                      "gives", "gave", "stops", "stopped", "cannot", "cant", "couldnt", "unable"})
-_INTEND_PAIRS = {("about", "to"), ("going", "to"), ("ready", "to"), ("as", "if"), ("as", "though"),
-                 ("gonna", "")}
-# another event or actor owns the value stated in this clause
-ATTRIBUTE = frozenset({"previous", "prior", "earlier", "other", "another", "partner", "partners", "leader",
-                       "leaders", "replay", "coach", "coachs", "instructor", "commentator", "opponent",
-                       "opponents", "rival", "teammate", "friend", "friends", "sister", "sisters", "brother",
-                       "brothers", "crowd", "audience", "spectators", "poster", "picture", "photo", "painting",
-                       "drawing", "failed", "false", "record", "target", "others", "elsewhere"})
-_EVENT_AFTER = frozenset({"previous", "prior", "earlier", "replay", "failed", "false", "elsewhere", "record",
-                          "poster", "picture", "photo", "painting", "drawing"})
-_JUDGED = frozenset({"score", "scores", "mark", "marks", "rating", "ratings", "points"})
-_FIRST_EVENT = frozenset({"attempt", "attempts", "try", "round", "dive", "jump", "time", "run", "go", "lift",
-                          "throw", "pass", "take", "one", "swing", "serve", "shot", "kick", "stroke", "lap", "set",
-                          "rally", "half", "heat", "trial", "effort", "routine", "performance"})
-_NEXT_EVENT = _FIRST_EVENT | frozenset({"diver", "athlete", "competitor", "player", "jumper", "lifter", "person"})
-# a correction follows: "X - sorry, Y", "X, actually Y", "X... no, wait, Y", "X. Scratch that: Y"
-CORRECT = frozenset({"sorry", "actually", "wait", "correction", "scratch", "instead", "misspoke", "rather",
-                     "closer", "mean", "wrong", "mistake", "oops"})
-_EXPLICIT = frozenset({"correction", "scratch", "wrong", "misspoke", "mistake", "sorry"})
-CONTRAST = frozenset({"but", "yet", "however", "though", "although"})
-APPEAR = frozenset({"look", "looks", "looked", "looking", "resemble", "resembles", "resembled", "resembling",
-                    "seem", "seems", "seemed", "appear", "appears", "appeared", "pass", "initially", "first",
-                    "afar", "thought", "said", "glance", "mistaken", "mistook", "like"})
-# what may stand between two values offered as alternatives or a bare list
-_LINK = frozenset({",", "/", "?", "-", "–", "—", "or", "either", "maybe", "perhaps", "possibly", "probably",
-                   "a", "an", "the", "it", "its", "is", "s", "he", "she", "they", "are", "was", "doing", "and",
-                   "this", "that", "could", "be", "might", "even"})
-_ALT = frozenset({"or", "/", "?", ","})
-_SUBORDINATE = frozenset({"while", "whilst", "as", "whereas", "when", "after", "before", "than", "like",
-                          "unlike", "until", "since"})
-_YES = frozenset({"yes", "yeah", "yep", "indeed", "correct", "right", "exactly"})
+from ._cues import (_ALT, _COULD_OK, _DOUBT_PAIRS, _EVENT_AFTER, _EXPLICIT, _FAILURE, _HEDGE_PREDICATE,
+                    _HEDGE_PAIRS, _INTEND_PAIRS, _JUDGED, _LINK, _NEXT_EVENT, _SUBORDINATE, _TRAIL_ADVERBS, _TRY,
+                    _YES, APPEAR, ATTRIBUTE, CONTRAST, CORRECT, COUNTERFACTUAL, HEDGE, INTEND)
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,7 +340,9 @@ def check(doc: Doc, gold: Sequence[Span], rivals: Sequence[Span] = (), strict: b
             alts = [r for r in rivals if coordinated(doc, g, r) and negated(doc, r[0], r[1]) < 0]
             if alts:
                 alt_rivals.update(alts)
-                reason = "competing_value"
+                if first_fail is None:
+                    first_fail = Commitment(False, "competing_value", alts[0], sentence(doc, *g))
+                continue
         if reason is None:
             chosen = chosen or (g, cl)
         elif first_fail is None:

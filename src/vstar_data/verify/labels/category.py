@@ -39,6 +39,7 @@ from ._text import (
 from .base import LabelResult, LabelType, Profile
 from ._numbers import NUMBER_WORDS
 from ._commitment import check, commitment_extra
+from ._vocabulary import disjunction_forms, vocabulary_index
 
 # Words allowed between the two words of a reversed two-word name ("diving off a cliff").
 _REVERSE_FILL = SKIP | frozenset({"off", "from", "of", "in", "on", "into", "at", "with", "for"})
@@ -112,31 +113,6 @@ def _variant(words: list[str], exclusions: tuple[tuple[str, ...], ...], synonym:
                     tuple(words), len(words) == 1)
 
 
-_PREPOSITIONS = frozenset({"with", "on", "in", "at", "to", "from", "off", "into"})
-
-
-def _alternatives(words: list[str]) -> list[list[str]]:
-    """A disjunctive class name said by one alternative: "trimming or shaving beard" -> "trimming
-    beard", "shaving beard"; "canoeing or kayaking"; "playing squash or racquetball" -> "playing
-    racquetball"; "riding or walking with horse" -> "riding with horse", "riding horse"."""
-    if "or" not in words:
-        return []
-    k = words.index("or")
-    left, right = words[:k], words[k + 1:]
-    if not left or not right or "or" in right:
-        return []
-    out: list[list[str]] = []
-    if len(left) == 1:                       # the alternatives share the tail
-        out += [left + right[1:], right]
-        if len(right) > 2 and right[1] in _PREPOSITIONS:
-            out += [left + right[2:], right[:1] + right[2:]]
-    elif len(right) == 1:                    # the alternatives share the head
-        out += [left, left[:-1] + right]
-    else:
-        out += [left, right]
-    return [w for w in out if w]
-
-
 @lru_cache(maxsize=8192)
 def compile_name(value: str, synonyms: tuple[str, ...] = ()) -> tuple[_Variant, ...]:
     """All accepted phrasings of a class name: full, without its parenthetical, and synonyms."""
@@ -156,7 +132,7 @@ def compile_name(value: str, synonyms: tuple[str, ...] = ()) -> tuple[_Variant, 
         core = _PAREN_RE.sub(" ", text)
         if core != text:
             forms.append((_words(core), tuple(exclusions)))
-        forms += [(alt, tuple(exclusions)) for alt in _alternatives(_words(core))]
+        forms += [(alt, tuple(exclusions)) for alt in disjunction_forms(_words(core))]
         for words, excl in forms:
             v = _variant(words, excl, synonym)
             if v is not None and tuple(t.stem for t in v.toks) not in seen:
@@ -360,47 +336,6 @@ def _matches(doc: Doc, variants: tuple[_Variant, ...], thr: float, fuzzy_ok: boo
     return found, excluded
 
 
-class _Vocabulary:
-    """A source's class list indexed by stem, to find the rival classes an answer names."""
-
-    __slots__ = ("names", "index")
-
-    def __init__(self, names: Any) -> None:
-        self.names = names
-        self.index: dict[str, list[tuple[str, frozenset[str]]]] = {}
-        for name in names:
-            for var in compile_name(str(name)):
-                need = frozenset(t.stem for t in var.toks if not t.optional)
-                if need:
-                    key = max(need, key=len)
-                    self.index.setdefault(key, []).append((str(name), need))
-
-    def named(self, doc: Doc) -> list[str]:
-        """Classes all of whose words occur in the answer (cheap filter before matching)."""
-        stems = doc.cache.get("stemset")
-        if stems is None:
-            stems = doc.cache["stemset"] = set(doc.stems)
-        out: list[str] = []
-        for s in stems.intersection(self.index):
-            for name, need in self.index[s]:
-                if need <= stems and name not in out:
-                    out.append(name)
-        return out
-
-
-_VOCABS: dict[int, _Vocabulary] = {}
-
-
-def vocabulary_index(names: Any) -> _Vocabulary:
-    """The (cached) index of a vocabulary list; the cache is keyed by the list object itself."""
-    hit = _VOCABS.get(id(names))
-    if hit is None or hit.names is not names:
-        if len(_VOCABS) > 64:
-            _VOCABS.clear()
-        hit = _VOCABS[id(names)] = _Vocabulary(names)
-    return hit
-
-
 def _rivals(doc: Doc, spec: dict[str, Any], thr: float) -> list[tuple[int, int]]:
     """Mentions of other classes of the label's vocabulary (`spec["vocabulary"]`), if it has one."""
     names = spec.get("vocabulary")
@@ -408,7 +343,7 @@ def _rivals(doc: Doc, spec: dict[str, Any], thr: float) -> list[tuple[int, int]]
         return []
     own = {str(spec["value"]).lower(), *(str(s).lower() for s in spec.get("synonyms") or ())}
     out: list[tuple[int, int]] = []
-    for name in vocabulary_index(names).named(doc):
+    for name in vocabulary_index(names, compile_name).named(doc):
         if name.lower() in own:
             continue
         found, _ = _matches(doc, compile_name(name), thr, fuzzy_ok=False)
