@@ -131,12 +131,12 @@ def _hedged_after(doc: Doc, i1: int, end: int) -> int:
             nxt = j + 1
             if low == "unless" or nxt >= len(lows) or kinds[nxt] == PUNCT or j - i1 <= 1:
                 return j
-        elif _pair(lows, j, _HEDGE_PAIRS) and low not in ("one",):
+        elif _pair(lows, j, _HEDGE_PAIRS) and low != "one":
             return j
-        elif low == "one" and _pair(lows, j, {("one", "of")}) and j + 2 < len(lows) and lows[j + 2] in ("those", "these", "them", "the"):
+        elif low == "one" and _pair(lows, j, {("one", "of")}) and j + 2 < len(lows) and lows[j + 2] in ("those", "these", "them"):
             return j
-        elif low in CONTRAST and low in ("though", "although"):
-            for m in range(j + 1, min(j + 5, end)):
+        elif low in ("though", "although") and j + 1 < end and lows[j + 1] in ("it", "this", "that", "i"):
+            for m in range(j + 2, min(j + 5, end)):       # "- though it might have been inward"
                 if lows[m] in HEDGE or lows[m] == "would":
                     return m
         elif low == "or" and j + 1 < end and lows[j + 1] in ("maybe", "perhaps", "possibly", "was", "is", "possibly"):
@@ -367,6 +367,9 @@ def check(doc: Doc, gold: Sequence[Span], rivals: Sequence[Span] = (), strict: b
         reason, rcl = status[r]
         if reason is None and any(coordinated(doc, r, r2) for r2 in rivals if r2 != r) and r[0] > g[0]:
             return Commitment(False, "competing_value", r, rcl)
+        in_list = any(coordinated(doc, r, r2) for r2 in rivals if r2 != r)
+        if reason is None and in_list and r[0] < g[0]:
+            continue                     # a breakdown before the claim: "judges award 7.0, 7.5 and 7.0, for 65.6"
         if reason is None and _equal_force(doc, g, r):
             return Commitment(False, "competing_value", r, rcl)
     return Commitment(True, None, g, cl)

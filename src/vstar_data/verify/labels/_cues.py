@@ -20,7 +20,7 @@ _DOUBT_PAIRS = {("not", "sure"), ("not", "certain"), ("not", "entirely"), ("hard
 # "X is one possibility", "X is a plausible guess", "X is likely"
 _HEDGE_PREDICATE = frozenset({"possibility", "possible", "plausible", "guess", "likely", "probable", "candidate",
                               "option", "assumption", "hypothesis", "speculation", "conjecture"})
-_HEDGE_PAIRS = _DOUBT_PAIRS | {("i", "guess"), ("i", "think"), ("one", "of"), ("or", "so"), ("best", "guess"),
+_HEDGE_PAIRS = _DOUBT_PAIRS | {("i", "guess"), ("i", "think"), ("or", "so"), ("best", "guess"),
                                ("i", "believe"), ("i", "suppose"), ("my", "guess"), ("a", "chance"),
                                ("some", "chance")}
 _TRAIL_ADVERBS = frozenset({"perhaps", "maybe", "possibly", "probably", "presumably", "unless", "arguably"})
