@@ -77,15 +77,19 @@ K = ["abseiling", "rock climbing", "ice climbing", "playing guitar"]
 
 def test_vocabulary_from_spec_or_verifier() -> None:
     spec = {"type": "category", "name": "action", "value": "abseiling"}
-    answer = "Abseiling, rock climbing, ice climbing."
-    assert Verifier().verify([spec], answer).accepted                    # no vocabulary: no rivals known
+    # without a vocabulary, a bare list or a disjunction is still caught from its shape ...
+    assert Verifier().verify([spec], "Abseiling, rock climbing, ice climbing.").reason == "competing_value"
+    assert Verifier().verify([spec], "It is abseiling or rock climbing.").reason == "competing_value"
+    # ... but another class claimed in its own sentence is known as a class only from the vocabulary
+    answer = "He is abseiling. He is rock climbing."
+    assert Verifier().verify([spec], answer).accepted
     assert Verifier().verify([{**spec, "vocabulary": K}], answer).reason == "competing_value"
     assert Verifier(vocabulary=K).verify([spec], answer).reason == "competing_value"
     assert Verifier(vocabulary={"action": K}).verify([spec], answer).reason == "competing_value"
     assert Verifier(vocabulary={"other": K}).verify([spec], answer).accepted
     assert Verifier().verify([spec], answer, vocabulary=K).reason == "competing_value"
     result = Verifier(vocabulary=K).verify([spec], answer).results[0]
-    assert result.extra["rival"] in ("rock climbing", "ice climbing") and result.extra["clause"]
+    assert result.extra["rival"] == "rock climbing" and result.extra["clause"] == "He is rock climbing"
 
 
 def test_profiles_record_commitment_settings(tmp_path: Path) -> None:

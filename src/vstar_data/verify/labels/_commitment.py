@@ -297,6 +297,8 @@ def coordinated(doc: Doc, a: Span, b: Span) -> bool:
         return False
     if "and" in gap and "," not in gap and "or" not in gap:
         return False
+    if "?" in gap and any(w not in ("?", "or", "maybe", "perhaps", "either") for w in gap):
+        return False                                    # "X? He is Y." answers a question, "X? Y?" lists
     # "X. Y." are two sentences, not a list; "X? Y?" is a list of guesses
     return not any(w in HARD and w != "?" for w in gap)
 
@@ -317,10 +319,13 @@ def _equal_force(doc: Doc, gold: Span, rival: Span) -> bool:
     return True
 
 
-def check(doc: Doc, gold: Sequence[Span], rivals: Sequence[Span] = (), strict: bool = True) -> Commitment:
+def check(doc: Doc, gold: Sequence[Span], rivals: Sequence[Span] = (), strict: bool = True,
+          corrections: Sequence[Span] = ()) -> Commitment:
     """Is some gold mention asserted, with no rival asserted as strongly? See the module docstring.
 
     `strict=False` (a profile with `require_commitment: false`) checks negation only.
+    `corrections`: other claims that count only as what a correction goes on to say (a label type
+    that cannot name rival values lists them so that "X at first, but it is Y" still retracts X).
     """
     if not gold:
         return Commitment(False, "not_found")
@@ -335,7 +340,7 @@ def check(doc: Doc, gold: Sequence[Span], rivals: Sequence[Span] = (), strict: b
     chosen: tuple[Span, Span] | None = None
     alt_rivals: set[Span] = set()
     for g in gold:
-        reason, cl = assertion(doc, g[0], g[1], rivals)
+        reason, cl = assertion(doc, g[0], g[1], [*rivals, *corrections])
         if reason is None:
             alts = [r for r in rivals if coordinated(doc, g, r) and negated(doc, r[0], r[1]) < 0]
             if alts:
