@@ -266,22 +266,40 @@ def assertion(doc: Doc, i0: int, i1: int, others: Sequence[Span] = ()) -> tuple[
     ss, se = sentence(doc, i0, i1)
     if negated(doc, i0, i1) >= 0:
         return "negated", (cs, ce)
-    if _questioned(doc, i1, se):
+    present = _cues_in(doc)                 # skip each family of checks whose cue words are absent
+    if "?" in present and _questioned(doc, i1, se):
         return "questioned", (ss, se)
-    if _hedged_before(doc, cs, i0) >= 0 or _hedged_after(doc, i1, se) >= 0 or _followed_by_doubt(doc, se) \
-            or _doubted_earlier(doc, ss, cs):
+    if present & _HEDGE_ANY and (_hedged_before(doc, cs, i0) >= 0 or _hedged_after(doc, i1, se) >= 0
+                                 or _followed_by_doubt(doc, se) or _doubted_earlier(doc, ss, cs)):
         return "hedged", (cs, se)
-    if _counterfactual(doc, cs, i0, i1, ce):
+    if present & _COUNTER_ANY and _counterfactual(doc, cs, i0, i1, ce):
         return "counterfactual", (cs, ce)
-    if _intended(doc, max(ss, cs - 8), i0, se):
+    if present & _INTEND_ANY and _intended(doc, max(ss, cs - 8), i0, se):
         return "not_carried_out", (cs, ce)
-    hs = doc.clause_start(i0, HARD)
-    lead = cs - 1 - hs                                  # "earlier, from 2 to 6 s": a short lead-in counts
-    if _attributed(doc, hs if 0 < lead <= 3 else cs, i0, i1, ce) >= 0:
-        return "attributed_elsewhere", (hs, ce)
-    if _retracted(doc, cs, i1, ce, others):
+    if present & _ATTRIBUTE_ANY:
+        hs = doc.clause_start(i0, HARD)
+        lead = cs - 1 - hs                              # "earlier, from 2 to 6 s": a short lead-in counts
+        if _attributed(doc, hs if 0 < lead <= 3 else cs, i0, i1, ce) >= 0:
+            return "attributed_elsewhere", (hs, ce)
+    if present & _RETRACT_ANY and _retracted(doc, cs, i1, ce, others):
         return "retracted", (cs, ce)
     return None, (cs, ce)
+
+
+_HEDGE_ANY = HEDGE | _TRAIL_ADVERBS | _HEDGE_PREDICATE | {a for a, _ in _HEDGE_PAIRS} | {"though", "although", "or", "one"}
+_COUNTER_ANY = COUNTERFACTUAL | {"had", "might", "could", "may"}
+_INTEND_ANY = INTEND | {a for a, _ in _INTEND_PAIRS} | {"gonna"}
+_ATTRIBUTE_ANY = ATTRIBUTE | {"judge", "judges", "first", "last", "next", "earlier", "second"}
+_RETRACT_ANY = CORRECT | CONTRAST | {"no"}
+_ALL_CUES = _HEDGE_ANY | _COUNTER_ANY | _INTEND_ANY | _ATTRIBUTE_ANY | _RETRACT_ANY | {"?"}
+
+
+def _cues_in(doc: Doc) -> frozenset[str]:
+    """The cue words this answer contains at all (cached on the Doc)."""
+    hit = doc.cache.get("cues")
+    if hit is None:
+        hit = doc.cache["cues"] = _ALL_CUES.intersection(doc.lows)
+    return hit
 
 
 def coordinated(doc: Doc, a: Span, b: Span) -> bool:
