@@ -41,7 +41,8 @@ Span = tuple[int, int]
 
 from ._cues import (_ALT, _COULD_OK, _DOUBT_PAIRS, _EVENT_AFTER, _EXPLICIT, _FAILURE, _HEDGE_PREDICATE,
                     _HEDGE_PAIRS, _INTEND_PAIRS, _JUDGED, _LINK, _NEXT_EVENT, _SUBORDINATE, _TRAIL_ADVERBS, _TRY,
-                    _YES, APPEAR, ATTRIBUTE, CONTRAST, CORRECT, COUNTERFACTUAL, HEDGE, INTEND)
+                    _YES, APPEAR, ATTRIBUTE, CONTRAST, CORRECT, COUNTERFACTUAL, HEDGE, INTEND, _ATTRIBUTE_ANY,
+                    _COUNTER_ANY, _HEDGE_ANY, _INTEND_ANY, _RETRACT_ANY, cues_in)
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +267,7 @@ def assertion(doc: Doc, i0: int, i1: int, others: Sequence[Span] = ()) -> tuple[
     ss, se = sentence(doc, i0, i1)
     if negated(doc, i0, i1) >= 0:
         return "negated", (cs, ce)
-    present = _cues_in(doc)                 # skip each family of checks whose cue words are absent
+    present = cues_in(doc)                 # skip each family of checks whose cue words are absent
     if "?" in present and _questioned(doc, i1, se):
         return "questioned", (ss, se)
     if present & _HEDGE_ANY and (_hedged_before(doc, cs, i0) >= 0 or _hedged_after(doc, i1, se) >= 0
@@ -284,22 +285,6 @@ def assertion(doc: Doc, i0: int, i1: int, others: Sequence[Span] = ()) -> tuple[
     if present & _RETRACT_ANY and _retracted(doc, cs, i1, ce, others):
         return "retracted", (cs, ce)
     return None, (cs, ce)
-
-
-_HEDGE_ANY = HEDGE | _TRAIL_ADVERBS | _HEDGE_PREDICATE | {a for a, _ in _HEDGE_PAIRS} | {"though", "although", "or", "one"}
-_COUNTER_ANY = COUNTERFACTUAL | {"had", "might", "could", "may"}
-_INTEND_ANY = INTEND | {a for a, _ in _INTEND_PAIRS} | {"gonna"}
-_ATTRIBUTE_ANY = ATTRIBUTE | {"judge", "judges", "first", "last", "next", "earlier", "second"}
-_RETRACT_ANY = CORRECT | CONTRAST | {"no"}
-_ALL_CUES = _HEDGE_ANY | _COUNTER_ANY | _INTEND_ANY | _ATTRIBUTE_ANY | _RETRACT_ANY | {"?"}
-
-
-def _cues_in(doc: Doc) -> frozenset[str]:
-    """The cue words this answer contains at all (cached on the Doc)."""
-    hit = doc.cache.get("cues")
-    if hit is None:
-        hit = doc.cache["cues"] = _ALL_CUES.intersection(doc.lows)
-    return hit
 
 
 def coordinated(doc: Doc, a: Span, b: Span) -> bool:

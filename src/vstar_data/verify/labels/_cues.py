@@ -5,6 +5,8 @@ two values offered as alternatives. Lowercase tokens as `_text` gives them (apos
 """
 from __future__ import annotations
 
+from ._text import Doc
+
 # Cues (lowercase tokens as the tokenizer gives them: apostrophes dropped) -----------------------
 HEDGE = frozenset({"maybe", "perhaps", "possibly", "possible", "probably", "probable", "likely", "unlikely",
                    "presumably", "supposedly", "might", "may", "could", "guess", "guesses", "guessing",
@@ -65,3 +67,20 @@ _ALT = frozenset({"or", "/", "?", ","})
 _SUBORDINATE = frozenset({"while", "whilst", "as", "whereas", "when", "after", "before", "than", "like",
                           "unlike", "until", "since"})
 _YES = frozenset({"yes", "yeah", "yep", "indeed", "correct", "right", "exactly"})
+
+
+# Which families of cues an answer holds at all: a check whose cue words are absent is skipped.
+_HEDGE_ANY = HEDGE | _TRAIL_ADVERBS | _HEDGE_PREDICATE | {a for a, _ in _HEDGE_PAIRS} | {"though", "although", "or", "one"}
+_COUNTER_ANY = COUNTERFACTUAL | {"had", "might", "could", "may"}
+_INTEND_ANY = INTEND | {a for a, _ in _INTEND_PAIRS} | {"gonna"}
+_ATTRIBUTE_ANY = ATTRIBUTE | {"judge", "judges", "first", "last", "next", "earlier", "second"}
+_RETRACT_ANY = CORRECT | CONTRAST | {"no"}
+_ALL_CUES = _HEDGE_ANY | _COUNTER_ANY | _INTEND_ANY | _ATTRIBUTE_ANY | _RETRACT_ANY | {"?"}
+
+
+def cues_in(doc: Doc) -> frozenset[str]:
+    """The cue words this answer contains at all (cached on the Doc)."""
+    hit = doc.cache.get("cues")
+    if hit is None:
+        hit = doc.cache["cues"] = _ALL_CUES.intersection(doc.lows)
+    return hit

@@ -38,8 +38,8 @@ from ._text import (
 )
 from .base import LabelResult, LabelType, Profile
 from ._numbers import NUMBER_WORDS
-from ._commitment import CONTRAST, CORRECT, check, commitment_extra
-from ._vocabulary import disjunction_forms, vocabulary_index
+from ._commitment import check, commitment_extra
+from ._vocabulary import corrected_claims, disjunction_forms, listed_alternatives, vocabulary_index
 
 # Words allowed between the two words of a reversed two-word name ("diving off a cliff").
 _REVERSE_FILL = SKIP | frozenset({"off", "from", "of", "in", "on", "into", "at", "with", "for"})
@@ -336,75 +336,12 @@ def _matches(doc: Doc, variants: tuple[_Variant, ...], thr: float, fuzzy_ok: boo
     return found, excluded
 
 
-_LIST_LINK = frozenset({",", "/", "or", "either", "maybe", "perhaps", "possibly", "?", "-", "–", "—", "a", "an",
-                        "the"})
-_LIST_ALT = frozenset({",", "/", "or", "?"})
-
-
-def _listed_neighbours(doc: Doc, gold: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Without a vocabulary: short phrases offered next to the class as alternatives ("yoga or tai
-    chi", "juggling balls / spinning poi", "abseiling, rock climbing, ice climbing")."""
-    lows, kinds = doc.lows, doc.kinds
-    n = len(lows)
-    out: list[tuple[int, int]] = []
-    for g0, g1 in gold:
-        alone = doc.clause_start(g0) == g0
-        for step in (1, -1):
-            k, gap = (g1, []) if step == 1 else (g0 - 1, [])
-            while 0 <= k < n and lows[k] in _LIST_LINK and len(gap) < 3:
-                gap.append(lows[k])
-                k += step
-            if not _LIST_ALT & set(gap):
-                continue
-            words: list[int] = []
-            while 0 <= k < n and kinds[k] == WORD and (lows[k] not in _LIST_LINK or (words and lows[k] in SKIP)) \
-                    and len(words) < 5:
-                if lows[k] not in SKIP:
-                    words.append(k)
-                k += step
-            after = lows[k] if 0 <= k < n else "."
-            ends = k < 0 or k >= n or kinds[k] == PUNCT or after in ("or", "and")
-            if not words or len(words) > 3 or not ends \
-                    or any(lows[w] in FUNCTION or lows[w] in NEG or lows[w].endswith("ly") for w in words):
-                continue
-            if not ("or" in gap or "/" in gap or alone or (step == 1 and after in ("or", ","))):
-                continue
-            if not ("or" in gap or "/" in gap or alone or any(lows[w].endswith("ing") for w in words)):
-                continue
-            a, b = min(words), max(words) + 1
-            if not any(a < h1 and h0 < b for h0, h1 in gold):
-                out.append((a, b))
-    return out
-
-
-def _claims_after(doc: Doc, gold: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Without a vocabulary: what a correction after the class goes on to claim ("looks like rock
-    climbing at first, but it is [abseiling]", "jogging - no, he is [running]")."""
-    lows, kinds = doc.lows, doc.kinds
-    n = len(lows)
-    out: list[tuple[int, int]] = []
-    for _, g1 in gold:
-        for j in range(g1, min(g1 + 25, n)):
-            if lows[j] in CORRECT or lows[j] in CONTRAST or (lows[j] == "no" and j + 1 < n and kinds[j + 1] == PUNCT):
-                for k in range(j + 1, min(j + 7, n)):
-                    if lows[k] in ("is", "are", "was", "s", "re"):
-                        m = k + 1
-                        while m < n and kinds[m] == WORD and (lows[m] in FUNCTION or lows[m].endswith("ly")
-                                                              or lows[m] in ("actually", "in", "fact")):
-                            m += 1
-                        if m < n and kinds[m] == WORD and not any(h0 <= m < h1 for h0, h1 in gold):
-                            out.append((m, m + 1))
-                        break
-                break
-    return out
-
-
 def _rivals(doc: Doc, spec: dict[str, Any], thr: float, gold: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Mentions of other classes of the label's vocabulary (`spec["vocabulary"]`), if it has one;
     without one, activity phrases listed next to the class as alternatives."""
     names = spec.get("vocabulary")
     if not names:
-        return _listed_neighbours(doc, gold)
+        return listed_alternatives(doc, gold)
     own = {str(spec["value"]).lower(), *(str(s).lower() for s in spec.get("synonyms") or ())}
     out: list[tuple[int, int]] = []
     for name in vocabulary_index(names, compile_name).named(doc):
@@ -435,7 +372,7 @@ class CategoryLabel(LabelType):
         found, excluded = _matches(doc, variants, thr)
         if found:
             gold = [(j, end) for j, end, _, _ in found]
-            corrections = [] if spec.get("vocabulary") else _claims_after(doc, gold)
+            corrections = [] if spec.get("vocabulary") else corrected_claims(doc, gold)
             verdict = check(doc, gold, _rivals(doc, spec, thr, gold), profile.require_commitment, corrections)
             j, end = verdict.mention if verdict.mention in gold else gold[0]
             sim, var = next((m[2], m[3]) for m in found if m[0] == j)
