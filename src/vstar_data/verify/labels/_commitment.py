@@ -24,9 +24,20 @@ list "X, Y, Z"), or stated as a separate main claim. Reasons, in the order they 
                    "looks like X at first, but it is Y", "X. Scratch that: ...")
 - `competing_value` a rival offered as an alternative to X, or asserted as strongly as X
 
-New label types plug in by calling `check` with their own mentions (the API of this module is
-`check`, `assertion`, `coordinated`, `Commitment` and `REASONS`); nothing here knows a label type.
-Everything is rule-based on the `_text` tokens: a few set lookups per mention, no parser.
+API (nothing here knows a label type; new types plug in with their own mentions):
+
+    check(doc, gold, rivals=(), strict=True, corrections=()) -> Commitment(ok, reason, mention, clause)
+        strict=False (profile `require_commitment: false`) checks negation only; `corrections` are
+        claims that only count as what a correction goes on to say (rivals the type cannot name).
+    assertion(doc, i0, i1, others=()) -> (reason or None, clause token range)   one mention
+    coordinated(doc, a, b) -> bool        two mentions offered as alternatives / a bare list
+    commitment_extra(doc, verdict, gold) -> {"clause": text, "rival": text}   for LabelResult.extra
+    REASONS                               the reason slugs above
+
+A label type finds `gold` (mentions of the label's value) and `rivals` (mentions of other values)
+as token ranges of `analyze(answer)`, calls `check`, and reports `verdict.reason` as its
+LabelResult reason (see number.py / interval.py for the pattern). Everything is rule-based on the
+`_text` tokens: a few set lookups per mention, no parser.
 """
 from __future__ import annotations
 
