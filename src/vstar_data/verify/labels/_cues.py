@@ -12,7 +12,7 @@ HEDGE = frozenset({"maybe", "perhaps", "possibly", "possible", "probably", "prob
                    "presumably", "supposedly", "might", "may", "could", "guess", "guesses", "guessing",
                    "suppose", "unsure", "uncertain", "either", "whether", "somewhere", "candidate",
                    "candidates", "option", "options", "perchance", "mightve", "couldve", "arguably", "chance",
-                   "unclear"})
+                   "unclear", "estimate", "estimated", "estimating", "guessed"})
 _COULD_OK = frozenset({"see", "tell", "hear", "notice", "observe", "clearly", "easily", "count"})
 # doubt stated in words: these hedge the claim anywhere earlier in its sentence ("I'm not sure, but ...")
 _DOUBT_PAIRS = {("not", "sure"), ("not", "certain"), ("not", "entirely"), ("hard", "to"), ("difficult", "to"),
@@ -23,7 +23,7 @@ _DOUBT_PAIRS = {("not", "sure"), ("not", "certain"), ("not", "entirely"), ("hard
 _HEDGE_PREDICATE = frozenset({"possibility", "possible", "plausible", "guess", "likely", "probable", "candidate",
                               "option", "assumption", "hypothesis", "speculation", "conjecture"})
 _HEDGE_PAIRS = _DOUBT_PAIRS | {("i", "guess"), ("i", "think"), ("or", "so"), ("best", "guess"),
-                               ("i", "believe"), ("i", "suppose"), ("my", "guess"), ("a", "chance"),
+                               ("i", "believe"), ("i", "suppose"), ("my", "guess"), ("a", "chance"), ("give", "or"),
                                ("some", "chance")}
 _TRAIL_ADVERBS = frozenset({"perhaps", "maybe", "possibly", "probably", "presumably", "unless", "arguably"})
 COUNTERFACTUAL = frozenset({"would", "wouldve", "if", "wish", "unless"})
