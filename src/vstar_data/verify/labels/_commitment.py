@@ -26,7 +26,7 @@ list "X, Y, Z"), or stated as a separate main claim. Reasons, in the order they 
 
 API (nothing here knows a label type; new types plug in with their own mentions):
 
-    check(doc, gold, rivals=(), strict=True, corrections=()) -> Commitment(ok, reason, mention, clause)
+    check(doc, gold, rivals=(), strict=True, corrections=(), events=True) -> Commitment(...)
         strict=False (profile `require_commitment: false`) checks negation only; `corrections` are
         claims that only count as what a correction goes on to say (rivals the type cannot name).
     assertion(doc, i0, i1, others=()) -> (reason or None, clause token range)   one mention
@@ -52,7 +52,7 @@ Span = tuple[int, int]
 
 from ._cues import (_ALT, _COULD_OK, _DOUBT_PAIRS, _EVENT_AFTER, _EXPLICIT, _FAILURE, _HEDGE_PREDICATE,
                     _HEDGE_PAIRS, _INTEND_PAIRS, _JUDGED, _LINK, _NEXT_EVENT, _SUBORDINATE, _TRAIL_ADVERBS, _TRY,
-                    _YES, APPEAR, ATTRIBUTE, CONTRAST, CORRECT, COUNTERFACTUAL, HEDGE, INTEND, _ATTRIBUTE_ANY,
+                    _TEMPORAL, _YES, APPEAR, ATTRIBUTE, CONTRAST, CORRECT, COUNTERFACTUAL, HEDGE, INTEND, _ATTRIBUTE_ANY,
                     _COUNTER_ANY, _HEDGE_ANY, _INTEND_ANY, _RETRACT_ANY, cues_in)
 
 
@@ -212,14 +212,18 @@ def _intended(doc: Doc, start: int, i0: int, end: int) -> bool:
     return False
 
 
-def _attributed(doc: Doc, start: int, i0: int, i1: int, end: int) -> int:
-    """Index of a cue giving the clause's value to another event or actor, or -1."""
+def _attributed(doc: Doc, start: int, i0: int, i1: int, end: int, events: bool = True) -> int:
+    """Index of a cue giving the clause's value to another event or actor, or -1. With
+    `events=False` (a class: what happens earlier in the clip is still the clip's action) only
+    other actors and pictures count."""
     lows, kinds = doc.lows, doc.kinds
     n = len(lows)
     for j in list(range(start, i0)) + list(range(i1, end)):
         if kinds[j] != WORD:
             continue
         low = lows[j]
+        if not events and (low in _TEMPORAL or low in ("first", "last", "next", "second")):
+            continue
         if j >= i1 and low not in _EVENT_AFTER and low not in ("first", "last", "next", "earlier", "second"):
             continue                                    # after the value only events count, not people
         if low in ("judge", "judges") and j + 1 < n and lows[j + 1] in _JUDGED:
@@ -268,7 +272,8 @@ def _retracted(doc: Doc, start: int, i1: int, end: int, others: Sequence[Span]) 
     return False
 
 
-def assertion(doc: Doc, i0: int, i1: int, others: Sequence[Span] = ()) -> tuple[str | None, Span]:
+def assertion(doc: Doc, i0: int, i1: int, others: Sequence[Span] = (), events: bool = True,
+              ) -> tuple[str | None, Span]:
     """(reason the clause holding tokens i0..i1-1 does not assert them, or None; the clause).
 
     `others` are mentions of other values of the same label: a correction counts as retracting this
@@ -291,7 +296,7 @@ def assertion(doc: Doc, i0: int, i1: int, others: Sequence[Span] = ()) -> tuple[
     if present & _ATTRIBUTE_ANY:
         hs = doc.clause_start(i0, HARD)
         lead = cs - 1 - hs                              # "earlier, from 2 to 6 s": a short lead-in counts
-        if _attributed(doc, hs if 0 < lead <= 3 else cs, i0, i1, ce) >= 0:
+        if _attributed(doc, hs if 0 < lead <= 3 else cs, i0, i1, ce, events) >= 0:
             return "attributed_elsewhere", (hs, ce)
     if present & _RETRACT_ANY and _retracted(doc, cs, i1, ce, others):
         return "retracted", (cs, ce)
@@ -334,12 +339,13 @@ def _equal_force(doc: Doc, gold: Span, rival: Span) -> bool:
 
 
 def check(doc: Doc, gold: Sequence[Span], rivals: Sequence[Span] = (), strict: bool = True,
-          corrections: Sequence[Span] = ()) -> Commitment:
+          corrections: Sequence[Span] = (), events: bool = True) -> Commitment:
     """Is some gold mention asserted, with no rival asserted as strongly? See the module docstring.
 
     `strict=False` (a profile with `require_commitment: false`) checks negation only.
     `corrections`: other claims that count only as what a correction goes on to say (a label type
     that cannot name rival values lists them so that "X at first, but it is Y" still retracts X).
+    `events=False`: values given to an earlier/failed/replayed event still count (classes).
     """
     if not gold:
         return Commitment(False, "not_found")
@@ -354,7 +360,7 @@ def check(doc: Doc, gold: Sequence[Span], rivals: Sequence[Span] = (), strict: b
     chosen: tuple[Span, Span] | None = None
     alt_rivals: set[Span] = set()
     for g in gold:
-        reason, cl = assertion(doc, g[0], g[1], [*rivals, *corrections])
+        reason, cl = assertion(doc, g[0], g[1], [*rivals, *corrections], events)
         if reason is None:
             alts = [r for r in rivals if coordinated(doc, g, r) and negated(doc, r[0], r[1]) < 0]
             if alts:
@@ -369,7 +375,7 @@ def check(doc: Doc, gold: Sequence[Span], rivals: Sequence[Span] = (), strict: b
     if chosen is None:
         return first_fail or Commitment(False, "not_found")
     g, cl = chosen
-    status = {r: assertion(doc, r[0], r[1], list(gold)) for r in rivals if r not in alt_rivals}
+    status = {r: assertion(doc, r[0], r[1], list(gold), events) for r in rivals if r not in alt_rivals}
     for a, b in zip(rivals, rivals[1:]):        # a list shares its head: "judges' scores: 7.0, 7.5, 7.0"
         if a in status and b in status and coordinated(doc, a, b):
             if status[a][0] and not status[b][0]:

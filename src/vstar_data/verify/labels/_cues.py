@@ -47,9 +47,11 @@ ATTRIBUTE = frozenset({"previous", "prior", "earlier", "other", "another", "part
 _EVENT_AFTER = frozenset({"previous", "prior", "earlier", "replay", "failed", "false", "elsewhere", "record",
                           "poster", "picture", "photo", "painting", "drawing"})
 _JUDGED = frozenset({"score", "scores", "mark", "marks", "rating", "ratings", "points"})
-_FIRST_EVENT = frozenset({"attempt", "attempts", "try", "round", "dive", "jump", "time", "run", "go", "lift",
-                          "throw", "pass", "take", "one", "swing", "serve", "shot", "kick", "stroke", "lap", "set",
-                          "rally", "half", "heat", "trial", "effort", "routine", "performance"})
+_FIRST_EVENT = frozenset({"attempt", "attempts", "try", "round", "dive", "jump", "run", "lift", "throw", "one",
+                          "swing", "serve", "shot", "kick", "rally", "heat", "trial", "effort", "routine",
+                          "performance"})
+# events in time (another attempt, a replay): they own numbers and intervals, not a clip's class
+_TEMPORAL = frozenset({"previous", "prior", "earlier", "replay", "failed", "false", "record", "target"})
 _NEXT_EVENT = _FIRST_EVENT | frozenset({"diver", "athlete", "competitor", "player", "jumper", "lifter", "person"})
 # a correction follows: "X - sorry, Y", "X, actually Y", "X... no, wait, Y", "X. Scratch that: Y"
 CORRECT = frozenset({"sorry", "actually", "wait", "correction", "scratch", "instead", "misspoke", "rather",

@@ -373,7 +373,8 @@ class CategoryLabel(LabelType):
         if found:
             gold = [(j, end) for j, end, _, _ in found]
             corrections = [] if spec.get("vocabulary") else corrected_claims(doc, gold)
-            verdict = check(doc, gold, _rivals(doc, spec, thr, gold), profile.require_commitment, corrections)
+            verdict = check(doc, gold, _rivals(doc, spec, thr, gold), profile.require_commitment, corrections,
+                            events=False)
             j, end = verdict.mention if verdict.mention in gold else gold[0]
             sim, var = next((m[2], m[3]) for m in found if m[0] == j)
             s, e = doc.span(j, end)
