@@ -187,8 +187,9 @@ def _counterfactual(doc: Doc, start: int, i0: int, i1: int, end: int) -> bool:
             return True
     if start < len(lows) and lows[start] == "had" and start + 1 < len(lows) and lows[start + 1] in ("there", "it", "he", "she", "they"):
         return True
-    for j in range(i1, min(i1 + 2, end)):          # "2.8 would be typical"
-        if kinds[j] == WORD and lows[j] in ("would", "might", "could", "may"):
+    for j in range(i1, min(i1 + 2, end)):          # "2.8 would be typical", "3.2 might be right"
+        if kinds[j] == WORD and (lows[j] == "would" or lows[j] in ("might", "could", "may")
+                                 and j + 1 < len(lows) and lows[j + 1] in ("be", "have")):
             return True
     return False
 
