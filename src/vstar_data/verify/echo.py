@@ -60,7 +60,8 @@ def is_hint_echo(answer: str) -> tuple[bool, str | None]:
 SOURCE = frozenset({"hint", "hints", "reference", "premise", "annotation", "annotations", "prompt", "instruction",
                     "instructions", "solution", "label", "labels", "key", "truth", "output", "answer", "answers",
                     "response", "information", "info", "breakdown", "timestamps", "question", "task", "class",
-                    "value", "number", "score", "segment", "sequence", "data", "metadata", "caption", "text"})
+                    "value", "number", "score", "segment", "sequence", "data", "metadata", "caption", "text",
+                    "outcome", "result"})
 # sources that defer by themselves ("going along with the reference")
 _SELF_SOURCE = frozenset({"hint", "hints", "reference", "premise", "annotation", "annotations", "prompt",
                           "instructions", "truth", "metadata", "label", "labels"})
@@ -97,7 +98,11 @@ def _defers_at(lows: list[str], j: int) -> bool:
                 or (low in _TELLING_SOURCE and any(w in ("from", "per", "by") for w in before[-2:]))
                 or (low in _TELLING_SOURCE and bool(after) and after[0] in _TELL)
                 or any(w in _RECEIVE for w in after[:2]))
-    if low in _RECEIVE:
+    if low in _RECEIVE or low in ("expected", "requested", "instructed"):
+        if j and lows[j - 1] == "as":
+            return True                                  # "as instructed", "taking it as given", "as expected"
+        if low not in _RECEIVE:
+            return False
         if low == "given" and after[:1] == ["that"]:
             return False
         return any(w in _ME for w in before) or lows[j + 1:j + 3] in (["us"], ["me"], ["to", "us"], ["to", "me"]) \
@@ -107,6 +112,8 @@ def _defers_at(lows: list[str], j: int) -> bool:
             return False
         if low == "line" and not (j and lows[j - 1] == "in"):
             return False
+        if low in ("trust", "trusting") and after[:1] == ["that"]:
+            return True                                  # "I'll trust that it is X"
         window = lows[j + 1:j + 7]
         return any(w in _RECEIVE or w in _SELF_SOURCE or w in _DEFER_MOD for w in window)
     return False

@@ -12,7 +12,8 @@ HEDGE = frozenset({"maybe", "perhaps", "possibly", "possible", "probably", "prob
                    "presumably", "supposedly", "might", "may", "could", "guess", "guesses", "guessing",
                    "suppose", "unsure", "uncertain", "either", "whether", "somewhere", "candidate",
                    "candidates", "option", "options", "perchance", "mightve", "couldve", "arguably", "chance",
-                   "unclear", "estimate", "estimated", "estimating", "guessed"})
+                   "unclear", "estimate", "estimated", "estimating", "guessed", "assume", "assuming",
+                   "assumed"})
 _COULD_OK = frozenset({"see", "tell", "hear", "notice", "observe", "clearly", "easily", "count"})
 # doubt stated in words: these hedge the claim anywhere earlier in its sentence ("I'm not sure, but ...")
 _DOUBT_PAIRS = {("not", "sure"), ("not", "certain"), ("not", "entirely"), ("hard", "to"), ("difficult", "to"),
