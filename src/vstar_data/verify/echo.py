@@ -96,7 +96,8 @@ def _defers_at(lows: list[str], j: int) -> bool:
     if low in SOURCE:
         return (low in _SELF_SOURCE or any(w in _DEFER_MOD for w in before)
                 or (low in _TELLING_SOURCE and any(w in ("from", "per", "by") for w in before[-2:]))
-                or (low in _TELLING_SOURCE and bool(after) and after[0] in _TELL)
+                or (low in _TELLING_SOURCE and bool(after) and (after[0] in _TELL or (
+                    after[0] in _ME and any(w in _TELL for w in after[1:3]))))     # "the information I have says"
                 or any(w in _RECEIVE for w in after[:2]))
     if low in _RECEIVE or low in ("expected", "requested", "instructed"):
         if j and lows[j - 1] == "as":
