@@ -41,6 +41,7 @@ LabelResult reason (see number.py / interval.py for the pattern). Everything is 
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -68,14 +69,14 @@ class Commitment:
 
 def sentence(doc: Doc, i0: int, i1: int) -> Span:
     """Token range of the sentence holding tokens i0..i1-1 (hard breaks bound it)."""
-    lows, kinds = doc.lows, doc.kinds
-    s = i0
-    while s > 0 and not (kinds[s - 1] == PUNCT and lows[s - 1] in HARD):
-        s -= 1
-    e = i1
-    n = len(lows)
-    while e < n and not (kinds[e] == PUNCT and lows[e] in HARD):
-        e += 1
+    breaks = doc.cache.get("hard_breaks")
+    if breaks is None:
+        lows, kinds = doc.lows, doc.kinds
+        breaks = doc.cache["hard_breaks"] = [k for k in range(len(lows)) if kinds[k] == PUNCT and lows[k] in HARD]
+    at = bisect_left(breaks, i0)
+    s = breaks[at - 1] + 1 if at else 0
+    at = bisect_left(breaks, i1)
+    e = breaks[at] if at < len(breaks) else len(doc.lows)
     return s, e
 
 
@@ -285,6 +286,12 @@ def assertion(doc: Doc, i0: int, i1: int, others: Sequence[Span] = (), events: b
     if negated(doc, i0, i1) >= 0:
         return "negated", (cs, ce)
     present = cues_in(doc)                 # skip each family of checks whose cue words are absent
+    if present:                            # ... from this sentence and the next (all the checks look at)
+        k, n = se, len(doc.lows)
+        while k < n and doc.lows[k] in HARD:   # "..." is one break
+            k += 1
+        ne = sentence(doc, k, k)[1] if k < n else n
+        present = present.intersection(doc.lows[ss:ne + 1])
     if "?" in present and _questioned(doc, i1, se):
         return "questioned", (ss, se)
     if present & _HEDGE_ANY and (_hedged_before(doc, cs, i0) >= 0 or _hedged_after(doc, i1, se) >= 0
