@@ -108,7 +108,21 @@ class NamesTheGoldClass(_LabelAnswer):
         return [f"The person in the video is {r.labels[0]['value']}." for r in requests]
 
 
-@pytest.mark.parametrize("backend, top1", [(ListsManyClasses, 0.0), (NamesTheGoldClass, 1.0)])
+class NamesTheGoldClassAndAnother(_LabelAnswer):
+    """Commits to the gold class, then names another class of the source: the verifier may accept
+    it (it states the label), top-1 must not (the answer names two classes)."""
+
+    def generate(self, requests):
+        out = []
+        for r in requests:
+            gold = r.labels[0]["value"]
+            other = next(c for c in self.classes if c != gold and gold not in c and c not in gold)
+            out.append(f"The person in the video is {gold}. Afterwards the person is {other}.")
+        return out
+
+
+@pytest.mark.parametrize("backend, top1", [(ListsManyClasses, 0.0), (NamesTheGoldClass, 1.0),
+                                           (NamesTheGoldClassAndAnother, 0.0)])
 def test_eval_cli_top1_is_zero_for_class_lists_and_one_for_the_gold_class(backend, top1, clean_registries,
                                                                           kinetics_dir, videos_dir, tmp_path):
     from vstar_data.registry import BACKENDS
@@ -125,9 +139,9 @@ def test_eval_cli_top1_is_zero_for_class_lists_and_one_for_the_gold_class(backen
     assert cat["n"] == 7 and cat["skipped"] == 0 and cat["top1"] == top1
     assert result["by_source"]["kinetics700"]["category"]["top1"] == top1
     assert {"top1", "acceptance", "n", "skipped"} <= set(cat)
-    if backend is ListsManyClasses:
-        assert cat["acceptance"] > 0.5          # the verifier alone would have called many of these right
     assert "top-1" in res.output and "verifier acceptance" in res.output
+    if backend is NamesTheGoldClassAndAnother:
+        assert cat["acceptance"] > 0.5      # verifier acceptance is not top-1: its own column
 
 
 def test_eval_of_a_split_without_rows_exits_non_zero(kinetics_dir, videos_dir, tmp_path):
