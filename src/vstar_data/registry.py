@@ -174,7 +174,7 @@ LABEL_TYPES: Registry[Any] = Registry("label type", "vstar_data.label_types", ba
 BACKENDS: Registry[Any] = Registry("backend", "vstar_data.backends", base="vstar_data.backends.base:Backend")
 ENGINES: Registry[Any] = Registry("engine", "vstar_data.engines")
 
-for _n in ("category", "number", "interval", "sequence"):
+for _n in ("category", "number", "interval", "sequence", "choice", "boolean", "text", "bbox", "timestamp"):
     LABEL_TYPES.register(_n, f"vstar_data.verify.labels.{_n}:{_n.capitalize()}Label")
 BACKENDS.register("template", "vstar_data.backends.template:TemplateBackend")
 BACKENDS.register("transformers", "vstar_data.backends.transformers:TransformersBackend",

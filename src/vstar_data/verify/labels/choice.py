@@ -1,0 +1,224 @@
+"""Choice labels: one correct option among several, e.g. ``{"type": "choice", "name": "answer",
+"options": ["The cup.", "The book.", "The towel."], "correct": 0}``.
+
+An answer selects an option by its letter or number in the usual styles (``A``, ``(a)``,
+``A.``, ``1.``, ``(B)``, ``Option 2``, ``Caption A``, ``Sentence B``, ``the answer is C``) or by
+its text. Option texts are compared by what sets them apart: words that every option shares at
+the start or end ("The man is ...", "... a basketball") are dropped, and what is left must appear
+in order ("from left to right" is not "from right to left"), inflections and small words aside.
+A selection that is negated ("not B", "he is not dribbling") does not count.
+
+Selections stated as a conclusion (the first words, "the answer is B", "the correct caption is
+...") win over options merely mentioned along the way; the answer passes when the selected
+options are exactly the correct one, stated without hedging. Reasons: `not_found`,
+`wrong_option`, `competing` (the correct option and another), `negated`, `hedged`.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from ._claims import hedged
+from ._text import GLUE, PUNCT, SKIP, WORD, Doc, analyze, empty_answer, negated, stem, token_sim
+from .base import LabelResult, LabelType, Profile
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_KEYWORDS = r"option|caption|sentence|choice|information|candidate|answer|letter"
+_KEYWORD_REF = re.compile(rf"\b({_KEYWORDS})s?\b\s*(?:is\s*|:\s*|#\s*|number\s*|no\.?\s*)?\(?([A-Za-z]|\d{{1,2}})\)?"
+                          r"(?![\w'’])", re.I)
+_LEAD_REF = re.compile(r"^[\s*_#>\"'`]{0,4}(?:(?:the\s+)?(?:final\s+|correct\s+|best\s+)?answer\s*(?:is)?\s*[:：-]?\s*)?"
+                       r"\(?([A-Za-z]|\d{1,2})\)?(?=[.):,;!\s*]|$)", re.I)
+_PAREN_REF = re.compile(r"\(([A-Z])\)")
+# a bare capital letter ("Either A or B", "B is right"); A and I only before punctuation or or/and
+_BARE_REF = re.compile(r"(?<![\w'’(])([B-HJ-Z])(?![\w'’])|(?<![\w'’(])([AI])(?=\s*(?:[.),;:!?]|$|\s(?:or|and|is)\b))")
+_CONCLUDE = re.compile(r"\b(?:answer|correct|right|best|choose|chose|select|selected|pick|picked|go with|"
+                       r"matches|match|therefore|thus|so)\b[^.!?\n]{0,30}$", re.I)
+_NEG_BEFORE = re.compile(r"\b(?:not|never|no|isn['’]?t|aren['’]?t|rather than|instead of|except|nor|neither)"
+                         r"\b[^.;!?\n,]{0,25}$", re.I)
+_NEG_AFTER = re.compile(r"^\)?\s*(?:is|was|seems)?\s*(?:not\b|n['’]t\b|incorrect|wrong|false|inaccurate|"
+                        r"ruled out|eliminated)", re.I)
+_AMBIGUOUS = frozenset("AaIi")
+
+
+def option_index(token: str, n: int) -> int | None:
+    """'B' / 'b' -> 1, '2' -> 1; None when outside the n options."""
+    if token.isdigit():
+        k = int(token) - 1
+    else:
+        k = LETTERS.find(token.upper())
+    return k if 0 <= k < n else None
+
+
+@lru_cache(maxsize=4096)
+def option_cores(options: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """Per option, the stems that set it apart: shared leading/trailing words (articles aside) dropped."""
+    words = [[w for w, kind in zip(Doc(o).lows, Doc(o).kinds) if kind != PUNCT] for o in options]
+    stems_ = [[stem(w) for w in ws if w not in SKIP] for ws in words]
+    if len(stems_) < 2:
+        return tuple(tuple(s) for s in stems_)
+    pre = 0
+    while all(len(s) > pre for s in stems_) and len({s[pre] for s in stems_}) == 1:
+        pre += 1
+    suf = 0
+    while all(len(s) > pre + suf for s in stems_) and len({s[-1 - suf] for s in stems_}) == 1:
+        suf += 1
+    out = []
+    for s in stems_:
+        core = s[pre:len(s) - suf]
+        out.append(tuple(core) if core else tuple(s))
+    return tuple(out)
+
+
+def _match_core(doc: Doc, core: tuple[str, ...], thr: float) -> list[tuple[int, int]]:
+    """Token spans where the core stems appear in order (articles and glue may sit between)."""
+    if not core:
+        return []
+    stems, lows, kinds = doc.stems, doc.lows, doc.kinds
+    n, out = len(stems), []
+    for j in range(n):
+        if kinds[j] == PUNCT or not token_sim(core[0], stems[j], thr):
+            continue
+        i, k = 1, j + 1
+        while i < len(core) and k < n:
+            if kinds[k] == PUNCT:
+                if lows[k] in GLUE or lows[k] == ",":
+                    k += 1
+                    continue
+                break
+            if token_sim(core[i], stems[k], thr):
+                i, k = i + 1, k + 1
+            elif lows[k] in SKIP:
+                k += 1
+            else:
+                break
+        if i == len(core):
+            out.append((j, k))
+    return out
+
+
+def _char_to_token(doc: Doc, pos: int) -> int:
+    for t in range(len(doc.kinds)):
+        s, e = doc.span(t, t + 1)
+        if e > pos:
+            return t
+    return max(len(doc.kinds) - 1, 0)
+
+
+def selections(spec: dict[str, Any], answer: str, thr: float = 85.0) -> list[dict[str, Any]]:
+    """Every option the answer refers to: {index, start, end, conclusion, negated, hedged}."""
+    options = [str(o) for o in spec["options"]]
+    n = len(options)
+    out: list[dict[str, Any]] = []
+
+    def add(k: int | None, s: int, e: int, conclusion: bool) -> None:
+        if k is None:
+            return
+        before = answer[max(0, s - 60):s]
+        neg = bool(_NEG_BEFORE.search(before)) or bool(_NEG_AFTER.match(answer[e:e + 30]))
+        out.append({"index": k, "start": s, "end": e, "conclusion": conclusion, "negated": neg})
+
+    lead = _LEAD_REF.match(answer)
+    if lead:
+        tok = lead.group(1)
+        after = answer[lead.end(1):]
+        rest = re.split(r"[.\n]", re.sub(r"^\)?[.):,;\s*]*", "", after), maxsplit=1)[0]
+        article = tok in _AMBIGUOUS and re.match(r"\s+[a-z]", after) is not None
+        k = option_index(tok, n)
+        numbered_step = (tok.isdigit() and after.startswith(".") and rest.strip()
+                         and k is not None and not _mentions(options, k, rest, thr))
+        if not article and not numbered_step:
+            add(k, lead.start(1), lead.end(1), True)
+    for m in _KEYWORD_REF.finditer(answer):
+        keyword, tok = m.group(1).lower(), m.group(2)
+        after = answer[m.end():m.end() + 12]
+        if keyword in ("answer", "letter") and tok in _AMBIGUOUS and re.match(r"\s+[a-z]", after):
+            continue                                           # "the answer is a man ..."
+        if keyword == "information" and tok.isdigit():
+            continue
+        conclusion = keyword in ("answer", "letter") or bool(_CONCLUDE.search(answer[max(0, m.start() - 40):m.start()]))
+        if lead and m.start(2) == lead.start(1):
+            continue
+        add(option_index(tok, n), m.start(2), m.end(2), conclusion)
+    for m in _PAREN_REF.finditer(answer):
+        if any(sel["start"] == m.start(1) for sel in out):
+            continue
+        add(option_index(m.group(1), n), m.start(1), m.end(1),
+            bool(_CONCLUDE.search(answer[max(0, m.start() - 40):m.start()])))
+    for m in _BARE_REF.finditer(answer):
+        g = 1 if m.group(1) else 2
+        if any(sel["start"] <= m.start(g) < sel["end"] for sel in out):
+            continue
+        add(option_index(m.group(g), n), m.start(g), m.end(g),
+            bool(_CONCLUDE.search(answer[max(0, m.start() - 40):m.start()])))
+    doc = analyze(answer)
+    for k, core in enumerate(option_cores(tuple(options))):
+        for i0, i1 in _match_core(doc, core, thr):
+            s, e = doc.span(i0, i1)
+            if any(sel["index"] != k and sel["start"] <= s and e <= sel["end"] and sel.get("text")
+                   for sel in out):
+                continue
+            conclusion = bool(_CONCLUDE.search(answer[max(0, s - 40):s])) or i0 == _first_word(doc)
+            out.append({"index": k, "start": s, "end": e, "conclusion": conclusion, "text": True,
+                        "negated": negated(doc, i0, i1) >= 0})
+    # a text match inside a longer option's match is that longer option ("dunking" in "not dunking")
+    texts = [sel for sel in out if sel.get("text")]
+    keep = []
+    for sel in out:
+        if sel.get("text") and any(o is not sel and o["index"] != sel["index"] and o["start"] <= sel["start"]
+                                   and sel["end"] <= o["end"] and (o["end"] - o["start"]) > (sel["end"] - sel["start"])
+                                   for o in texts):
+            continue
+        keep.append(sel)
+    for sel in keep:
+        t0 = _char_to_token(doc, sel["start"])
+        sel["hedged"] = hedged(doc, t0, t0 + 1) >= 0 if len(doc) else False
+    return keep
+
+
+def _first_word(doc: Doc) -> int:
+    return next((k for k in range(len(doc.kinds)) if doc.kinds[k] == WORD and doc.lows[k] not in SKIP), -1)
+
+
+def _mentions(options: list[str], k: int, text: str, thr: float) -> bool:
+    return bool(_match_core(analyze(text), option_cores(tuple(options))[k], thr))
+
+
+class ChoiceLabel(LabelType):
+    """One of several options; passes when the answer selects exactly the correct one."""
+
+    type_name = "choice"
+
+    def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+        name = spec.get("name", "")
+        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
+            return empty
+        correct = int(spec["correct"])
+        found = selections(spec, answer, float(profile.fuzzy_threshold))
+        live = [s for s in found if not s["negated"]]
+        if not live:
+            if found:
+                s, e = found[0]["start"], found[0]["end"]
+                return LabelResult(name, self.type_name, False, 0.0, (s, e), answer[s:e], reason="negated")
+            return LabelResult(name, self.type_name, False, 0.0, reason="not_found")
+        concluded = [s for s in live if s["conclusion"]]
+        chosen = concluded or live
+        picked = {s["index"] for s in chosen}
+        best = next((s for s in chosen if s["index"] == correct), chosen[0])
+        s, e = best["start"], best["end"]
+        extra = {"selected": sorted(picked)}
+        if correct not in picked:
+            return LabelResult(name, self.type_name, False, 0.0, (s, e), answer[s:e], reason="wrong_option", extra=extra)
+        if len(picked) > 1:
+            return LabelResult(name, self.type_name, False, 1.0 / len(picked), (s, e), answer[s:e],
+                               reason="competing", extra=extra)
+        if best["hedged"]:
+            return LabelResult(name, self.type_name, False, 0.5, (s, e), answer[s:e], reason="hedged", extra=extra)
+        return LabelResult(name, self.type_name, True, 1.0, (s, e), answer[s:e], extra=extra)
+
+    def hint_text(self, spec: dict[str, Any]) -> str:
+        k = int(spec["correct"])
+        return f"({LETTERS[k]}) {str(spec['options'][k]).strip()}"
+
+    def answer_text(self, spec: dict[str, Any]) -> str:
+        return self.hint_text(spec)
