@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ._text import HARD, PUNCT, WORD, Doc
+from ._text import CLAUSE_WORDS, HARD, PUNCT, SOFT, WORD, Doc
 
 HEDGES = frozenset({"maybe", "perhaps", "possibly", "probably", "might", "unclear", "uncertain", "unsure",
                     "guess", "likely", "presumably", "seemingly", "either"})
@@ -32,10 +32,24 @@ def sentence_bounds(doc: Doc, i0: int, i1: int) -> tuple[int, int]:
     return a, b
 
 
-def hedged(doc: Doc, i0: int, i1: int) -> int:
-    """Index of a hedge cue in the sentence of tokens i0..i1-1, or -1."""
+_STRONG = (("not", "sure"), ("hard", "to", "tell"), ("cannot", "tell"), ("cant", "tell"), ("not", "certain"),
+           ("impossible", "to", "tell"), ("impossible", "to", "determine"))
+
+
+def hedged(doc: Doc, i0: int, i1: int, clause: bool = False) -> int:
+    """Index of a hedge cue in the sentence of tokens i0..i1-1 (with `clause`, in its clause, plus
+    "not sure"-style cues anywhere in the sentence), or -1."""
     a, b = sentence_bounds(doc, i0, i1)
     lows, kinds = doc.lows, doc.kinds
+    if clause:
+        for k in range(a, b):
+            if any(lows[k:k + len(p)] == list(p) for p in _STRONG):
+                return k
+        a = doc.clause_start(i0)
+        e = max(i1, i0)
+        while e < b and not (kinds[e] == PUNCT and lows[e] in SOFT) and lows[e] not in CLAUSE_WORDS:
+            e += 1
+        b = e
     for k in range(a, b):
         if kinds[k] != WORD:
             continue

@@ -19,7 +19,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from ._claims import hedged
+from ._claims import hedged, sentences
 from ._text import GLUE, PUNCT, SKIP, WORD, Doc, analyze, empty_answer, negated, stem, token_sim
 from .base import LabelResult, LabelType, Profile
 
@@ -32,6 +32,13 @@ _LEAD_REF = re.compile(r"^[\s*_#>\"'`]{0,4}(?:(?:the\s+)?(?:final\s+|correct\s+|
 _PAREN_REF = re.compile(r"\(([A-Z])\)")
 # a bare capital letter ("Either A or B", "B is right"); A and I only before punctuation or or/and
 _BARE_REF = re.compile(r"(?<![\w'’(])([B-HJ-Z])(?![\w'’])|(?<![\w'’(])([AI])(?=\s*(?:[.),;:!?]|$|\s(?:or|and|is)\b))")
+# an explicit answer statement: "the answer is B", "the best caption that matches is:\n\n**Caption B",
+# "B is the correct option"
+_EXPLICIT_BEFORE = re.compile(r"\b(?:(?:best|correct|right|final|most (?:suitable|accurate|appropriate|likely))\s+"
+                              r"(?:option|answer|choice|caption|sentence|description|match|information)|answer)\b"
+                              r"[^.!?]{0,40}$", re.I)
+_EXPLICIT_AFTER = re.compile(r"^[).*\s]{0,3}[^.!?\n]{0,60}?\b(?:is|seems|appears to be)\s+(?:the\s+)?(?:correct|best|right|"
+                             r"most (?:accurate|suitable|appropriate)|answer)\b", re.I)
 _CONCLUDE = re.compile(r"\b(?:answer|correct|right|best|choose|chose|select|selected|pick|picked|go with|"
                        r"matches|match|therefore|thus|so)\b[^.!?\n]{0,30}$", re.I)
 _NEG_BEFORE = re.compile(r"\b(?:not|never|no|isn['’]?t|aren['’]?t|rather than|instead of|except|nor|neither)"
@@ -39,6 +46,7 @@ _NEG_BEFORE = re.compile(r"\b(?:not|never|no|isn['’]?t|aren['’]?t|rather tha
 _NEG_AFTER = re.compile(r"^\)?\s*(?:is|was|seems)?\s*(?:not\b|n['’]t\b|incorrect|wrong|false|inaccurate|"
                         r"ruled out|eliminated)", re.I)
 _AMBIGUOUS = frozenset("AaIi")
+_LIST_GAP = re.compile(r"[\s,;]*(?:(?:,|\bor|\bnor|\band)\s*)+", re.I)
 
 
 def option_index(token: str, n: int) -> int | None:
@@ -116,7 +124,8 @@ def selections(spec: dict[str, Any], answer: str, thr: float = 85.0) -> list[dic
             return
         before = answer[max(0, s - 60):s]
         neg = bool(_NEG_BEFORE.search(before)) or bool(_NEG_AFTER.match(answer[e:e + 30]))
-        out.append({"index": k, "start": s, "end": e, "conclusion": conclusion, "negated": neg})
+        out.append({"index": k, "start": s, "end": e, "conclusion": conclusion, "negated": neg,
+                    "tier": _tier(answer, s, e, conclusion)})
 
     lead = _LEAD_REF.match(answer)
     if lead:
@@ -129,6 +138,8 @@ def selections(spec: dict[str, Any], answer: str, thr: float = 85.0) -> list[dic
                          and k is not None and not _mentions(options, k, rest, thr))
         if not article and not numbered_step:
             add(k, lead.start(1), lead.end(1), True)
+            if out:
+                out[-1]["tier"] = 3
     for m in _KEYWORD_REF.finditer(answer):
         keyword, tok = m.group(1).lower(), m.group(2)
         after = answer[m.end():m.end() + 12]
@@ -160,7 +171,23 @@ def selections(spec: dict[str, Any], answer: str, thr: float = 85.0) -> list[dic
                 continue
             conclusion = bool(_CONCLUDE.search(answer[max(0, s - 40):s])) or i0 == _first_word(doc)
             out.append({"index": k, "start": s, "end": e, "conclusion": conclusion, "text": True,
-                        "negated": negated(doc, i0, i1) >= 0})
+                        "negated": negated(doc, i0, i1) >= 0, "tier": _tier(answer, s, e, conclusion)})
+    # "there is no shopping, working out, or gardening": a list continues the negation of its first item
+    texts_sorted = sorted((sel for sel in out if sel.get("text")), key=lambda x: x["start"])
+    for prev, sel in zip(texts_sorted, texts_sorted[1:]):
+        if prev["negated"] and not sel["negated"] and _LIST_GAP.fullmatch(answer[prev["end"]:sel["start"]]):
+            sel["negated"] = True
+    # what the answer says first is its answer: a reference opening it ("Caption B: ...", "**B**"),
+    # or an option named in its first sentence ("The video is a time-lapse. In a normal-speed video ...")
+    opening = re.match(r"[\s*_#>\"'`]*", answer).end()
+    first = sentences(answer)
+    first_end = first[0][1] if first else len(answer)
+    for sel in out:
+        if sel["start"] <= opening + 1 and not sel.get("text") or \
+                re.fullmatch(r"(?:" + _KEYWORDS + r")s?\s*", answer[opening:sel["start"]], re.I):
+            sel["tier"] = 3
+        elif sel["start"] < first_end:
+            sel["tier"] = max(sel["tier"], 2)
     # a text match inside a longer option's match is that longer option ("dunking" in "not dunking")
     texts = [sel for sel in out if sel.get("text")]
     keep = []
@@ -172,8 +199,15 @@ def selections(spec: dict[str, Any], answer: str, thr: float = 85.0) -> list[dic
         keep.append(sel)
     for sel in keep:
         t0 = _char_to_token(doc, sel["start"])
-        sel["hedged"] = hedged(doc, t0, t0 + 1) >= 0 if len(doc) else False
+        sel["hedged"] = hedged(doc, t0, t0 + 1, clause=True) >= 0 if len(doc) else False
     return keep
+
+
+def _tier(answer: str, s: int, e: int, conclusion: bool) -> int:
+    """3: stated as the answer; 2: in a concluding clause ("so", "therefore"); 1: mentioned."""
+    if _EXPLICIT_BEFORE.search(answer[max(0, s - 80):s]) or _EXPLICIT_AFTER.match(answer[e:e + 80]):
+        return 3
+    return 2 if conclusion else 1
 
 
 def _first_word(doc: Doc) -> int:
@@ -195,14 +229,16 @@ class ChoiceLabel(LabelType):
             return empty
         correct = int(spec["correct"])
         found = selections(spec, answer, float(profile.fuzzy_threshold))
+        if spec.get("select_by") == "text":              # a caption must describe the option, not name it
+            found = [f for f in found if f.get("text")]
         live = [s for s in found if not s["negated"]]
         if not live:
             if found:
                 s, e = found[0]["start"], found[0]["end"]
                 return LabelResult(name, self.type_name, False, 0.0, (s, e), answer[s:e], reason="negated")
             return LabelResult(name, self.type_name, False, 0.0, reason="not_found")
-        concluded = [s for s in live if s["conclusion"]]
-        chosen = concluded or live
+        top = max(s["tier"] for s in live)
+        chosen = [s for s in live if s["tier"] == top]
         picked = {s["index"] for s in chosen}
         best = next((s for s in chosen if s["index"] == correct), chosen[0])
         s, e = best["start"], best["end"]
