@@ -17,7 +17,8 @@ HEDGE_PHRASES = (("not", "sure"), ("could", "be"), ("hard", "to", "tell"), ("har
                  ("difficult", "to", "say"), ("difficult", "to", "tell"), ("cannot", "tell"),
                  ("cant", "tell"), ("can", "not", "tell"), ("not", "certain"), ("it", "depends"),
                  ("or", "maybe"), ("impossible", "to", "tell"), ("impossible", "to", "determine"))
-_SENT_RE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
+_BREAK_RE = re.compile(r"[.!?]+(?=[\s\"')\]*]|$)|\n")
+_MARKER_BEFORE = re.compile(r"(?:^|[\s(\[])(?:[A-Za-z]|\d{1,2}|e\.g|i\.e|vs|etc|Mr|Mrs|Dr|St)$")
 
 
 def sentence_bounds(doc: Doc, i0: int, i1: int) -> tuple[int, int]:
@@ -69,8 +70,15 @@ def hedged(doc: Doc, i0: int, i1: int, clause: bool = False) -> int:
 def sentences(text: str) -> list[tuple[int, int]]:
     """Char spans of the sentences of `text` (stripped, non-empty)."""
     out = []
-    for m in _SENT_RE.finditer(text):
-        s, e = m.span()
+    cuts, start = [], 0
+    for m in _BREAK_RE.finditer(text):
+        if m.group() != "\n" and _MARKER_BEFORE.search(text[max(0, m.start() - 6):m.start()]):
+            continue                   # "A." / "1." option markers and abbreviations end no sentence
+        cuts.append((start, m.end()))
+        start = m.end()
+    if start < len(text):
+        cuts.append((start, len(text)))
+    for s, e in cuts:
         while s < e and text[s].isspace():
             s += 1
         while e > s and text[e - 1].isspace():
