@@ -143,7 +143,7 @@ def parse_captioning(question: str, answer: str) -> tuple[list[str], int, list[d
         infos.append((m.group(1), value))
     if len(infos) < 2:
         raise ParseError("no_options", "the question lists fewer than two `Information A: {...}` lines")
-    keys = sorted({k for _, d in infos for k in d})
+    keys = list(dict.fromkeys(k for _, d in infos for k in d))          # in the order the lines give them
     differing = [k for k in keys if len({json.dumps(d.get(k), sort_keys=True) for _, d in infos}) > 1]
     if not differing:
         raise ParseError("identical_options", "every Information line holds the same values")
