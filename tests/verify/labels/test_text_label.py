@@ -42,7 +42,7 @@ def test_negated_and_hedged_fail() -> None:
 def test_ordered_list() -> None:
     assert TextLabel().verify(STEPS, "He picks up a cup. Then he drinks from the cup.", P).passed
     r = TextLabel().verify(STEPS, "He drinks from the cup. Then he picks up a cup.", P)
-    assert not r.passed and r.reason == "wrong_order"
+    assert not r.passed and r.reason == "out_of_order"
     unordered = dict(STEPS, ordered=False)
     assert TextLabel().verify(unordered, "He drinks from the cup. Then he picks up a cup.", P).passed
 

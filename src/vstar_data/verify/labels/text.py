@@ -88,7 +88,7 @@ class TextLabel(LabelType):
                 ok = [u for u in range(len(units)) if float(sims[r][u]) >= thr and units[u] != (0, len(answer))
                       and units[u][0] > last] if len(units) > 1 else [0]
                 if not ok:
-                    return LabelResult(name, self.type_name, False, score, (s, e), answer[s:e], reason="wrong_order",
+                    return LabelResult(name, self.type_name, False, score, (s, e), answer[s:e], reason="out_of_order",
                                        extra=extra)
                 last = units[min(ok)][0] if len(units) > 1 else last
         for r, (sim, u) in enumerate(picks):
