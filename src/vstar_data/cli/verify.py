@@ -19,7 +19,8 @@ def verify_cmd(
     profile: str = typer.Option("default", "--profile", "-p",
                                 help="Verifier profile: paper, code, default, or a path to a YAML profile file."),
 ) -> None:
-    """Check each answer states every label (category, number, interval, sequence) and, for
+    """Check each answer states every label (category, number, interval, sequence, choice, boolean,
+    text, bbox, timestamp: see docs/label-types.md) and, for
     rationalized answers, that it does not merely echo the hint. Prints the accept rate and the
     rejects by reason.
 
@@ -37,6 +38,22 @@ def verify_cmd(
     verifier = Verifier(profile)
     total = accepted = 0
     rejects: Counter[str] = Counter()
+    pending: list[tuple[dict, list, str, str]] = []
+
+    def flush(fh) -> None:  # type: ignore[no-untyped-def]
+        nonlocal total, accepted
+        verifier.prepare((labels, answer) for _, labels, answer, _ in pending)   # text labels: one batch
+        for obj, labels, answer, origin in pending:
+            verdict = verifier.verify(labels, answer, origin)
+            obj.update(accepted=verdict.accepted, scores=[r.to_dict() for r in verdict.results],
+                       verifier_profile=verdict.profile, reject_reason=verdict.reason)
+            fh.write(dumps(obj) + "\n")
+            total += 1
+            accepted += verdict.accepted
+            if not verdict.accepted:
+                rejects[verdict.reason or "failed"] += 1
+        pending.clear()
+
     with atomic_writer(out) as fh:
         for lineno, obj in read_jsonl(in_jsonl):
             if "labels" not in obj:
@@ -51,14 +68,10 @@ def verify_cmd(
             if origin not in ORIGINS:
                 raise AnnotationError(f"`origin` must be one of {', '.join(ORIGINS)}, got {origin!r}",
                                       file=in_jsonl, row=lineno, key="origin")
-            verdict = verifier.verify(labels, answer, origin)
-            obj.update(accepted=verdict.accepted, scores=[r.to_dict() for r in verdict.results],
-                       verifier_profile=verdict.profile, reject_reason=verdict.reason)
-            fh.write(dumps(obj) + "\n")
-            total += 1
-            accepted += verdict.accepted
-            if not verdict.accepted:
-                rejects[verdict.reason or "failed"] += 1
+            pending.append((obj, labels, answer, origin))
+            if len(pending) >= 256:
+                flush(fh)
+        flush(fh)
     rate = f"{100.0 * accepted / total:.1f}%" if total else "n/a"
     counts = {"answers": total, "accepted": accepted, "accept rate": rate,
               **{f"rejected ({k})": v for k, v in sorted(rejects.items())}}
