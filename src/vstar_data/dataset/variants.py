@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..errors import ConfigError
+from ..errors import ConfigError, VstarError
 
 KINDS = ("cot", "direct", "mc")
 COT_SUFFIXES = (
@@ -120,6 +120,18 @@ class ValuePool:
 
     def others(self, key: tuple[str, str, str], value: str) -> list[str]:
         return sorted(self.values.get(key, set()) - {value})
+
+
+def value_pool(rows: Iterable[dict[str, Any]]) -> ValuePool:
+    """The pool of every accepted row's value; rows too malformed to read are left to the row check."""
+    pool = ValuePool()
+    for row in rows:
+        if isinstance(row, dict) and row.get("accepted") is True:
+            try:
+                pool.add(row)
+            except (KeyError, TypeError, ValueError, VstarError):
+                pass
+    return pool
 
 
 def direct_answer(labels: list[dict[str, Any]]) -> str:

@@ -59,7 +59,6 @@ class Manifest:
     sha256: dict[str, str] = field(default_factory=dict)  # relpath -> hex digest
     variants: Counter = field(default_factory=Counter)       # variant -> rows written (before duplicates)
     variant_skips: Counter = field(default_factory=Counter)  # mc_<reason> -> accepted answers without that row
-    variant_options: dict[str, Any] | None = None
 
     @property
     def total(self) -> int:
@@ -253,10 +252,8 @@ def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int 
 
     Row groups hold `batch_rows` rows, fewer when the arrow buffers of all open partitions pass
     `buffer_bytes` (the fullest is written early): memory stays flat however many sources.
-
-    With `variants` (a `variants.VariantOptions`), each accepted answer becomes its `cot` /
-    `direct` / `mc` rows instead of one `original` row (`mc` needs a first pass over the rows for
-    the distractor pool); `Manifest.counts` still counts answers, one per answer.
+    With `variants` (`variants.VariantOptions`) an accepted answer becomes its cot / direct / mc rows
+    instead of one `original` row; `Manifest.counts` still counts answers.
     """
     out = Path(out_dir)
     files = attempt_files(rows_dir)
@@ -273,17 +270,9 @@ def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int 
     checker = RowChecker(rows_dir) if parallel_check else None
     pool = None
     if variants is not None:
-        from .variants import ValuePool, make_variants
-
-        man.variant_options = variants.to_dict()
-        pool = ValuePool()
-        if "mc" in variants.kinds:
-            for _rel, _line, row in iter_attempt_rows(rows_dir, check=False):
-                if row.get("accepted") is True:
-                    try:
-                        pool.add(row)
-                    except (KeyError, TypeError, ValueError, VstarError):
-                        pass    # a malformed row: the checked pass below names it
+        from .variants import make_variants, value_pool
+        pool = value_pool(r for _, _, r in iter_attempt_rows(rows_dir, check=False)) if "mc" in variants.kinds \
+            else value_pool(())
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the loop makes no reference cycles; collections only rescan the buffers
     try:
@@ -298,10 +287,7 @@ def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int 
             if part is None:
                 part = parts[key] = _Partition(out / "data" / key[0], key[1], shard_bytes, len(order))
                 order.append(key)
-            if pool is not None:
-                records = make_variants(row, variants, pool, man.variant_skips)
-            else:
-                records = [("original", row)]
+            records = make_variants(row, variants, pool, man.variant_skips) if pool is not None else [("original", row)]
             for k, (variant, vrow) in enumerate(records):
                 key_text = row["id"] if pool is None else f"{row['id']}\x00{variant}"
                 digests += hashlib.blake2b(key_text.encode(), digest_size=16).digest()
