@@ -81,3 +81,26 @@ def test_options_parse_and_validate() -> None:
     assert VariantOptions.parse(None) is None and VariantOptions.parse("none") is None
     with pytest.raises(ConfigError, match="row variants"):
         VariantOptions.parse("cot,summary")
+
+
+def test_write_shards_counts_answers_once_and_drops_duplicate_variants(tmp_path) -> None:
+    """Two accepted attempts of one sample (a re-run appended rows): every variant of the loser is
+    dropped, and the counts the card uses count answers, not variant rows."""
+    import pyarrow.parquet as pq
+
+    from factory import attempt_row, write_rows_dir
+    from vstar_data.dataset.writer import write_shards
+
+    rows = [attempt_row(i, source="kinetics700", split="train") for i in range(8)]
+    rows.append(attempt_row(3, source="kinetics700", split="train", cycle=0, origin="rationalized"))
+    rows_dir = write_rows_dir(tmp_path / "rows", rows)
+    man = write_shards(rows_dir, tmp_path / "out", variants=VariantOptions(seed=5))
+    assert man.duplicates_dropped == 1 and sum(man.counts.values()) == 8
+    table = pq.read_table(sorted((tmp_path / "out" / "data" / "kinetics700").glob("*.parquet")))
+    got = Counter(zip(table.column("id").to_pylist(), table.column("variant").to_pylist()))
+    assert set(got.values()) == {1} and len(got) == 8 * 3                 # 7 distinct actions: mc for all
+    kept = {o for i, o in zip(table.column("id").to_pylist(), table.column("origin").to_pylist())
+            if i == "kinetics700/000003"}
+    assert kept == {"generated"}
+    plain = write_shards(rows_dir, tmp_path / "plain")
+    assert plain.counts == man.counts and plain.duplicates_dropped == 1
