@@ -1,7 +1,8 @@
 """STAR (situated reasoning in real-world videos, NeurIPS 2021): question files and class files.
 
 ``--annotations`` is a question file (``STAR_train.json``, ``STAR_val.json``, or a sample file of
-the same structure holding one question object instead of a list) or a folder of them. Each
+the same structure holding one question object instead of a list) or a folder of them (its
+``STAR_*.json`` files when it has any, so ``split_file.json`` beside them is not read). Each
 question has ``question_id`` (``Interaction_T1_13``: type ``Interaction|Sequence|Prediction|
 Feasibility`` + ``_T<n>_<k>``), ``question``, ``video_id``, ``start`` / ``end`` (seconds in the
 Charades video), ``answer`` (text), ``choices`` (``{choice_id, choice, choice_program}``),
@@ -117,6 +118,8 @@ class STARAdapter(Adapter):
         if root.is_file():
             return [root]
         found = sorted(p for p in root.rglob("*.json") if p.is_file() and not p.name.startswith("."))
+        named = [p for p in found if re.match(r"^STAR_\w+\.json$", p.name)]
+        found = named or found         # beside STAR_*.json, split_file.json and the like are not questions
         if not found:
             raise AnnotationError("folder holds no STAR question files (*.json)", file=root)
         return found

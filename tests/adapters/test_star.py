@@ -128,6 +128,7 @@ def test_cli_samples_on_a_folder_has_no_unexplained_skips(tmp_path: Path) -> Non
     clean = [q for q in star_questions() if q["question_id"] not in ("Interaction_T1_99", "Interaction_T1_100")]
     root = tmp_path / "star"
     write_star(root, questions=clean)
+    (root / "split_file.json").write_text(json.dumps({"train": [], "val": ["6H78U"]}), "utf-8")   # not questions
     out = tmp_path / "samples.jsonl"
     res = CliRunner().invoke(app, ["samples", "star", "--annotations", str(root), "--out", str(out)])
     assert res.exit_code == 0, res.output
