@@ -17,7 +17,8 @@ in the list), task = the dimension, label ``answer``:
   answer repeats the chosen line -> `choice`;
 - captioning: options ``Information A: {'subject': ..., 'action': ...}``; the option text is the
   value that differs between the options; answer ``"B. <text>"`` -> `choice` with
-  ``select_by: text`` (a caption must describe the right option, a letter alone does not count).
+  ``select_by: text`` (a caption must describe the right option, a letter alone does not count) and
+  ``min_similarity: 0.3`` (a caption in other words is judged by meaning: needs the `text` extra).
 
 An answer must name one option and agree with its text; anything else (no options, an answer that
 names no option or disagrees with its text, a malformed entry) is a located skip. Videos are
@@ -40,6 +41,8 @@ FORMATS = ("multi-choice", "yes_no", "caption_matching", "captioning")
 DIMENSIONS = ("action", "direction", "speed", "order", "attribute_change")
 VIDEO_EXTS = (".mp4", ".gif", ".webm")
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# captioning: a caption naming no option's words is judged by meaning (choice's semantic fallback)
+CAPTION_MIN_SIMILARITY = 0.3
 _VIDEO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _MC_LINE = re.compile(r"^\(?([A-Z])[.)]\s*(.+)$")
 _CM_LINE = re.compile(r"^(Option\s+(\d+)|Caption\s+([A-Z])|Sentence\s+([A-Z]))\s*:\s*(.+)$")
@@ -255,7 +258,7 @@ class MCQAAdapter(Adapter):
                 else:
                     options, k, infos = parse_captioning(question, answer)
                     label = {"type": "choice", "name": "answer", "options": options, "correct": k,
-                             "select_by": "text"}
+                             "select_by": "text", "min_similarity": CAPTION_MIN_SIMILARITY}
                     extra["information"] = infos
             except ParseError as err:
                 yield SkipRecord(err.reason, err.detail, file=file, key=sid, sample_id=sid)

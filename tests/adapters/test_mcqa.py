@@ -52,7 +52,7 @@ def test_formats_become_labels(tmp_path: Path) -> None:
     assert s["1034419625/caption_matching/action/1"].labels[0]["correct"] == 0
     assert s["2222/caption_matching/order/0"].labels[0]["correct"] == 1
     cap = s["1034419625/captioning/action/0"]
-    assert cap.labels == [{"type": "choice", "name": "answer", "correct": 1, "select_by": "text",
+    assert cap.labels == [{"type": "choice", "name": "answer", "correct": 1, "select_by": "text", "min_similarity": 0.3,
                            "options": ["dribbling a basketball", "dunking a basketball", "passing a basketball"]}]
     assert s["2222/captioning/attribute_change/0"].labels[0]["options"] == ["turning brighter", "turning darker"]
     assert s["1034419625_reverse/multi-choice/direction/0"].task == "direction"

@@ -69,3 +69,22 @@ def test_missing_weights_give_the_install_hint(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(builtins, "__import__", fake)
     with pytest.raises(MissingDependencyError, match=r"vstar-data\[text\]"):
         _embed.model_dir()
+
+
+def test_captioning_choice_falls_back_to_meaning() -> None:
+    """A caption that names no option's words selects the option closest in meaning, if clearly closest;
+    options that differ only in order are too close for embeddings and come out `competing`."""
+    from vstar_data.verify.labels.choice import ChoiceLabel
+
+    label = ChoiceLabel()
+    spec = {"type": "choice", "name": "answer", "select_by": "text", "min_similarity": 0.3, "correct": 1,
+            "options": ["swimming", "discussing", "sleeping", "running"]}
+    ok = label.verify(spec, "Two colleagues talk things over in a meeting.", P)
+    assert ok.passed and ok.extra["semantic"] and ok.extra["selected"] == [1]
+    assert label.verify(spec, "A man jogs along the beach at sunrise.", P).reason == "wrong_option"
+    assert label.verify(spec, "A dog barks.", P).reason == "not_found"
+    assert label.verify(spec, "B", P).reason == "not_found"                 # a letter is no caption
+    order = {"type": "choice", "name": "answer", "select_by": "text", "min_similarity": 0.3, "correct": 2,
+             "options": ["It is changing color", "It is going from full of water to empty",
+                         "It is going from empty to full of water"]}
+    assert label.verify(order, "A clear glass is being filled up with water.", P).reason == "competing"

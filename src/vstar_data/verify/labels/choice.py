@@ -210,6 +210,48 @@ def _tier(answer: str, s: int, e: int, conclusion: bool) -> int:
     return 2 if conclusion else 1
 
 
+SEMANTIC_MARGIN = 0.02      # the closest option must beat the next one by this much cosine similarity
+
+
+def _units(answer: str) -> list[tuple[int, int]]:
+    spans = sentences(answer)
+    return spans + [(0, len(answer))] if len(spans) > 1 else spans or [(0, len(answer))]
+
+
+def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
+    """`select_by: text` with `min_similarity`: no option's words appear, so compare meanings. The
+    option closest to some sentence of the answer (all-MiniLM-L6-v2 cosine) is selected when it
+    reaches `min_similarity` and beats every other option by `SEMANTIC_MARGIN`; a negated or hedged
+    best sentence does not count."""
+    from . import _embed
+    from .text import _negative
+
+    name = spec.get("name", "")
+    units = _units(answer)
+    options = [str(o) for o in spec["options"]]
+    vecs = _embed.embed([answer[s:e] for s, e in units])
+    sims = _embed.embed(options) @ vecs.T                  # options x units
+    best_unit = sims.argmax(axis=1)
+    per_option = [float(sims[k, best_unit[k]]) for k in range(len(options))]
+    order = sorted(range(len(options)), key=lambda k: -per_option[k])
+    k, score = order[0], max(0.0, min(1.0, per_option[order[0]]))
+    s, e = units[int(best_unit[k])]
+    extra = {"selected": [k], "similarity": round(score, 4), "semantic": True}
+    if score < float(spec["min_similarity"]):
+        return LabelResult(name, type_name, False, score, reason="not_found", extra=extra)
+    if len(options) > 1 and score - per_option[order[1]] < SEMANTIC_MARGIN:
+        return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="competing",
+                           extra={**extra, "selected": order[:2]})
+    if k != int(spec["correct"]):
+        return LabelResult(name, type_name, False, 0.0, (s, e), answer[s:e], reason="wrong_option", extra=extra)
+    doc = analyze(answer[s:e])
+    if _negative(answer[s:e]) and not _negative(options[k]):
+        return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="negated", extra=extra)
+    if len(doc) and hedged(doc, 0, len(doc)) >= 0:
+        return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="hedged", extra=extra)
+    return LabelResult(name, type_name, True, score, (s, e), answer[s:e], extra=extra)
+
+
 def _first_word(doc: Doc) -> int:
     return next((k for k in range(len(doc.kinds)) if doc.kinds[k] == WORD and doc.lows[k] not in SKIP), -1)
 
@@ -231,6 +273,8 @@ class ChoiceLabel(LabelType):
         found = selections(spec, answer, float(profile.fuzzy_threshold))
         if spec.get("select_by") == "text":              # a caption must describe the option, not name it
             found = [f for f in found if f.get("text")]
+            if not found and spec.get("min_similarity") is not None:
+                return _semantic(self.type_name, spec, answer)
         live = [s for s in found if not s["negated"]]
         if not live:
             if found:
@@ -251,6 +295,17 @@ class ChoiceLabel(LabelType):
         if best["hedged"]:
             return LabelResult(name, self.type_name, False, 0.5, (s, e), answer[s:e], reason="hedged", extra=extra)
         return LabelResult(name, self.type_name, True, 1.0, (s, e), answer[s:e], extra=extra)
+
+    def prepare(self, specs: list[dict[str, Any]], answers: list[str]) -> None:
+        """Embed, in one batch, what the semantic fallback of `select_by: text` labels may compare."""
+        texts: list[str] = []
+        for spec, answer in zip(specs, answers):
+            if spec.get("select_by") == "text" and spec.get("min_similarity") is not None and answer.strip():
+                texts += [str(o) for o in spec["options"]] + [answer[s:e] for s, e in _units(answer)]
+        if texts:
+            from . import _embed
+
+            _embed.embed(texts)
 
     def hint_text(self, spec: dict[str, Any]) -> str:
         k = int(spec["correct"])
