@@ -83,7 +83,8 @@ def test_captioning_choice_falls_back_to_meaning() -> None:
     assert ok.passed and ok.extra["semantic"] and ok.extra["selected"] == [1]
     assert label.verify(spec, "A man jogs along the beach at sunrise.", P).reason == "wrong_option"
     assert label.verify(spec, "A dog barks.", P).reason == "not_found"
-    assert label.verify(spec, "B", P).reason == "not_found"                 # a letter is no caption
+    letter = label.verify(spec, "B", P)                  # a letter is no caption: never read as option B
+    assert not letter.passed and letter.extra["semantic"]
     order = {"type": "choice", "name": "answer", "select_by": "text", "min_similarity": 0.3, "correct": 2,
              "options": ["It is changing color", "It is going from full of water to empty",
                          "It is going from empty to full of water"]}
