@@ -30,7 +30,7 @@ def test_written_forms_pass(answer: str) -> None:
 
 @pytest.mark.parametrize("answer, reason", [
     ("[150, 100, 250, 200]", "low_iou"), ("It is not at [100, 50, 200, 150].", "negated"),
-    ("Maybe [100, 50, 200, 150].", "hedged"), ("[100, 50, 200, 150] or [300, 10, 350, 40]", "competing"),
+    ("Maybe [100, 50, 200, 150].", "hedged"), ("[100, 50, 200, 150] or [300, 10, 350, 40]", "competing_value"),
     ("[0.25, 0.25, 0.5, 0.75]", "coords_mismatch"), ("[200, 150, 100, 50]", "invalid_box"),
     ("The cup is on the table.", "not_found"),
 ])

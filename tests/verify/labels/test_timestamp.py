@@ -28,7 +28,7 @@ def test_moments_within_tolerance_pass(answer: str) -> None:
 @pytest.mark.parametrize("answer, reason", [
     ("It happens at 30 s.", "out_of_tolerance"), ("It happens at 13.5 seconds.", "out_of_tolerance"),
     ("It is not at 12 s.", "negated"), ("Maybe at 12 s.", "hedged"),
-    ("It happens at 12 or 30 seconds.", "competing"),
+    ("It happens at 12 or 30 seconds.", "competing_value"),
     ("from 10 to 15 seconds", "not_found"),           # a span is not a moment
     ("There are 12 people.", "not_found"),            # a number owned by a noun
 ])

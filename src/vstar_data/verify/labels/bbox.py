@@ -7,15 +7,16 @@ mistake; this type does not. An answer states a box as ``[x1, y1, x2, y2]``, ``(
 or two corner points ``(x1, y1), (x2, y2)`` / ``(x1, y1) to (x2, y2)``. ``coords`` says whether the
 label is in pixels or normalised to [0, 1]; an answer in the other system is converted when the
 spec gives ``image_size: [width, height]``, and otherwise fails with `coords_mismatch` (it is never
-guessed). A box whose corners are out of order is not a box. The answer passes when an
-unnegated, unhedged box has IoU >= ``min_iou`` (default: the profile's `min_iou`).
+guessed). A box whose corners are out of order is not a box. The answer passes when a box with IoU
+>= ``min_iou`` (default: the profile's `min_iou`) is committed to (the shared check in `_commitment`:
+not negated or hedged, no other box offered instead: `competing_value`).
 """
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from ._claims import hedged
+from ._commitment import check, commitment_extra
 from ._numbers import fmt_number
 from ._text import analyze, empty_answer, negated
 from .base import LabelResult, LabelType, Profile
@@ -81,7 +82,7 @@ class BboxLabel(LabelType):
         if not boxes:
             return LabelResult(name, self.type_name, False, 0.0, reason="not_found")
         doc = analyze(answer)
-        best: tuple[float, int, int, tuple[float, ...]] | None = None
+        scored: list[tuple[float, int, int, tuple[float, ...]]] = []
         fail: tuple[str, int, int] | None = None
         for box, s, e in boxes:
             if box[2] < box[0] or box[3] < box[1]:
@@ -91,30 +92,29 @@ class BboxLabel(LabelType):
             if conv is None:
                 fail = fail or ("coords_mismatch", s, e)
                 continue
-            t0, t1 = _tokens(doc, s, e)
-            if negated(doc, t0, t1) >= 0:
-                fail = fail or ("negated", s, e)
-                continue
-            score = box_iou(conv, target)
-            if best is None or score > best[0]:
-                best = (score, s, e, conv)
-        if best is None:
+            scored.append((box_iou(conv, target), s, e, conv))
+        if not scored:
             reason, s, e = fail or ("not_found", 0, 0)
             return LabelResult(name, self.type_name, False, 0.0, (s, e), answer[s:e], reason=reason)
-        score, s, e, conv = best
+        spans = {(s, e): _tokens(doc, s, e) for _, s, e, _ in scored}
+        gold = [spans[(s, e)] for score, s, e, _ in scored if score >= min_iou - 1e-9]
+        rivals = [spans[(s, e)] for score, s, e, _ in scored if score < min_iou - 1e-9]
+        if not gold:
+            live = [b for b in scored if negated(doc, *spans[(b[1], b[2])]) < 0]
+            if not live:
+                s, e = scored[0][1], scored[0][2]
+                return LabelResult(name, self.type_name, False, 0.0, (s, e), answer[s:e], reason="negated")
+            score, s, e, conv = max(live)
+            return LabelResult(name, self.type_name, False, score, (s, e), answer[s:e], reason="low_iou",
+                               extra={"stated": [round(v, 4) for v in conv]})
+        # the shared commitment check: negated, hedged, a rival box offered instead ("[...] or [...]") ...
+        verdict = check(doc, gold, rivals, profile.require_commitment)
+        mention = verdict.mention if verdict.mention in gold else gold[0]
+        score, s, e, conv = next(b for b in scored if spans[(b[1], b[2])] == mention)
         extra = {"stated": [round(v, 4) for v in conv]}
-        if score < min_iou - 1e-9:
-            return LabelResult(name, self.type_name, False, score, (s, e), answer[s:e], reason="low_iou", extra=extra)
-        for box, s2, e2 in boxes:                 # "[...] or [...]": an alternative that does not overlap
-            between = answer[min(e, e2):max(s, s2)] if (s2, e2) != (s, e) else ""
-            if between and re.fullmatch(r"[\s,]*or[\s,]*(?:maybe\s*)?", between):
-                conv2 = _convert(box, spec)
-                if conv2 is not None and box_iou(conv2, target) < min_iou:
-                    return LabelResult(name, self.type_name, False, score, (s, e), answer[s:e], reason="competing",
-                                       extra=extra)
-        t0, t1 = _tokens(doc, s, e)
-        if hedged(doc, t0, t1) >= 0:
-            return LabelResult(name, self.type_name, False, score, (s, e), answer[s:e], reason="hedged", extra=extra)
+        if not verdict.ok:
+            return LabelResult(name, self.type_name, False, score, (s, e), answer[s:e], reason=verdict.reason,
+                               extra={**extra, **commitment_extra(doc, verdict, gold)})
         return LabelResult(name, self.type_name, True, score, (s, e), answer[s:e], extra=extra)
 
     def hint_text(self, spec: dict[str, Any]) -> str:

@@ -5,13 +5,14 @@ Times are read as the interval type reads them ("at 12.4 s", "0:12", "around 12 
 minute 5 seconds"; bare numbers only with a time cue such as "at 12.4"). Numbers that are part of
 a stated interval ("from 10 to 15 s") are a span, not a moment, and are not read. The answer
 passes when an unnegated, unhedged time lies within ``abs_tol`` seconds (default 1.0) of the
-value and no other stated time is offered as an alternative ("at 12 or 30 seconds").
+value, and it commits to it (the shared check in `_commitment`: not negated, hedged or
+counterfactual, and no other stated time offered instead, "at 12 or 30 seconds": `competing_value`).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from ._claims import hedged
+from ._commitment import check, commitment_extra
 from ._numbers import fmt_number
 from ._text import NUM, WORD, analyze, empty_answer, negated
 from .base import LabelResult, LabelType, Profile
@@ -43,6 +44,10 @@ def stated_times(doc: Any) -> list[tuple[float, int, int]]:
     return out
 
 
+def _score(sec: float, value: float, tol: float) -> float:
+    return max(0.0, 1.0 - abs(sec - value) / max(tol * 4, 1e-9))
+
+
 class TimestampLabel(LabelType):
     """A moment in seconds; passes when the answer states it within `abs_tol`, unhedged."""
 
@@ -56,33 +61,29 @@ class TimestampLabel(LabelType):
         tol = float(spec.get("abs_tol", DEFAULT_ABS_TOL))
         doc = analyze(answer)
         times = stated_times(doc)
-        live, first_fail = [], None
-        for sec, i0, i1 in times:
-            if negated(doc, i0, i1) >= 0:
-                first_fail = first_fail or ("negated", i0, i1, 0.0)
-                continue
-            live.append((sec, i0, i1))
-        if not live:
-            if first_fail:
-                reason, i0, i1, _ = first_fail
-                s, e = doc.span(i0, i1)
-                return LabelResult(name, self.type_name, False, 0.0, (s, e), answer[s:e], reason=reason)
+        if not times:
             return LabelResult(name, self.type_name, False, 0.0, reason="not_found")
-        best = min(live, key=lambda x: abs(x[0] - value))
-        sec, i0, i1 = best
+        gold = [(i0, i1) for sec, i0, i1 in times if abs(sec - value) <= tol + 1e-9]
+        rivals = [(i0, i1) for sec, i0, i1 in times if abs(sec - value) > tol + 1e-9]
+        if not gold:                       # the nearest unnegated moment, to say how far off it is
+            live = [t for t in times if negated(doc, t[1], t[2]) < 0]
+            if not live:
+                s, e = doc.span(times[0][1], times[0][2])
+                return LabelResult(name, self.type_name, False, 0.0, (s, e), answer[s:e], reason="negated")
+            sec, i0, i1 = min(live, key=lambda t: abs(t[0] - value))
+            s, e = doc.span(i0, i1)
+            return LabelResult(name, self.type_name, False, _score(sec, value, tol), (s, e), answer[s:e],
+                               reason="out_of_tolerance", extra={"stated": sec})
+        # the shared commitment check: negated, hedged, counterfactual, a rival moment offered instead ...
+        verdict = check(doc, gold, rivals, profile.require_commitment)
+        i0, i1 = verdict.mention if verdict.mention in gold else gold[0]
+        sec = next(t[0] for t in times if (t[1], t[2]) == (i0, i1))
         s, e = doc.span(i0, i1)
-        score = max(0.0, 1.0 - abs(sec - value) / max(tol * 4, 1e-9))
-        if abs(sec - value) > tol + 1e-9:
-            return LabelResult(name, self.type_name, False, score, (s, e), answer[s:e], reason="out_of_tolerance",
-                               extra={"stated": sec})
-        for other, j0, j1 in live:     # "at 12 or 30 seconds": an alternative outside tolerance
-            if abs(other - value) > tol and abs(j0 - i1) <= 3 or abs(other - value) > tol and abs(i0 - j1) <= 3:
-                lo, hi = (i1, j0) if j0 >= i1 else (j1, i0)
-                if any(doc.lows[k] == "or" for k in range(lo, hi)):
-                    return LabelResult(name, self.type_name, False, score, (s, e), answer[s:e], reason="competing")
-        if hedged(doc, i0, i1) >= 0:
-            return LabelResult(name, self.type_name, False, score, (s, e), answer[s:e], reason="hedged")
-        return LabelResult(name, self.type_name, True, score, (s, e), answer[s:e], extra={"stated": sec})
+        extra = {"stated": sec}
+        if not verdict.ok:
+            return LabelResult(name, self.type_name, False, _score(sec, value, tol), (s, e), answer[s:e],
+                               reason=verdict.reason, extra={**extra, **commitment_extra(doc, verdict, gold)})
+        return LabelResult(name, self.type_name, True, _score(sec, value, tol), (s, e), answer[s:e], extra=extra)
 
     def hint_text(self, spec: dict[str, Any]) -> str:
         return f"{fmt_number(float(spec['value']))} s"
