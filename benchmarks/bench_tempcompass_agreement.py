@@ -2,7 +2,8 @@
 
 TempCompass publishes model answers (``predictions/<model>/<format>.json``) and its automatic
 judgements of them (``auto_eval_results/<model>/<format>.json``, ``rating`` 1 or 0; rules first,
-then an LLM judge for answers the rules could not match). This script reads the benchmark's
+then an LLM judge for answers the rules could not match; captioning is judged by the LLM). This
+script reads the benchmark's
 question files with the `mcqa` adapter, verifies every prediction against the adapter's label
 (profile `default`) and reports, per format and model, how often `accepted` equals `rating == 1`.
 Nothing here is shipped with the project: point it at a checkout of the TempCompass repository.
@@ -43,6 +44,10 @@ def main() -> None:
             if not path.is_file():
                 continue
             judged = json.loads(path.read_text("utf-8"))
+            verifier.prepare((labels[f"{vid}/{fmt}/{dim}/{i}"], item.get("video-llm-prediction"))
+                             for vid, dims in judged.items() for dim, items in dims.items()
+                             for i, item in enumerate(items) if f"{vid}/{fmt}/{dim}/{i}" in labels
+                             and isinstance(item.get("video-llm-prediction"), str))   # one embedding batch
             for vid, dims in judged.items():
                 for dim, items in dims.items():
                     for index, item in enumerate(items):
