@@ -60,7 +60,11 @@ def _load() -> tuple[Any, Any]:
 def _encode(texts: list[str]) -> Any:
     import torch
 
+    import numpy as np
+
     tok, net = _load()
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))   # similar lengths share a batch: less padding
+    texts = [texts[i] for i in order]
     out = []
     for k in range(0, len(texts), BATCH):
         batch = tok(texts[k:k + BATCH], padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
@@ -69,9 +73,12 @@ def _encode(texts: list[str]) -> Any:
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
         out.append(torch.nn.functional.normalize(pooled, p=2, dim=1).numpy())
-    import numpy as np
-
-    return np.concatenate(out) if out else np.zeros((0, 384), dtype="float32")
+    if not out:
+        return np.zeros((0, 384), dtype="float32")
+    vecs = np.concatenate(out)
+    back = np.empty_like(vecs)
+    back[order] = vecs
+    return back
 
 
 def embed(texts: Sequence[str]) -> Any:
