@@ -160,7 +160,8 @@ def _video(row: dict[str, Any], options: ExportOptions, cls: type[Exporter], out
     root = options.video_root
     written = str(Path(root) / rel) if Path(root).is_absolute() else str(PurePosixPath(root.replace("\\", "/")) / rel)
     base = out if cls.paths_relative_to == "out" else Path.cwd()
-    on_disk = Path(written) if Path(written).is_absolute() else base / written
+    # lexically: an out folder is only created at the end ("lf/../clips" must work before that)
+    on_disk = Path(written) if Path(written).is_absolute() else Path(os.path.normpath(os.path.abspath(base / written)))
     if not on_disk.is_file():
         raise SkipRecord("video_missing", str(on_disk))
     on_disk = on_disk.resolve()
