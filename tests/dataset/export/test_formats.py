@@ -156,6 +156,8 @@ def test_needs_video_root_and_an_empty_out_folder(tmp_path, world):
     with pytest.raises(VstarError, match="new or empty folder"):
         export(store, tmp_path / "busy", "llamafactory", video_root=root)
     assert os.listdir(tmp_path / "busy") == ["keep.txt"]
+    with pytest.raises(VstarError, match="is a file"):
+        export(store, tmp_path / "busy", "swift", video_root=root)
 
 
 def test_cli_export_prints_the_summary_and_fails_on_bad_input(tmp_path, world):

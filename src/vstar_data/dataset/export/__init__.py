@@ -96,6 +96,9 @@ def export(dataset_dir: str | Path, out: str | Path, fmt: str = "llava", *, conf
                           "to (every clip is checked before it is written)", key="video_root")
     if cls.kind == "folder" and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise VstarError(f"--out for format {fmt!r} must be a new or empty folder", file=out)
+    if cls.kind == "file" and out.is_dir():
+        raise VstarError(f"--out for format {fmt!r} is a file ({', '.join(cls.suffixes) or 'any name'}), not a folder",
+                         file=out)
     rows = iter_rows(dataset_dir, config, splits, None, False)   # rationalized rows are counted below
     report = ExportReport(fmt, out)
     staging = out.parent / f".{out.name}.export-{os.getpid()}"
