@@ -21,6 +21,8 @@ def push_cmd(
     force: bool = typer.Option(False, "--force", help="Move TAG to this release if it already exists (locally and on the Hub)."),
     extra_file: list[Path] = typer.Option([], "--extra-file", help="Ship a file next to the data under its own name, e.g. stats.json or run.yaml (repeatable)."),
     private: Optional[bool] = typer.Option(None, "--private/--public", help="Visibility of a Hub repo this push creates."),
+    variants: Optional[str] = typer.Option(None, "--variants", help="Publish each accepted answer as the released code's row variants instead of one row: `all`, or a comma list of cot (question + a step-by-step request, the answer), direct (the label stated plainly), mc (lettered options with three distractors from the same source; the answer is the letter). Marked in the `variant` column."),
+    variant_seed: int = typer.Option(0, "--variant-seed", help="Seed of the variants' choices (suffix, distractors, order, option style)."),
 ) -> None:
     """Publish the ACCEPTED rows of ROWS_DIR as release TAG of the store: one commit, one tag.
 
@@ -32,9 +34,11 @@ def push_cmd(
     from rich.table import Table
 
     from ..dataset.store import publish
+    from ..dataset.variants import VariantOptions
 
     result = publish(rows_dir, store, tag, message, hub_repo=hub_repo, force=force, hub_private=private,
-                     extra_files={p.name: p for p in extra_file})
+                     extra_files={p.name: p for p in extra_file},
+                     variants=VariantOptions.parse(variants, variant_seed))
     out = console()
     if result.resumed:
         out.print(f"finished the interrupted publish of [bold]{result.resumed}[/bold] first")
@@ -46,6 +50,10 @@ def push_cmd(
         counts = result.counts.get(config, {})
         table.add_row(config, *(f"{counts.get(s, 0):,}" for s in splits), f"{sum(counts.values()):,}")
     out.print(table)
+    if result.variants:
+        out.print("row variants: " + ", ".join(f"{k} {v:,}" for k, v in sorted(result.variants.items())))
+    for reason, n in sorted(result.variant_skips.items()):
+        out.print(f"{n:,} accepted answers without an mc row ({reason})")
     if result.duplicates_dropped:
         out.print(f"{result.duplicates_dropped:,} extra accepted attempts of already-published samples dropped")
     out.print(f"commit {result.commit}\ntag    {tag}")
@@ -85,15 +93,23 @@ def checkout_cmd(
 @app.command("export")
 def export_cmd(
     dataset_dir: Path = typer.Argument(..., help="Published dataset folder: the store, or a `checkout` of a release."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output file (train.json, rows.jsonl, ...)."),
-    fmt: str = typer.Option("llava", "--format", "-f", help="`llava`: the JSON list Video-LLaVA / LLaVA-NeXT read (id, video, conversations); `jsonl`: every column, one row per line."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output file or folder (see --format): train.json, rows.jsonl, lf/, trl/ ..."),
+    fmt: str = typer.Option("llava", "--format", "-f", help="llava | jsonl | llamafactory (folder) | swift (.jsonl) | llava-video (.json) | trl (folder) | grpo (folder) | lmms-eval (folder), or a plugin's format; see docs/exports.md."),
+    video_root: Optional[str] = typer.Option(None, "--video-root", help="Folder the rows' video paths are relative to; written paths become VIDEO_ROOT/path (absolute when VIDEO_ROOT is), and every clip is checked (missing ones skipped and counted). Needed by every format except llava and jsonl."),
     exclude_rationalized: bool = typer.Option(False, "--exclude-rationalized", help="Keep direct answers only (the paper trains its final model on those)."),
     config: str = typer.Option("default", "--config", "-c", help="Config (a source name, or `default` for all)."),
-    split: list[str] = typer.Option([], "--split", "-s", help="Only these splits (repeatable; default: all)."),
+    split: list[str] = typer.Option([], "--split", "-s", help="Only these splits (repeatable; default: all). lmms-eval: the one held-out split (default: the first of eval, test, validation, validate, val)."),
+    num_frames: int = typer.Option(8, "--num-frames", help="trl / grpo: frames sampled per clip (written once per clip)."),
+    frame_size: Optional[int] = typer.Option(None, "--frame-size", help="trl / grpo: short side of the written frames in pixels (default: as decoded)."),
+    task_name: Optional[str] = typer.Option(None, "--task-name", help="lmms-eval: the task name (default vstar_<split>)."),
 ) -> None:
-    """Write training files from a published dataset folder."""
+    """Write training or evaluation files from a published dataset folder, in a consumer's own format.
+
+    Example: vstar-data export vstar-1m --format llamafactory --video-root /data/videos --out lf/
+    """
     from ..dataset.export import export
 
-    n = export(dataset_dir, out, fmt, config=config, splits=split or None,
-               exclude_rationalized=exclude_rationalized)
-    console().print(f"{n:,} rows -> {out} ({fmt})")
+    report = export(dataset_dir, out, fmt, config=config, splits=split or None,
+                    exclude_rationalized=exclude_rationalized, video_root=video_root, num_frames=num_frames,
+                    frame_size=frame_size, task_name=task_name)
+    console().print(report.summary(), markup=False, highlight=False)
