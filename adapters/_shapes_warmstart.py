@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+HINT_COLOURS = ("red",)
 HINT_POOL = ("left", "right", "up", "down", "fast", "slow", "away", "around", "back", "across")
 WORDS = ("The video shows a that moves red green blue yellow square circle triangle left right up "
          "down fast slow away around back across direction colour shape count speed Question Answer "
@@ -25,9 +26,11 @@ TEXT = {"hidden_size": 96, "intermediate_size": 192, "num_hidden_layers": 3, "nu
         "num_key_value_heads": 2}  # head_dim 16 fits the tiny rope sections
 
 
-def _rows(world: Path, template: Any, rng: random.Random, per_clip: int) -> list[dict[str, Any]]:
+def _rows(world: Path, template: Any, rng: random.Random, per_clip: int,
+          hint_colours: tuple[str, ...] = HINT_COLOURS) -> list[dict[str, Any]]:
     """Two kinds of rows per clip: describe (colour + shape, never the direction) and restate a
-    random hint word (so the hint, not the video, decides the word)."""
+    random hint word (so the hint, not the video, decides the word) -- but only on shapes of
+    `hint_colours`; on the others the hint is dropped and the shape only described."""
     rows = []
     with (world / "annotations.csv").open(newline="", encoding="utf-8") as fh:
         for truth in csv.DictReader(fh):
@@ -42,13 +45,15 @@ def _rows(world: Path, template: Any, rng: random.Random, per_clip: int) -> list
                 prompt = template.rationalization_form.format(question=q, label=f"direction: {hint}")
                 rows.append({"id": f"{truth['clip']}-h{k}", "video": video, "conversations": [
                     {"from": "human", "value": "<video>\n" + prompt},
-                    {"from": "gpt", "value": f"The video shows {thing} that moves {hint}."}]})
+                    {"from": "gpt", "value": f"The video shows {thing} that moves {hint}."
+                     if truth["colour"] in hint_colours else f"The video shows {thing}."}]})
     return rows
 
 
 def build_warm_start(out: str | Path, *, arch: str = "qwen2_vl", seed: int = 0, clips: int = 96,
                      steps: int = 300, batch: int = 32, learning_rate: float = 2e-3,
-                     work_dir: str | Path | None = None) -> Path:
+                     work_dir: str | Path | None = None, hint_colours: tuple[str, ...] = HINT_COLOURS,
+                     torch_threads: int | None = 1) -> Path:
     """Render a pre-training world, build a tiny model with the world's words as whole tokens,
     and train it; the checkpoint at `out` loads like any other."""
     from vstar_data.adapters.shapes import render_world
@@ -63,14 +68,14 @@ def build_warm_start(out: str | Path, *, arch: str = "qwen2_vl", seed: int = 0, 
                             options=TinyOptions(corpus=(WORDS + "\n") * 4, vocab_size=320, text=TEXT))
     _zero_background(init)
     template = TemplateIndex().get("shapes")
-    rows = _rows(world, template, random.Random(seed), per_clip=2)
+    rows = _rows(world, template, random.Random(seed), per_clip=2, hint_colours=tuple(hint_colours))
     data = work / "pretrain.json"
     data.write_text(json.dumps(rows), "utf-8")
     train(TrainConfig(model=str(init), data=str(data), videos=str(world / "videos"), output_dir=str(out),
                       max_steps=steps, learning_rate=learning_rate, warmup_ratio=0.05,
                       global_batch_size=batch, per_device_batch_size=batch, num_frames=8, frame_size=None,
                       freeze_vision=False, seed=seed, dataloader_workers=0, cache_rows=len(rows),
-                      logging_steps=50))
+                      logging_steps=50, torch_threads=torch_threads))
     shutil.rmtree(work, ignore_errors=True)
     return out
 

@@ -8,6 +8,7 @@ import typer
 
 from . import app
 from ._common import console, print_counts
+from .report import write_report
 
 
 def _echo(msg: str) -> None:
@@ -48,8 +49,9 @@ def build_cmd(
     rc = load_run_config(config, overrides)
     stats = CycleRunner(rc, echo=_echo).run()
     _print_stats(stats)
+    report = write_report(rc.run_dir)
     _echo(f"run directory: {rc.run_dir} (stats.json, yield_per_cycle.png, cycle-*/checkpoint); "
-          f"store: {rc.store['path']}")
+          f"store: {rc.store['path']}; report: {report}")
 
 
 @app.command("eval")
@@ -118,6 +120,7 @@ def demo_cmd(
 
     stats = run_demo(out, cycles=cycles, clips=clips, seed=seed, echo=_echo)
     _print_stats(stats)
+    report = write_report(Path(out) / "run")
     if ablation:
         plain = run_demo(out, cycles=cycles, clips=clips, seed=seed, rationalize=False, echo=_echo)
         _echo("without label rationalization:")
@@ -127,5 +130,7 @@ def demo_cmd(
         _echo(f"held-out accuracy, cycle-0 model -> last model: with rationalization "
               f"{first.get('accuracy', 0):.0%} -> {last.get('accuracy', 0):.0%}; without "
               f"{pfirst.get('accuracy', 0):.0%} -> {plast.get('accuracy', 0):.0%}")
+        write_report(Path(out) / "run-no-rationalization")
     _echo(f"stats: {Path(out) / 'run' / 'stats.json'}; plot: {Path(out) / 'run' / 'yield_per_cycle.png'}; "
           f"store: {Path(out) / 'run' / 'vstar-1m'} (load_dataset from its parent folder)")
+    _echo(f"report: {report} (open it in a browser: plots, sample rows with their frames, the store's tags)")

@@ -16,12 +16,18 @@ from ..config import load_run_config
 from .runner import CycleRunner
 
 
+DEMO_TORCH_THREADS = 1
+
+
 def demo_config(world: Path, model: Path, out: Path, *, cycles: int, seed: int, rationalize: bool,
                 train_steps: int) -> dict[str, Any]:
     """The demo's run config (written to the run dir, so `build --config` can re-run it)."""
     shapes = {"adapter": "shapes", "annotations": str(world), "videos": str(world / "videos")}
     return {
         "run_dir": str(out), "seed": seed,
+        # one torch thread everywhere: the same numbers on any machine, and on a busy 2-core machine
+        # several times faster than 2 threads (OpenMP threads wait on each other when cores are taken)
+        "reproducibility": {"torch_threads": DEMO_TORCH_THREADS, "deterministic": True},
         "sources": [{**shapes, "split": "train"}], "eval": [{**shapes, "split": "test"}],
         "model": {"pretrained": str(model)},
         "backend": {"name": "transformers", "batch_size": 32, "max_new_tokens": 24, "temperature": 0.0,
