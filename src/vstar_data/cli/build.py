@@ -112,9 +112,11 @@ def demo_cmd(
     ablation: bool = typer.Option(False, "--ablation", help="Also run without label rationalization (the paper's ablation) and compare."),
 ) -> None:
     """Run the whole Video-STaR loop on CPU in a few minutes: a procedural world of moving shapes,
-    a tiny warm-start model that can explain a given label but never names the motion direction
-    unaided, and cycles of generate -> rationalize -> publish -> train -> evaluate. Prints the
-    per-cycle table; writes stats.json, yield_per_cycle.png, checkpoints and the store with its card.
+    a tiny warm-start model that never names the motion direction unaided and explains a given
+    direction only for some colours, and cycles of generate -> rationalize -> publish -> train ->
+    evaluate that compound (more direct answers, more rows, higher held-out accuracy each cycle).
+    Prints the per-cycle table; writes stats.json, yield_per_cycle.png, checkpoints, the store
+    with its card and report.html. Same seed, same numbers (one torch thread, deterministic).
     """
     from ..cycle.demo import run_demo
 

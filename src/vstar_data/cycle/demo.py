@@ -1,9 +1,11 @@
 """`vstar-data demo`: the whole Video-STaR loop on a world where it visibly works on a CPU.
 
 Renders the procedural shapes world (adapters/shapes.py), trains its warm-start model (it names
-colour and shape and can restate a hint, but never says which way the shape moves), writes a
-run config and runs `build` on it: cycle 0 answers almost never contain the direction, label
-rationalization fills the gap, and the models trained on those rows answer it unaided.
+colour and shape but never says which way the shape moves, and explains a given direction in its
+own words only for some colours: see adapters/_shapes_warmstart.py), writes a run config and
+runs `build` on it: cycle 0 answers almost never contain the direction, label rationalization
+supplies rows for part of the clips, and each cycle's model answers more clips unaided, so the
+next cycle trains on more rows. Nothing in the pipeline knows the world: it is one more adapter.
 """
 from __future__ import annotations
 
