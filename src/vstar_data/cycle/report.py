@@ -253,10 +253,24 @@ class _Frames:
         return None, why
 
 
-def _kind(row: dict[str, Any]) -> str:
-    if not row.get("accepted"):
-        return "rejected"
-    return "rationalized" if row.get("origin") == "rationalized" else "direct"
+def _outcomes(pairs: list[tuple[str, dict[str, Any]]]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Each sample once, by its outcome: answered directly, accepted after rationalization, or
+    rejected (shown by its last attempt, the rationalized one when there was one)."""
+    def rank(r: dict[str, Any]) -> tuple[bool, bool, int]:
+        accepted = bool(r.get("accepted"))
+        return accepted and r.get("origin") != "rationalized", accepted, int(r.get("attempt") or 0)
+
+    last: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    for sub, r in pairs:
+        key = (sub, str(r.get("id")))
+        if key not in last or rank(r) > rank(last[key][1]):
+            last[key] = (sub, r)
+    out: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    for sub, r in last.values():
+        kind = ("rejected" if not r.get("accepted") else
+                "rationalized" if r.get("origin") == "rationalized" else "direct")
+        out[kind].append((sub, r))
+    return out
 
 
 def _row_view(row: dict[str, Any], frames: _Frames, videos: Path | None, *, echo: bool = False) -> dict[str, Any]:
@@ -359,9 +373,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, *, per_kind
         c = int(s["cycle"])
         pairs = _attempts_by_source(run_dir / f"cycle-{c}" / "generate")
         attempts[c] = [r for _, r in pairs]
-        by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
-        for sub, r in pairs:
-            by_kind[_kind(r)].append((sub, r))
+        by_kind = _outcomes(pairs)
         groups = []
         rng = random.Random(f"{seed}/{c}")
         for kind, title in KINDS:
@@ -370,8 +382,8 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, *, per_kind
             views = [_row_view(pool[i][1], frames, roots.get(pool[i][0])) for i in pick]
             shown += len(views)
             groups.append({"kind": kind, "title": title, "total": len(pool), "rows": views})
-        reasons = Counter(str(r.get("reject_reason")) for _, r in by_kind["rejected"])
-        for sub, r in by_kind["rejected"]:
+        reasons = Counter(str(r.get("reject_reason")) for _, r in pairs if not r.get("accepted"))
+        for sub, r in pairs:
             if r.get("reject_reason") == "hint_echo" and len(echoes) < max_echo:
                 echoes.append({"cycle": c, **_row_view(r, frames, roots.get(sub), echo=True)})
         cycles.append({"cycle": c, "groups": groups, "reasons": sorted(reasons.items()),
