@@ -51,6 +51,7 @@ class RunConfig:
     templates: list[str]
     profile: str
     rationalize: bool
+    judge: dict[str, Any] | None
     training: dict[str, Any]
     store: dict[str, Any]
     cycles: dict[str, Any]
@@ -127,5 +128,6 @@ def run_config_from_dict(data: dict[str, Any], *, base: Path, name: str = "run",
         backend=merged["backend"], frames=merged["frames"],
         templates=[_resolve(base, t) or t for t in merged["templates"]],
         profile=merged["verifier"]["profile"], rationalize=bool(merged["rationalize"]),
+        judge=dict(merged["verifier"]["judge"]) if merged["verifier"].get("judge") else None,
         training=dict(merged["training"]), store=store, cycles=merged["cycles"], raw=merged,
         reproducibility=dict(merged["reproducibility"]))

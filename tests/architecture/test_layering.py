@@ -129,3 +129,27 @@ def test_each_stage_package_says_what_it_takes_and_gives() -> None:
         heavy = {t for t in _imports(init)} | {n.names[0].name for n in ast.walk(ast.parse(init.read_text()))
                                                if isinstance(n, ast.Import)}
         assert not heavy & {"torch", "transformers", "datasets"}, f"{init} imports something heavy"
+
+
+def test_every_package_is_listed_in_setup_cfg() -> None:
+    """`pip install .` (not editable) ships only the packages setup.cfg lists: a new stage package
+    that is missing there works in a checkout and breaks for every user."""
+    import configparser
+
+    cfg_path = PKG.parents[1] / "setup.cfg"
+    if not cfg_path.exists():
+        import pytest
+
+        pytest.skip("not a source checkout")
+    cfg = configparser.ConfigParser()
+    cfg.read(cfg_path)
+    listed = set(cfg["options"]["packages"].split())
+    on_disk = {_module_name(p.parent / "__init__.py") for p in PKG.rglob("__init__.py")
+               if "adapters" not in p.relative_to(PKG).parts}
+    assert on_disk <= listed, f"packages missing from setup.cfg [options] packages: {sorted(on_disk - listed)}"
+    data = cfg["options.package_data"]
+    for pkg in on_disk:
+        folder = PKG.joinpath(*pkg.split(".")[1:])
+        kinds = {p.suffix for p in folder.iterdir() if p.is_file() and p.suffix not in (".py", ".pyc")}
+        if kinds:
+            assert pkg in data, f"{pkg} holds {sorted(kinds)} files but has no [options.package_data] entry"

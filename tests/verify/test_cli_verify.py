@@ -95,3 +95,41 @@ def test_empty_input(tmp_path: Path) -> None:
     out = tmp_path / "v.jsonl"
     result = runner.invoke(app, ["verify", str(src), "--out", str(out)])
     assert result.exit_code == 0 and out.read_text() == "" and "no answers" in result.output
+
+
+def test_verify_explain_prints_decision_span_reason_and_failed_clause(tmp_path: Path) -> None:
+    rows = [
+        {"id": "ok", "labels": [{"type": "category", "name": "action", "value": "abseiling"}],
+         "answer": "It looks like rock climbing at first, but it is abseiling."},
+        {"id": "retracted", "labels": [{"type": "category", "name": "action", "value": "rock climbing"}],
+         "answer": "It looks like rock climbing at first, but it is abseiling."},
+        {"id": "list", "labels": [{"type": "category", "name": "action", "value": "abseiling"}],
+         "answer": "Abseiling, rock climbing, ice climbing."},
+        {"id": "other", "labels": [{"type": "number", "name": "final_score", "value": 65.6}],
+         "answer": "The previous diver scored 65.6; this diver scores 48.0."},
+        {"id": "missing", "labels": [{"type": "category", "name": "action", "value": "yoga"}],
+         "answer": "A man rides a horse."},
+    ]
+    vocab = tmp_path / "classes.txt"
+    vocab.write_text("abseiling\nrock climbing\nice climbing\nyoga\n", "utf-8")
+    src, out = _write(tmp_path / "in.jsonl", rows), tmp_path / "v.jsonl"
+    result = runner.invoke(app, ["verify", str(src), "--out", str(out), "--explain", "--vocabulary", str(vocab)])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "ok: ACCEPT" in text and "action (category): pass  span [48:57] 'abseiling'  reason -" in text
+    assert "retracted: REJECT (retracted)" in text and "clause: 'It looks like rock climbing at first'" in text
+    assert "list: REJECT (competing_value)" in text and "rival: 'rock climbing'" in text
+    assert "other: REJECT (attributed_elsewhere)" in text and "clause: 'The previous diver scored 65.6'" in text
+    assert "missing: REJECT (not_found)" in text and "clause: 'A man rides a horse.'" in text
+    assert [r["reject_reason"] for r in _read(out)] == [None, "retracted", "competing_value",
+                                                        "attributed_elsewhere", "not_found"]
+    # without --explain nothing per answer is printed
+    quiet = runner.invoke(app, ["verify", str(src), "--out", str(out)])
+    assert "REJECT" not in quiet.output
+
+
+def test_verify_vocabulary_file_must_exist(tmp_path: Path) -> None:
+    src = _write(tmp_path / "in.jsonl", ROWS[:1])
+    result = runner.invoke(app, ["verify", str(src), "--out", str(tmp_path / "o.jsonl"),
+                                 "--vocabulary", str(tmp_path / "nope.txt")])
+    assert result.exit_code != 0 and "nope.txt" in (result.output + str(result.exception))

@@ -80,5 +80,6 @@ def generate_cmd(
     counts = {"samples": d["samples"], "generated (accepted directly)": d["generated"],
               "rationalized (accepted with hint)": d["rationalized"], "rejected": d["rejected"],
               **{f"skipped ({k})": v for k, v in sorted(d["skipped_by_reason"].items())},
+              **{f"judge: {k}": v for k, v in sorted(d["judged"].items())},
               "chunks resumed from disk": d["chunks_done_before"], "seconds": d["seconds"]}
     print_counts(f"generate -> {out}" + (" (interrupted)" if d["interrupted"] else ""), counts)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -18,6 +19,12 @@ def verify_cmd(
                                                       "`scores` (per label), `verifier_profile`, `reject_reason`."),
     profile: str = typer.Option("default", "--profile", "-p",
                                 help="Verifier profile: paper, code, default, or a path to a YAML profile file."),
+    explain: bool = typer.Option(False, "--explain",
+                                 help="Print, per answer and label, the decision, the span, the reason and, "
+                                      "for a rejection, the clause that failed."),
+    vocabulary: Path = typer.Option(None, "--vocabulary", metavar="CLASSES.txt",
+                                    help="The source's class list (one per line): another class stated as "
+                                         "strongly as the label rejects the answer (competing_value)."),
 ) -> None:
     """Check each answer states every label (category, number, interval, sequence) and, for
     rationalized answers, that it does not merely echo the hint. Prints the accept rate and the
@@ -28,13 +35,20 @@ def verify_cmd(
     import time
     from collections import Counter
 
-    from ..errors import AnnotationError, LabelSpecError
+    from ..errors import AnnotationError, ConfigError, LabelSpecError
     from ..jsonl import atomic_writer, dumps, read_jsonl
     from ..sources.sample import validate_label_specs
     from ..verify.verifier import ORIGINS, Verifier
 
     t0 = time.perf_counter()
-    verifier = Verifier(profile)
+    vocab = None
+    if vocabulary is not None:
+        if not vocabulary.is_file():
+            raise ConfigError("vocabulary file does not exist", file=vocabulary)
+        vocab = [line.strip() for line in vocabulary.read_text("utf-8").splitlines() if line.strip()]
+        if not vocab:
+            raise ConfigError("vocabulary file lists no classes", file=vocabulary)
+    verifier = Verifier(profile, vocabulary=vocab)
     total = accepted = 0
     rejects: Counter[str] = Counter()
     with atomic_writer(out) as fh:
@@ -55,6 +69,8 @@ def verify_cmd(
             obj.update(accepted=verdict.accepted, scores=[r.to_dict() for r in verdict.results],
                        verifier_profile=verdict.profile, reject_reason=verdict.reason)
             fh.write(dumps(obj) + "\n")
+            if explain:
+                print_explanation(obj.get("id", f"line {lineno}"), answer, verdict)
             total += 1
             accepted += verdict.accepted
             if not verdict.accepted:
@@ -65,3 +81,25 @@ def verify_cmd(
     print_counts(f"verify ({verifier.profile.name}): {out} in {time.perf_counter() - t0:.1f} s", counts)
     if not total:
         console().print(f"[yellow]{in_jsonl} holds no answers[/yellow]")
+
+
+def print_explanation(row_id: Any, answer: str, verdict: Any) -> None:
+    """One block per answer: per label the decision, the span and matched text, the reason and, for
+    a rejection, the clause that failed (and a rival value, if one was stated as strongly)."""
+    out = console()
+    head = "ACCEPT" if verdict.accepted else f"REJECT ({verdict.reason})"
+    out.print(f"{row_id}: {head}", markup=False, highlight=False)
+    for r in verdict.results:
+        span = f"[{r.span[0]}:{r.span[1]}] {r.matched!r}" if r.span else "-"
+        line = f"  {r.name} ({r.type}): {'pass' if r.passed else 'fail'}  span {span}  reason {r.reason or '-'}"
+        out.print(line, markup=False, highlight=False)
+        if not r.passed:
+            clause = r.extra.get("clause") or (answer if r.reason in ("not_found", "empty_answer") else r.matched)
+            if clause:
+                out.print(f"    clause: {clause!r}", markup=False, highlight=False)
+            if r.extra.get("rival"):
+                out.print(f"    rival: {r.extra['rival']!r}", markup=False, highlight=False)
+    if verdict.reason == "hint_echo" and verdict.echo:
+        out.print(f"  hint echo: {verdict.echo!r}", markup=False, highlight=False)
+    if verdict.judge is not None:
+        out.print(f"  judge: {verdict.judge.get('verdict')}", markup=False, highlight=False)

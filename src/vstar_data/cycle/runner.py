@@ -35,7 +35,7 @@ def _gen_config(rc: RunConfig, src: SourceConfig, model: str, cycle: int, *, rat
         limit=src.limit, adapter_options=src.options, templates=rc.templates, backend=b["name"],
         model=model, backend_options=dict(b.get("options") or {}), num_frames=rc.frames["num_frames"],
         frame_size=rc.frames.get("size"), max_new_tokens=b["max_new_tokens"],
-        temperature=b["temperature"], seed=rc.seed, cycle=cycle, profile=rc.profile,
+        temperature=b["temperature"], seed=rc.seed, cycle=cycle, profile=rc.profile, judge=rc.judge,
         rationalize=rationalize, chunk_size=b["batch_size"], batch_size=b["batch_size"],
         decode_workers=b["decode_workers"], progress=False,
         torch_threads=(rc.reproducibility or {}).get("torch_threads"))

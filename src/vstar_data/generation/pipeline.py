@@ -46,6 +46,7 @@ class GenerationConfig:
     seed: int = 0
     cycle: int = 0
     profile: str = "default"
+    judge: dict[str, Any] | None = None     # verifier.judge: {backend, model, when, options} (verify/judge.py)
     rationalize: bool = True
     chunk_size: int = 8
     batch_size: int = 8
@@ -68,12 +69,21 @@ class GenerationConfig:
             problems.append(f"backend {self.backend!r} needs --model (a local directory or a Hub id)")
         if self.temperature < 0:
             problems.append("temperature must be >= 0")
+        if self.judge is not None:
+            from ..verify.judge import Judge
+
+            try:
+                Judge.from_config(self.judge)
+            except ConfigError as exc:
+                problems.append(str(exc))
         if problems:
             raise ConfigError("invalid generation settings", problems=problems)
 
     def signature(self) -> str:
         """Hash of the settings that decide the rows (performance knobs excluded)."""
         data = {k: v for k, v in asdict(self).items() if k not in PERFORMANCE_KNOBS}
+        if data.get("judge") is None:
+            data.pop("judge", None)            # runs without a judge keep their signature
         speed_only = _backend_performance_options(self.backend)
         data["backend_options"] = {k: v for k, v in self.backend_options.items() if k not in speed_only}
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -216,6 +226,9 @@ class ChunkProcessor:
              attempt: int, timing: dict[str, float]) -> dict[str, Any]:
         t0 = time.perf_counter()
         verdict = self.verifier.verify(ps.sample.labels, answer, origin=origin).to_dict()
+        judged = {"verifier_judge": verdict["judge"]} if "judge" in verdict else {}
+        if verdict.get("ambiguous"):
+            judged["verifier_ambiguous"] = True
         timing = {**timing, "verify_s": round(time.perf_counter() - t0, 6)}
         row = ps.to_dict()
         row.pop("context", None)
@@ -225,8 +238,16 @@ class ChunkProcessor:
                    verifier_scores=verdict["scores"], model=self.backend.model_name,
                    model_revision=getattr(self.backend, "model_revision", None), cycle=self.cfg.cycle,
                    frame_indices=list(frames.indices), frame_timestamps=[round(t, 4) for t in frames.timestamps],
-                   timing=timing)
+                   timing=timing, **judged)
         return row
+
+
+def make_verifier(cfg: GenerationConfig) -> Any:
+    """The run's Verifier: its profile and, when configured, its judge (built lazily)."""
+    from ..verify.judge import Judge
+    from ..verify.verifier import Verifier
+
+    return Verifier(cfg.profile, judge=Judge.from_config(cfg.judge))
 
 
 def _as_skip(exc: BaseException, reason: str) -> SkipRecord:

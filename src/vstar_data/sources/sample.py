@@ -31,7 +31,8 @@ def _num(v: Any) -> bool:
 # most of `vstar-data samples` time on 34k rows) runs only for anything else, and still
 # produces the error message. tests/sources/test_cli_samples.py cross-checks both paths.
 _FAST_CHECKS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
-    "category": (("value",), {"value": _str, "synonyms": lambda v: type(v) is list and all(map(_str, v))}),
+    "category": (("value",), {"value": _str, "synonyms": lambda v: type(v) is list and all(map(_str, v)),
+                              "vocabulary": lambda v: type(v) is list and all(map(_str, v))}),
     "number": (("value",), {"value": lambda v: type(v) in (int, float), "rel_tol": _num,
                             "abs_tol": _num, "unit": lambda v: type(v) is str}),
     "interval": (("start", "end"), {"start": _num, "end": _num,

@@ -6,60 +6,36 @@ is also rejected when it merely leans on the hint ("as the answer states ...") i
 concluding the label itself. `verify_profiles` scores one answer under several profiles at once,
 so tightening acceptance later is a re-verify, never a re-generate.
 
+Each label type also checks commitment (labels/_commitment.py): the clause that states the label
+must assert it, and no rival value (another class of the source's `vocabulary`, another number,
+interval or sequence) may be stated as strongly. A rationalized answer is rejected as a hint echo
+when it uses a stock deferring phrase, or defers to the given answer in other words with too
+little visual description of its own (echo.py). Answers whose decision rests on such cues are
+marked `ambiguous`; an optional judge (judge.py) is asked about those (or about all answers) and
+its yes/no is recorded next to the rules' decision.
+
 Profiles live in the shipped `profiles.yaml` (paper, code, default); a path to a YAML file of the
 same shape is accepted too.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
 from ..errors import ConfigError
+from .echo import is_hint_echo, leans_on_hint
+from .labels._text import analyze
 from .labels.base import LabelResult, LabelType, Profile
 from ..registry import LABEL_TYPES
 
 ORIGINS = ("generated", "rationalized")
 _PROFILE_FIELDS = {f.name: f for f in fields(Profile)}
 _PROFILE_META = {"description", "extends", "name"}
-
-# Phrases by which an answer defers to the hint instead of reasoning to the label itself.
-_ECHO_RE = re.compile("|".join(rf"(?:{p})" for p in (
-    r"\bas (?:the |your )?(?:given |provided |supplied )?(?:answer|hint|label|question|prompt)s? "
-    r"(?:states?|says?|indicates?|suggests?|shows?|tells? us|mentions?|reads?)\b",
-    r"\bas (?:stated|given|mentioned|indicated|provided|specified|noted|suggested|hinted|shown) "
-    r"(?:in|by) the (?:answer|hint|label|question|prompt)\b",
-    r"\bthe (?:given|provided|supplied|expected) (?:answer|label|hint|solution)\b",
-    r"\b(?:since|because|as) we(?: are|['’]re| were) (?:told|given|informed)\b",
-    r"\bwe(?: are|['’]re| were) told\b",
-    r"\baccording to the (?:given |provided |supplied )?(?:answer|hint|label|question|prompt)\b",
-    r"\bthe answer (?:is|was) (?:given|provided|stated|said) (?:as|to be)\b",
-    r"\bthe answer (?:states|says|indicates|suggests|tells us|mentions)\b",
-    r"\bthe (?:hint|label|prompt) (?:says|states|indicates|suggests|tells us|reads|mentions|gives)\b",
-    r"\b(?:the|this|a) hint\b",
-    r"\b(?:as )?stated in the question\b",
-    r"\bthe question (?:states|says|tells us|mentions) (?:that )?the answer\b",
-    r"\b(?:based on|given) the (?:provided|given|supplied) (?:answer|hint|label|information)\b",
-    r"\banswer key\b",
-    r"\bthe answer (?:provided|given|supplied)\b",
-    r"\bgiven (?:that )?the answer\b",
-    r"\bwe (?:already )?know (?:that )?the answer\b",
-    r"\b(?:explain|justify) why the (?:answer|label) is\b",
-)), re.IGNORECASE)
-
-
-def is_hint_echo(answer: str) -> tuple[bool, str | None]:
-    """(True, phrase) when the answer defers to the given answer/hint rather than concluding it."""
-    if not isinstance(answer, str):
-        return False, None
-    m = _ECHO_RE.search(answer)
-    return (True, m.group(0)) if m else (False, None)
-
 
 # Profiles -------------------------------------------------------------------------------------
 @lru_cache(maxsize=1)
@@ -78,7 +54,7 @@ def _build(name: str, body: Mapping[str, Any], source: str) -> Profile:
         if key not in _PROFILE_FIELDS or key == "name":
             problems.append(f"unknown key {key!r} (known: {', '.join(sorted(set(_PROFILE_FIELDS) - {'name'}))})")
             continue
-        if key == "reject_hint_echo":
+        if key in ("reject_hint_echo", "require_commitment"):
             if not isinstance(value, bool):
                 problems.append(f"{key} must be true or false, got {value!r}")
         elif value is None and key == "abs_tol":
@@ -92,6 +68,8 @@ def _build(name: str, body: Mapping[str, Any], source: str) -> Profile:
             problems.append(f"{key} must be >= 0, got {value}")
         elif key == "min_iou" and not 0 < value <= 1:
             problems.append(f"min_iou must be in (0, 1], got {value}")
+        elif key == "echo_min_evidence" and (value < 0 or value != int(value)):
+            problems.append(f"echo_min_evidence must be a whole number >= 0, got {value}")
         values[key] = value
     if problems:
         raise ConfigError(f"invalid verifier profile {name!r}", problems=problems, file=source)
@@ -128,6 +106,12 @@ def load_profile(profile: str | Path | Profile) -> Profile:
 
 
 # Verdicts -------------------------------------------------------------------------------------
+# Reasons that come from the commitment check or the paraphrased echo test: a rule-based call on
+# wording, so the answer is `ambiguous` (a judge may be asked about it).
+AMBIGUOUS_REASONS = frozenset({"hedged", "questioned", "counterfactual", "not_carried_out", "attributed_elsewhere",
+                               "retracted", "competing_value", "negated", "excluded"})
+
+
 @dataclass(slots=True)
 class Verdict:
     """Whether one answer is accepted under one profile, with every label's result."""
@@ -136,22 +120,39 @@ class Verdict:
     profile: str
     results: list[LabelResult] = field(default_factory=list)
     reason: str | None = None
-    echo: str | None = None            # the hint-echo phrase found, if any
+    echo: str | None = None            # the hint-echo phrase (or deferring clause) found, if any
+    ambiguous: bool = False            # the decision rests on commitment/echo cues
+    judge: dict[str, Any] | None = None  # the judge's verdict, when one was asked
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"accepted": self.accepted, "profile": self.profile,
                                "scores": [r.to_dict() for r in self.results], "reason": self.reason}
         if self.echo:
             out["hint_echo"] = self.echo
+        if self.ambiguous:
+            out["ambiguous"] = True
+        if self.judge is not None:
+            out["judge"] = self.judge
         return out
 
 
-class Verifier:
-    """Checks answers against label specs under one profile; label types are resolved once."""
+Vocabulary = Sequence[str] | Mapping[str, Sequence[str]]
 
-    def __init__(self, profile: str | Path | Profile = "default") -> None:
+
+class Verifier:
+    """Checks answers against label specs under one profile; label types are resolved once.
+
+    `vocabulary`: the source's class list (a list for every vocabulary-using label, or a mapping
+    label name -> list); a spec's own `vocabulary` key wins. `judge`: an optional `Judge`
+    (verify/judge.py) asked about ambiguous answers (or all, per its `when`).
+    """
+
+    def __init__(self, profile: str | Path | Profile = "default", *, vocabulary: Vocabulary | None = None,
+                 judge: Any = None) -> None:
         self.profile = load_profile(profile)
         self._types: dict[str, LabelType] = {}
+        self.vocabulary = vocabulary
+        self.judge = judge
 
     def label_type(self, type_name: str) -> LabelType:
         lt = self._types.get(type_name)
@@ -159,20 +160,52 @@ class Verifier:
             lt = self._types[type_name] = LABEL_TYPES.get(type_name)()
         return lt
 
-    def verify(self, labels: Iterable[dict[str, Any]], answer: str, origin: str = "generated") -> Verdict:
-        """All labels must pass; a rationalized answer that echoes the hint is rejected ("hint_echo")."""
+    def _with_vocabulary(self, spec: dict[str, Any], lt: LabelType, vocabulary: Vocabulary | None) -> dict[str, Any]:
+        if vocabulary is None or not lt.uses_vocabulary or spec.get("vocabulary"):
+            return spec
+        names = vocabulary.get(spec.get("name", "")) if isinstance(vocabulary, Mapping) else vocabulary
+        return {**spec, "vocabulary": names} if names else spec
+
+    def verify(self, labels: Iterable[dict[str, Any]], answer: str, origin: str = "generated",
+               vocabulary: Vocabulary | None = None) -> Verdict:
+        """All labels must pass and commit; a rationalized answer that leans on the hint is rejected
+        ("hint_echo")."""
         if origin not in ORIGINS:
             raise ConfigError(f"origin must be one of {', '.join(ORIGINS)}, got {origin!r}", key="origin")
         text = answer if isinstance(answer, str) else ""
         profile = self.profile
-        results = [self.label_type(spec["type"]).verify(spec, text, profile) for spec in labels]
+        vocab = vocabulary if vocabulary is not None else self.vocabulary
+        labels = list(labels)
+        results = []
+        for spec in labels:
+            lt = self.label_type(spec["type"])
+            results.append(lt.verify(self._with_vocabulary(spec, lt, vocab), text, profile))
         reason = next((r.reason or "failed" for r in results if not r.passed), None)
+        ambiguous = any(r.reason in AMBIGUOUS_REASONS for r in results)
         echo = None
-        if origin == "rationalized" and profile.reject_hint_echo:
+        if origin == "rationalized" and profile.reject_hint_echo and text.strip():
             found, echo = is_hint_echo(text)
             if found:
                 reason = "hint_echo"
-        return Verdict(reason is None, profile.name, results, reason, echo)
+            else:
+                echo = leans_on_hint(text, _label_stems(self, labels), profile.echo_min_evidence)
+                if echo is not None:
+                    reason, ambiguous = "hint_echo", True
+        verdict = Verdict(reason is None, profile.name, results, reason, echo, ambiguous)
+        if self.judge is not None and self.judge.wants(verdict):
+            verdict.judge = self.judge.ask(labels, text, verdict)
+        return verdict
+
+
+def _label_stems(verifier: Verifier, labels: list[dict[str, Any]]) -> frozenset[str]:
+    """Stems of the words of every label's value (as its hint states it)."""
+    out: set[str] = set()
+    for spec in labels:
+        try:
+            out.update(analyze(verifier.label_type(spec["type"]).hint_text(spec)).stems)
+        except Exception:          # a label type that cannot phrase its value adds nothing
+            continue
+    return frozenset(out)
 
 
 @lru_cache(maxsize=None)
@@ -182,7 +215,7 @@ def _builtin_verifier(name: str) -> Verifier:
 
 def verify_profiles(labels: Iterable[dict[str, Any]], answer: str, origin: str = "generated",
                     profiles: Iterable[str | Path | Profile | Verifier] = ("paper", "code", "default"),
-                    ) -> dict[str, Verdict]:
+                    vocabulary: Vocabulary | None = None) -> dict[str, Verdict]:
     """One answer scored under several profiles at once: profile name -> Verdict.
 
     The answer is tokenised once (label types share a cache), so each extra profile costs little.
@@ -196,5 +229,5 @@ def verify_profiles(labels: Iterable[dict[str, Any]], answer: str, origin: str =
             v = _builtin_verifier(p)
         else:
             v = Verifier(p)
-        out[v.profile.name] = v.verify(labels, answer, origin)
+        out[v.profile.name] = v.verify(labels, answer, origin, vocabulary)
     return out

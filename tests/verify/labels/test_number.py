@@ -49,7 +49,7 @@ CASES = [
     (DD35, "The diver does 3.5 somersaults.", False, "not_found", None),
     (DD32, "The score is 3.2 and the difficulty is high.", False, "not_found", None),
     (DD32, "The difficulty is 3.5 and the score is 3.2.", False, "out_of_tolerance", 3.5),
-    (DD32, "The difficulty is 3.0 or 3.2.", False, "out_of_tolerance", 3.0),
+    (DD32, "The difficulty is 3.0 or 3.2.", False, "competing_value", 3.2),     # issue 13: alternatives
     (DD32, "The difficulty is not 3.2.", False, "negated", None),
     (num("duration", 90, unit="s"), "The clip lasts 90 meters.", False, "unit_mismatch", None),
     # the key is never mentioned: a lone bare number is the answer's claim, two are ambiguous

@@ -20,7 +20,8 @@ from typing import Any
 from ...errors import ConfigError
 from ...jsonl import atomic_writer, dumps
 from ..attempts import read_chunk
-from ..pipeline import ChunkProcessor, GenerationConfig, Prepared, chunks_of, decode_one, prepare, skip_row
+from ..pipeline import (ChunkProcessor, GenerationConfig, Prepared, chunks_of, decode_one, make_verifier, prepare,
+                        skip_row)
 
 log = logging.getLogger(__name__)
 RUN_FILE = "run.json"
@@ -41,6 +42,7 @@ class RunSummary:
     seconds: float = 0.0
     interrupted: bool = False
     model_busy_s: float = 0.0
+    judged: Counter = field(default_factory=Counter)   # judge replies: yes / no / unparsed / failed
 
     def to_dict(self) -> dict[str, Any]:
         return {"samples": self.samples, "generated": self.generated, "rationalized": self.rationalized,
@@ -48,7 +50,8 @@ class RunSummary:
                 "skipped_by_reason": dict(self.skipped), "attempts": self.attempts,
                 "chunks_total": self.chunks_total, "chunks_done_before": self.chunks_done_before,
                 "seconds": round(self.seconds, 3), "interrupted": self.interrupted,
-                "model_busy_share": round(self.model_busy_s / self.seconds, 4) if self.seconds else None}
+                "model_busy_share": round(self.model_busy_s / self.seconds, 4) if self.seconds else None,
+                "judged": dict(self.judged)}
 
 
 def check_run_dir(out: Path, cfg: GenerationConfig) -> None:
@@ -77,6 +80,11 @@ def tally(summary: RunSummary, rows: list[dict], skips: list[dict]) -> None:
     for row in rows:
         by_id.setdefault(row["id"], []).append(row)
     summary.attempts += len(rows)
+    for row in rows:
+        judge = row.get("verifier_judge")
+        if judge is not None:
+            summary.judged["failed" if judge.get("error") else (judge.get("verdict") or "unparsed")] += 1
+            summary.judged["disagreed"] += judge.get("agrees") is False
     for attempts in by_id.values():
         accepted = [r for r in attempts if r["accepted"]]
         if any(r["origin"] == "generated" for r in accepted):
@@ -97,8 +105,6 @@ class LocalEngine:
 
     def run(self, cfg: GenerationConfig, out: str | Path, *, backend: Any = None,
             prepared: Prepared | None = None) -> RunSummary:
-        from ...verify.verifier import Verifier
-
         t_start = time.perf_counter()
         out = Path(out)
         prepared, summary, todo = plan_run(cfg, out, prepared)
@@ -109,7 +115,7 @@ class LocalEngine:
         if backend is None:
             backend = make_backend(cfg, prepared)
         uses_frames = getattr(backend, "uses_frames", True)
-        processor = ChunkProcessor(cfg, prepared.templates, backend, Verifier(cfg.profile))
+        processor = ChunkProcessor(cfg, prepared.templates, backend, make_verifier(cfg))
 
         stop = {"flag": False}
         previous = signal.getsignal(signal.SIGINT)

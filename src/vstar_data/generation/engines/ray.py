@@ -132,7 +132,7 @@ class RayEngine:
 
     def run(self, cfg: GenerationConfig, out: str | Path, *, backend: Any = None,
             prepared: Prepared | None = None, address: str | None = None) -> RunSummary:
-        from ...verify.verifier import Verifier
+        from ..pipeline import make_verifier
 
         t_start = time.perf_counter()
         out = Path(out)
@@ -142,7 +142,7 @@ class RayEngine:
             summary.seconds = time.perf_counter() - t_start
             return summary
 
-        verifier = Verifier(cfg.profile)            # a bad profile fails here, before Ray starts
+        verifier = make_verifier(cfg)               # a bad profile fails here, before Ray starts
         uses_frames = _uses_frames(cfg, backend)
         blob = _backend_blob(backend)
         t_ray = time.perf_counter()

@@ -15,6 +15,9 @@ _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty 
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 _ONES_TENS = frozenset(_ONES) | frozenset(_TENS)
 _FRACTIONS = {"half": 0.5, "quarter": 0.25, "halves": 0.5, "quarters": 0.25}
+# vulgar fraction signs: "3½ somersaults", "a score of 65½"
+VULGAR = {"½": 0.5, "¼": 0.25, "¾": 0.75, "⅓": 1 / 3, "⅔": 2 / 3, "⅕": 0.2, "⅖": 0.4, "⅗": 0.6, "⅘": 0.8,
+          "⅙": 1 / 6, "⅚": 5 / 6, "⅛": 0.125, "⅜": 0.375, "⅝": 0.625, "⅞": 0.875}
 _ONE_NOT_NUMBER_PREV = frozenset({"no", "any", "every", "each", "some", "which", "the", "this", "that",
                                   "someone", "anyone", "everyone", "another"})
 _ONE_NOT_NUMBER_NEXT = frozenset({"of", "another", "who", "that", "which", "s", "hand", "side"})
@@ -92,6 +95,7 @@ def _decimal_words(lows: list[str], kinds: list[int], j: int) -> tuple[str, int]
 
 
 NUMBER_WORDS = frozenset(_ONES) | frozenset(_TENS) | frozenset(_SCALES) | {"point"}
+_HEAD_WORDS = NUMBER_WORDS | frozenset(VULGAR)
 
 
 def numbers(doc: Doc) -> list[Number]:
@@ -102,8 +106,8 @@ def numbers(doc: Doc) -> list[Number]:
     lows, kinds = doc.lows, doc.kinds
     n = len(lows)
     heads = positions(kinds, NUM)
-    if not NUMBER_WORDS.isdisjoint(lows):
-        heads = sorted(heads + [i for i, w in enumerate(lows) if w in NUMBER_WORDS])
+    if not _HEAD_WORDS.isdisjoint(lows):
+        heads = sorted(heads + [i for i, w in enumerate(lows) if w in _HEAD_WORDS])
     out: list[Number] = []
     done = 0
     for i in heads:
@@ -118,6 +122,10 @@ def numbers(doc: Doc) -> list[Number]:
                 value, is_clock = _clock(low), True
             else:
                 value = float(low)
+                if j < n and lows[j] in VULGAR and "." not in low:
+                    value, j = value + VULGAR[lows[j]], j + 1          # "3½", "3 ½"
+        elif low in VULGAR:
+            value = VULGAR[low]
         elif low == "point":
             digits, k = _decimal_words(lows, kinds, i + 1)
             if digits and kinds[i + 1] == WORD:

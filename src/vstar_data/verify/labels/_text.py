@@ -87,7 +87,7 @@ bent:bend sent:send spent:spend went gone goes:go did done does doing:do has had
 is are was were been being am:be men:man women:woman children:child people:person feet:foot
 teeth:tooth mice:mouse geese:goose knives:knife leaves:leaf wolves:wolf shelves:shelf
 halves:half dying died dies:die lying:lie tying tied ties:tie dyed dyeing:dye using used:use
-bobsled bobsleds bobsledding:bobsled skiing skis skied:ski
+bobsled bobsleds bobsledding:bobsled skiing skis skied:ski ups:up
 """
 IRREGULAR: dict[str, str] = {
     form: base
@@ -310,7 +310,7 @@ class Doc:
         while j >= 0 and i - j <= limit:
             low = lows[j]
             if kinds[j] == PUNCT:
-                if low in scope:
+                if low in scope or (low == "-" and scope is SOFT and self.spaced(j)):
                     return j + 1
             elif low in CLAUSE_WORDS:
                 return j
@@ -318,6 +318,13 @@ class Doc:
                 return j + 1
             j -= 1
         return j + 1
+
+    def spaced(self, k: int) -> bool:
+        """Is token k set off by spaces ("pike - not tuck - 2 twists"), a dash between clauses rather
+        than a hyphen ("clean-and-jerk") or a range ("12-18")?"""
+        s, e = self.span(k, k + 1)
+        text = self.text
+        return 0 < s and e < len(text) and text[s - 1].isspace() and text[e].isspace()
 
     def same_sentence(self, a: int, b: int) -> bool:
         """No hard break between tokens a < b."""

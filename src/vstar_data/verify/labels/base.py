@@ -16,6 +16,9 @@ class Profile:
     abs_tol: float | None = None       # numbers: absolute margin when the spec gives none
     min_iou: float = 0.5               # intervals: temporal IoU when the spec gives none
     reject_hint_echo: bool = True      # rationalized answers that only echo the hint fail
+    require_commitment: bool = True    # the stating clause must assert the label (labels/_commitment.py)
+    echo_min_evidence: int = 4         # a rationalized answer that defers to the hint needs this many
+                                       # words of visual description elsewhere (verify/echo.py)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,9 +48,14 @@ class LabelResult:
 
 
 class LabelType(ABC):
-    """One kind of label. Subclasses set `type_name` and implement `verify` and `hint_text`."""
+    """One kind of label. Subclasses set `type_name` and implement `verify` and `hint_text`.
+
+    `uses_vocabulary`: the verifier passes the source's class list (when it has one) to this type
+    as the spec's `vocabulary` key, unless the spec carries its own.
+    """
 
     type_name: ClassVar[str]
+    uses_vocabulary: ClassVar[bool] = False
 
     @abstractmethod
     def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:

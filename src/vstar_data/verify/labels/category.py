@@ -38,6 +38,8 @@ from ._text import (
 )
 from .base import LabelResult, LabelType, Profile
 from ._numbers import NUMBER_WORDS
+from ._commitment import check, commitment_extra
+from ._vocabulary import corrected_claims, disjunction_forms, listed_alternatives, vocabulary_index
 
 # Words allowed between the two words of a reversed two-word name ("diving off a cliff").
 _REVERSE_FILL = SKIP | frozenset({"off", "from", "of", "in", "on", "into", "at", "with", "for"})
@@ -52,7 +54,8 @@ _KINDS = {stem(k): frozenset(stem(w) for w in v.split()) for k, v in {
 # Verbs that take a gerund: they may stand right before a one-word class ("we see abseiling").
 _GERUND_VERBS = frozenset("""see watch show start begin keep stop enjoy love like hate practice practise try
 continue finish go do involve feature depict capture demonstrate include mind quit resume avoid consider
-imagine prefer learn teach perform hear notice observe spot witness film record""".split())
+imagine prefer learn teach perform hear notice observe spot witness film record indicate suggest mean
+reveal confirm imply signal""".split())
 # Who may stand right before a one-word class name as its subject ("a man whistling").
 _SUBJECTS = frozenset("""
 man woman person boy girl kid child children baby guy lady gentleman adult teen teenager player athlete
@@ -129,6 +132,7 @@ def compile_name(value: str, synonyms: tuple[str, ...] = ()) -> tuple[_Variant, 
         core = _PAREN_RE.sub(" ", text)
         if core != text:
             forms.append((_words(core), tuple(exclusions)))
+        forms += [(alt, tuple(exclusions)) for alt in disjunction_forms(_words(core))]
         for words, excl in forms:
             v = _variant(words, excl, synonym)
             if v is not None and tuple(t.stem for t in v.toks) not in seen:
@@ -302,10 +306,61 @@ def _runs(variants: tuple[_Variant, ...]) -> tuple[tuple[_Variant, Any, _Tok], .
     return tuple(out)
 
 
+def _matches(doc: Doc, variants: tuple[_Variant, ...], thr: float, fuzzy_ok: bool = True,
+             ) -> tuple[list[tuple[int, int, float, _Variant]], tuple[str, int, int, float] | None]:
+    """Every place the answer says the class (exact anchors; typo-level ones only if none), and the
+    first exclusion-rejected match ("petting a cat" for "(not cat)")."""
+    found: list[tuple[int, int, float, _Variant]] = []
+    excluded: tuple[str, int, int, float] | None = None
+    seen: set[int] = set()
+    for fuzzy in ((False, True) if fuzzy_ok else (False,)):
+        if fuzzy and found:
+            break
+        for var, matcher, anchor in _runs(variants):
+            if fuzzy and len(anchor.stem) < 6:
+                continue
+            for j in _starts(doc, anchor, thr, fuzzy):
+                if j in seen:
+                    continue
+                got = matcher(doc, var.toks, j, thr)
+                if got is None:
+                    continue
+                end, sim = got
+                if _part_of_longer_name(doc, var, j, end):
+                    continue
+                if var.exclusions and _excluded(doc, j, end, var):
+                    excluded = excluded or ("excluded", j, end, sim)
+                    continue
+                seen.add(j)
+                found.append((j, end, sim, var))
+    return found, excluded
+
+
+def _rivals(doc: Doc, spec: dict[str, Any], thr: float, gold: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Mentions of other classes of the label's vocabulary (`spec["vocabulary"]`), if it has one;
+    without one, activity phrases listed next to the class as alternatives."""
+    names = spec.get("vocabulary")
+    if not names:
+        return listed_alternatives(doc, gold)
+    own = {str(spec["value"]).lower(), *(str(s).lower() for s in spec.get("synonyms") or ())}
+    out: list[tuple[int, int]] = []
+    for name in vocabulary_index(names, compile_name).named(doc):
+        if name.lower() in own:
+            continue
+        found, _ = _matches(doc, compile_name(name), thr, fuzzy_ok=False)
+        out.extend((j, end) for j, end, _, _ in found)
+    return out
+
+
 class CategoryLabel(LabelType):
-    """A class name (plus synonyms) that the answer must state, unnegated, as its own claim."""
+    """A class name (plus synonyms) that the answer must state and commit to as its own claim.
+
+    A spec may carry `vocabulary` (the source's class list): other classes named with equal force
+    ("abseiling or rock climbing", "abseiling, rock climbing, ice climbing") then reject it.
+    """
 
     type_name = "category"
+    uses_vocabulary = True
 
     def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
@@ -314,29 +369,23 @@ class CategoryLabel(LabelType):
         variants = compile_name(str(spec["value"]), tuple(spec.get("synonyms") or ()))
         doc = analyze(answer)
         thr = float(profile.fuzzy_threshold)
-        first_fail: tuple[str, int, int, float] | None = None
-        for fuzzy in (False, True):        # exact anchors first: most passes never need fuzzy
-            for var, matcher, anchor in _runs(variants):
-                if fuzzy and len(anchor.stem) < 6:
-                    continue
-                for j in _starts(doc, anchor, thr, fuzzy):
-                    got = matcher(doc, var.toks, j, thr)
-                    if got is None:
-                        continue
-                    end, sim = got
-                    if _part_of_longer_name(doc, var, j, end):
-                        continue
-                    if negated(doc, j, end) >= 0:
-                        first_fail = first_fail or ("negated", j, end, sim)
-                        continue
-                    if var.exclusions and _excluded(doc, j, end, var):
-                        first_fail = first_fail or ("excluded", j, end, sim)
-                        continue
-                    s, e = doc.span(j, end)
-                    extra = {"synonym": var.synonym} if var.synonym else {}
-                    return LabelResult(name, self.type_name, True, sim, (s, e), answer[s:e], extra=extra)
-        if first_fail is not None:
-            reason, j, end, sim = first_fail
+        found, excluded = _matches(doc, variants, thr)
+        if found:
+            gold = [(j, end) for j, end, _, _ in found]
+            corrections = [] if spec.get("vocabulary") else corrected_claims(doc, gold)
+            verdict = check(doc, gold, _rivals(doc, spec, thr, gold), profile.require_commitment, corrections,
+                            events=False)
+            j, end = verdict.mention if verdict.mention in gold else gold[0]
+            sim, var = next((m[2], m[3]) for m in found if m[0] == j)
+            s, e = doc.span(j, end)
+            extra: dict[str, Any] = {"synonym": var.synonym} if var.synonym else {}
+            if verdict.ok:
+                return LabelResult(name, self.type_name, True, sim, (s, e), answer[s:e], extra=extra)
+            extra.update(commitment_extra(doc, verdict, gold))
+            return LabelResult(name, self.type_name, False, sim, (s, e), answer[s:e], reason=verdict.reason,
+                               extra=extra)
+        if excluded is not None:
+            reason, j, end, sim = excluded
             s, e = doc.span(j, end)
             return LabelResult(name, self.type_name, False, sim, (s, e), answer[s:e], reason=reason)
         lower = doc.cache.get("lower")

@@ -13,13 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from ._text import FUNCTION, NUM, WORD, Doc, analyze, empty_answer, negated, stem
+from ._commitment import check, commitment_extra
 from .base import LabelResult, LabelType, Profile
 from ._numbers import UNITS, fmt_number, numbers
 
 _TIME_UNITS = {u: f for u, (family, f) in UNITS.items() if family == "time"}
 _RANGE = frozenset({"-", "–", "—", "to", "until", "till", "through", "thru"})
 _START_CUES = frozenset(stem(w) for w in ("start", "starts", "begins", "beginning", "began", "from", "between",
-                                          "onset", "commences", "[", "("))
+                                          "onset", "commences", "[", "(", "going"))
 _END_CUES = frozenset(stem(w) for w in ("end", "ends", "finishes", "stops", "concludes", "until", "till",
                                         "through", "ending"))
 _DURATION_CUES = frozenset({"lasting", "lasts", "lasted", "last", "for", "duration", "spanning", "spans"})
@@ -121,6 +122,18 @@ def stated_intervals(doc: Doc) -> list[tuple[float, float, int, int, int]]:
                 if e >= s:
                     out.append((s, e, a.i0, b.i1, 1))
                 break
+    for x, a in enumerate(times):                             # stated end first: "ends at 18.9 s, having started at 12.4 s"
+        if a.owned or not _cue_before(doc, a, _END_CUES):
+            continue
+        for b in times[x + 1:x + 3]:
+            if b.i0 - a.i1 > 40 or b.owned:
+                break
+            if _cue_before(doc, b, _START_CUES) and not _cue_before(doc, b, _END_CUES):
+                unit = a.factor or b.factor
+                s, e = b.seconds(unit), a.seconds(unit)
+                if e >= s:
+                    out.append((s, e, a.i0, b.i1, 3))
+                break
     doc.cache["intervals"] = out
     return out
 
@@ -146,25 +159,32 @@ class IntervalLabel(LabelType):
         start, end = float(spec["start"]), float(spec["end"])
         min_iou = float(spec.get("min_iou", profile.min_iou))
         doc = analyze(answer)
-        best: tuple[float, float, float, int, int] | None = None
-        any_negated = None
-        for s, e, i0, i1, _ in stated_intervals(doc):
-            if negated(doc, i0, i1) >= 0:
-                any_negated = any_negated or (i0, i1)
-                continue
-            score = iou(s, e, start, end)
-            if best is None or score > best[0]:
-                best = (score, s, e, i0, i1)
-        if best is None:
-            if any_negated:
-                c0, c1 = doc.span(*any_negated)
+        scored = [(iou(s, e, start, end), s, e, i0, i1) for s, e, i0, i1, _ in stated_intervals(doc)]
+        good = [c for c in scored if c[0] >= min_iou - 1e-9]
+        if good:
+            gold = [(c[3], c[4]) for c in good]
+            rivals = [(c[3], c[4]) for c in scored if c[0] < min_iou - 1e-9
+                      and not any(c[3] < g1 and g0 < c[4] for g0, g1 in gold)]
+            verdict = check(doc, gold, rivals, profile.require_commitment)
+            pick = max((c for c in good if (c[3], c[4]) == verdict.mention), default=None, key=lambda c: c[0]) \
+                or max(good, key=lambda c: c[0])
+            score, s, e, i0, i1 = pick
+            c0, c1 = doc.span(i0, i1)
+            extra: dict[str, Any] = {"start": s, "end": e}
+            if verdict.ok:
+                return LabelResult(name, self.type_name, True, score, (c0, c1), answer[c0:c1], extra=extra)
+            return LabelResult(name, self.type_name, False, score, (c0, c1), answer[c0:c1], reason=verdict.reason,
+                               extra={**extra, **commitment_extra(doc, verdict, gold)})
+        live = [c for c in scored if negated(doc, c[3], c[4]) < 0]
+        if not live:
+            if scored:
+                c0, c1 = doc.span(scored[0][3], scored[0][4])
                 return LabelResult(name, self.type_name, False, 0.0, (c0, c1), answer[c0:c1], reason="negated")
             return LabelResult(name, self.type_name, False, 0.0, reason="not_found")
-        score, s, e, i0, i1 = best
+        score, s, e, i0, i1 = max(live, key=lambda c: c[0])
         c0, c1 = doc.span(i0, i1)
-        passed = score >= min_iou - 1e-9
-        return LabelResult(name, self.type_name, passed, score, (c0, c1), answer[c0:c1],
-                           reason=None if passed else "low_iou", extra={"start": s, "end": e})
+        return LabelResult(name, self.type_name, False, score, (c0, c1), answer[c0:c1], reason="low_iou",
+                           extra={"start": s, "end": e})
 
     def hint_text(self, spec: dict[str, Any]) -> str:
         return f"{fmt_number(float(spec['start']))} s to {fmt_number(float(spec['end']))} s"

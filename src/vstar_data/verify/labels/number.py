@@ -23,6 +23,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from ._commitment import CONTRAST, CORRECT, check, commitment_extra
 from ._text import FUNCTION, HARD, NUM, PUNCT, WORD, Doc, analyze, empty_answer, negated, stem
 from ._numbers import UNITS, Number, fmt_number, numbers
 from .base import LabelResult, LabelType, Profile
@@ -30,7 +31,7 @@ from .base import LabelResult, LabelType, Profile
 # Attaching a number to its label --------------------------------------------------------------
 # head word of a label name -> (mention phrases, unit words)
 _ALIASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "score": (("score", "mark", "rating", "rated", "earned", "awarded"), ("point", "points", "pt", "pts")),
+    "score": (("score", "mark", "rating", "rated", "earned", "awarded", "scoreboard"), ("point", "points", "pt", "pts")),
     "difficulty": (("difficulty", "degree of difficulty", "dd", "tariff", "difficulty degree"), ()),
     "count": (("count", "number", "times", "total"), ("time", "times", "rep", "reps", "repetition")),
     "duration": (("duration", "length", "lasts", "lasting", "long"), ("second", "seconds", "s", "sec", "secs")),
@@ -124,6 +125,28 @@ def _claimed_by_other(doc: Doc, num: Number, key: _Key) -> bool:
     return False
 
 
+_ALT_GAP = frozenset({"or", "to", "-", "–", "—", "and", ",", "/"})
+_COMPARATIVE = frozenset({"more", "less", "fewer", "extra", "than", "others", "other"})
+_ZERO_WORDS = frozenset({"none", "nobody", "noone", "zero", "nothing"})
+
+
+def _zero_counts(doc: Doc) -> list[Number]:
+    """Zero stated in words, for a count in an answer with no digits or number words: "none",
+    "nobody", "no one", "no push-ups", "zero"."""
+    lows, kinds = doc.lows, doc.kinds
+    out: list[Number] = []
+    for i, low in enumerate(lows):
+        if kinds[i] != WORD:
+            continue
+        if low in _ZERO_WORDS:
+            out.append(Number(0.0, i, i + 1))
+        elif low == "no" and i + 1 < len(lows) and kinds[i + 1] == WORD and lows[i + 1] not in FUNCTION:
+            out.append(Number(0.0, i, i + 2))
+        elif low == "no" and i + 1 < len(lows) and lows[i + 1] == "one":
+            out.append(Number(0.0, i, i + 2))
+    return out
+
+
 class NumberLabel(LabelType):
     """A number with a tolerance (`rel_tol` or `abs_tol`, else the profile's) and an optional unit."""
 
@@ -147,18 +170,33 @@ class NumberLabel(LabelType):
         if rel is None and ab is None:
             rel, ab = profile.rel_tol, profile.abs_tol
         best: tuple[float, Number, float] | None = None
+        within: list[tuple[Number, float, float]] = []
+        values: dict[Number, float] = {}
         for num in cands:
             value = self._in_spec_unit(doc, num, unit)
             if value is None:
                 continue
+            values[num] = value
             diff = abs(value - target)
             ok = (rel is not None and diff <= rel * abs(target) + 1e-9) or (ab is not None and diff <= ab + 1e-9)
             score = (1.0 - min(1.0, diff / abs(target))) if target else (1.0 if diff == 0 else 0.0)
             if ok:
-                s, e = doc.span(num.i0, num.i1)
-                return LabelResult(name, self.type_name, True, score, (s, e), answer[s:e], extra={"value": value})
-            if best is None or score > best[0]:
+                within.append((num, score, value))
+            elif best is None or score > best[0]:
                 best = (score, num, value)
+        if within:
+            closest = min(abs(v - target) for _, _, v in within)
+            within = [w for w in within if abs(w[2] - target) == closest]   # "65.6 or 66.0": 66.0 is a rival
+            gold = [(n.i0, n.i1) for n, _, _ in within]
+            shown = {v for _, _, v in within}
+            rivals = [(n.i0, n.i1) for n in [*cands, *negs] if values.get(n, n.value) not in shown]
+            verdict = check(doc, gold, rivals, profile.require_commitment)
+            num, score, value = next((w for w in within if (w[0].i0, w[0].i1) == verdict.mention), within[0])
+            s, e = doc.span(num.i0, num.i1)
+            if verdict.ok:
+                return LabelResult(name, self.type_name, True, score, (s, e), answer[s:e], extra={"value": value})
+            return LabelResult(name, self.type_name, False, score, (s, e), answer[s:e], reason=verdict.reason,
+                               extra={"value": value, **commitment_extra(doc, verdict, gold)})
         if best is None:
             return LabelResult(name, self.type_name, False, 0.0, reason="unit_mismatch")
         score, num, value = best
@@ -200,11 +238,31 @@ class NumberLabel(LabelType):
             return own is not None and own not in key.units and stem(own) not in key.stems \
                 and own not in _NEUTRAL_UNITS and own not in UNITS
 
+        if key.head == "count" and not nums:
+            nums = _zero_counts(doc)
+
+        def follow(n: Number) -> None:
+            """Also take the value offered as an alternative ("3.2 or 3.4", "10 to 12") or as a
+            correction ("3.0 - sorry, 3.2", "56.5 at first, but it is 65.6") right after n."""
+            at = nums.index(n) if n in nums else -1
+            if at < 0 or at + 1 >= len(nums):
+                return
+            nxt = nums[at + 1]
+            gap = doc.lows[n.i1:nxt.i0]
+            if foreign(nxt) or any(doc.stems[k] in _KNOWN_KEYS and doc.stems[k] not in key.stems
+                                   for k in range(n.i1, nxt.i0)):
+                return
+            if gap and len(gap) <= 2 and all(w in _ALT_GAP for w in gap):
+                take(nxt)
+            elif len(gap) <= 12 and any(w in CORRECT or w in CONTRAST or w == "no" for w in gap):
+                take(nxt)
+
         mentions = sorted({m for p in key.phrases for m in _mentions(doc, p)})
         starts = {m0 for m0, _ in mentions}
         for n in nums:                                         # 1. "65.6 points", "3.2 difficulty"
             k = doc.next_word(n.i1)
-            if k >= 0 and (doc.lows[k] in key.units or doc.stems[k] in key.units or k in starts):
+            if k >= 0 and (doc.lows[k] in key.units or doc.stems[k] in key.units or k in starts) \
+                    and not _claimed_by_other(doc, n, key):
                 take(n)
         for m0, m1 in mentions:
             found = False
@@ -232,9 +290,17 @@ class NumberLabel(LabelType):
                 break
         if not mentions and not cands and not negs:            # no key anywhere: a lone bare number
             plain = [n for n in nums if not n.is_clock]        # (for a count, the noun is what it counts)
-            if len(nums) == 1 and plain and (key.head == "count" or not foreign(plain[0])) \
-                    and not _claimed_by_other(doc, plain[0], key):
+            if key.head == "count":                             # every count of things ("4 push-ups")
+                for n in plain:
+                    own = _owner(doc, n)
+                    k = doc.next_word(n.i1)
+                    if own not in UNITS and not (k >= 0 and doc.lows[k] in _COMPARATIVE) \
+                            and not _claimed_by_other(doc, n, key):
+                        take(n)
+            elif len(nums) == 1 and plain and not foreign(plain[0]) and not _claimed_by_other(doc, plain[0], key):
                 take(plain[0])
+        for n in list(cands):
+            follow(n)
         return cands, negs
 
     def hint_text(self, spec: dict[str, Any]) -> str:

@@ -13,7 +13,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from ._text import HARD, NUM, PUNCT, SKIP, Doc, analyze, empty_answer, stem, token_sim
+from ._commitment import assertion
+from ._text import HARD, NEG, NUM, PUNCT, SKIP, WORD, Doc, analyze, empty_answer, stem, token_sim
 from .base import LabelResult, LabelType, Profile
 from ._numbers import fmt_number, numbers
 
@@ -27,6 +28,9 @@ _ABBREV = {stem(k): stem(v) for k, v in {
 }.items()}
 _FILLER = SKIP | frozenset({"in", "with", "of", "position", "and", "a", "into", "then", "followed", "by"})
 _SLACK = 4          # extra content tokens allowed inside one item's window
+# a word that makes a compound of the item right after it: "armstand back" is not "back"
+_COMPOUND_HEADS = frozenset({stem("armstand")})
+_ALT = frozenset({"or", "/"})
 
 
 def _canon_stream(doc: Doc) -> list[tuple[str, int, int]]:
@@ -67,9 +71,11 @@ def _occurrences(stream: list[tuple[str, int, int]], item: tuple[str, ...], thr:
     """(first, last+1) stream positions of each compact window containing all item tokens."""
     out = []
     width = len(item) + _SLACK
-    for p, (tok, _, _) in enumerate(stream):
+    for p, (tok, t0, _) in enumerate(stream):
         if not tok or not any(_same(t, tok, thr) for t in item):
             continue
+        if p and stream[p - 1][0] in _COMPOUND_HEADS and stream[p - 1][0] not in item and stream[p - 1][2] == t0:
+            continue                        # a compound that contains the item: "armstand back" for "back"
         need = list(item)
         q = p
         while q < len(stream) and q - p < width and need:
@@ -84,6 +90,29 @@ def _occurrences(stream: list[tuple[str, int, int]], item: tuple[str, ...], thr:
         if not need:
             out.append((p, q))
     return out
+
+
+def _uncommitted(doc: Doc, stream: list[tuple[str, int, int]], occ: tuple[int, int], strict: bool) -> str | None:
+    """Why one item occurrence is not asserted (negated inside its window, hedged, ...), or None."""
+    t0, t1 = stream[occ[0]][1], stream[occ[1] - 1][2]
+    lows, kinds = doc.lows, doc.kinds
+    if any(kinds[k] == WORD and lows[k] in NEG for k in range(t0, t1)):
+        return "negated"                                   # "3.5 somersaults but not in tuck"
+    reason, _ = assertion(doc, t0, t1)
+    if not strict and reason != "negated":
+        return None
+    return reason
+
+
+def _alternatives(doc: Doc, t0: int, t1: int) -> bool:
+    """An "or" inside the stated sequence or right after it: the answer offers alternatives."""
+    lows, kinds = doc.lows, doc.kinds
+    if any(lows[k] in _ALT for k in range(t0, t1)):
+        return True
+    k = t1
+    while k < len(lows) and kinds[k] == PUNCT and lows[k] not in HARD:
+        k += 1
+    return k < len(lows) and lows[k] in _ALT
 
 
 class SequenceLabel(LabelType):
@@ -102,10 +131,16 @@ class SequenceLabel(LabelType):
         # chains[c] = (end position, spans) of the best in-order chain of c items (earliest end)
         chains: list[tuple[int, list[tuple[int, int]]]] = [(0, [])]
         found_any = 0
+        strict = profile.require_commitment
+        failed: str | None = None
         for item in items:
             toks = _item_tokens(item)
             occ = _occurrences(stream, toks, thr) if toks else []
             found_any += bool(occ)
+            committed = [o for o in occ if not (why := _uncommitted(doc, stream, o, strict))]
+            if occ and not committed and failed is None:
+                failed = _uncommitted(doc, stream, occ[0], strict)
+            occ = committed
             for c in range(len(chains) - 1, -1, -1):
                 end, spans = chains[c]
                 nxt = min((o for o in occ if o[0] >= end), key=lambda o: o[1], default=None)
@@ -119,11 +154,14 @@ class SequenceLabel(LabelType):
         score = count / len(items)
         extra = {"items_matched": count, "items": len(items)}
         if not count:
-            return LabelResult(name, self.type_name, False, 0.0, reason="not_found", extra=extra)
+            return LabelResult(name, self.type_name, False, 0.0, reason=failed or "not_found", extra=extra)
         spans = chains[count][1]
-        s, e = doc.span(stream[spans[0][0]][1], stream[spans[-1][1] - 1][2])
+        t0, t1 = stream[spans[0][0]][1], stream[spans[-1][1] - 1][2]
+        s, e = doc.span(t0, t1)
         passed = count == len(items)
-        reason = None if passed else ("out_of_order" if found_any == len(items) else "incomplete")
+        reason = None if passed else (failed or ("out_of_order" if found_any == len(items) else "incomplete"))
+        if passed and strict and _alternatives(doc, t0, t1):
+            passed, reason = False, "competing_value"     # "tuck or pike", "..., entry - or back 1.5 ..."
         return LabelResult(name, self.type_name, passed, score, (s, e), answer[s:e], reason=reason, extra=extra)
 
     def hint_text(self, spec: dict[str, Any]) -> str:
