@@ -59,7 +59,7 @@ def test_demo_cycles_compound_report_and_exact_repeat_under_load(tmp_path):
     # cycle 0: the warm-start model never states the direction unaided, and rationalization
     # succeeds only for part of the clips (it defers to the hint on most colours: hint echo)
     assert acc0 <= 0.05 and direct[0] <= 0.02 * n
-    assert 0 < stats[0]["rationalized"] <= 0.5 * n
+    assert 0 < stats[0]["rationalized"] <= 0.75 * n
     # every cycle: more clips answered directly, held-out accuracy up by >= 5 points, >= 40 overall
     assert all(b > a for a, b in zip(direct, direct[1:])), direct
     assert all(b - a >= 0.05 for a, b in zip([acc0] + acc, acc)), (acc0, acc)
