@@ -88,7 +88,8 @@ def run_case(server: ServerProcess, requests, *, concurrency: int, image_format:
     from vstar_data.backends.openai import OpenAIBackend
 
     backend = OpenAIBackend(model=server.model_name, base_url=server.url, concurrency=concurrency,
-                            image_format=image_format, max_new_tokens=16, cache_dir=cache_dir)
+                            image_format=image_format, max_new_tokens=16, cache_dir=cache_dir,
+                            frames_as="images")   # the figures below are for image parts
     backend.load()
 
     def ask(reqs):   # requests without frames go through the text-only path

@@ -42,10 +42,10 @@ def thumos_dir(fixtures_dir: Path) -> Path:
 
 @pytest.fixture
 def clean_registries():
-    """Snapshot the four registries and restore them after the test."""
-    from vstar_data.registry import ADAPTERS, BACKENDS, ENGINES, LABEL_TYPES
+    """Snapshot the registries and restore them after the test."""
+    from vstar_data.registry import ADAPTERS, BACKENDS, ENGINES, EXPORTERS, LABEL_TYPES
 
-    regs = (ADAPTERS, BACKENDS, ENGINES, LABEL_TYPES)
+    regs = (ADAPTERS, BACKENDS, ENGINES, LABEL_TYPES, EXPORTERS)
     states = [r.snapshot() for r in regs]
     yield
     for r, s in zip(regs, states):

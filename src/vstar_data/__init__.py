@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import (AnnotationError, ConfigError, GenerationError, LabelSpecError, MissingDependencyError,  # noqa: F401
                      SkipRecord, TemplateError,
                      UnsafePathError, VstarError)
-from .registry import ADAPTERS, BACKENDS, ENGINES, LABEL_TYPES
+from .registry import ADAPTERS, BACKENDS, ENGINES, EXPORTERS, LABEL_TYPES
 
 __version__ = "0.1.0"
 
@@ -39,9 +39,15 @@ _LAZY = {
     "load_profile": "vstar_data.verify.verifier",
     "verify_profiles": "vstar_data.verify.verifier",
     "GenerationConfig": "vstar_data.generation.pipeline",
+    "score_answer": "vstar_data.rewards",
+    "trl_reward": "vstar_data.rewards",
+    "verl_compute_score": "vstar_data.rewards",
+    "easyr1_compute_score": "vstar_data.rewards",
+    "Exporter": "vstar_data.dataset.export.base",
+    "export": "vstar_data.dataset.export",
 }
 
-__all__ = sorted([*_LAZY, "verify_answer", "ADAPTERS", "BACKENDS", "ENGINES", "LABEL_TYPES", "AnnotationError",
+__all__ = sorted([*_LAZY, "verify_answer", "ADAPTERS", "BACKENDS", "ENGINES", "EXPORTERS", "LABEL_TYPES", "AnnotationError",
                   "ConfigError", "GenerationError", "LabelSpecError", "MissingDependencyError", "SkipRecord", "TemplateError",
                   "UnsafePathError", "VstarError", "__version__"])
 
@@ -68,6 +74,9 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from .backends.base import Backend, Request
+    from .dataset.export import export
+    from .dataset.export.base import Exporter
+    from .rewards import easyr1_compute_score, score_answer, trl_reward, verl_compute_score
     from .generation.pipeline import GenerationConfig
     from .sources.adapter import Adapter, AdapterStats, load_adapter
     from .sources.safe_pickle import safe_load

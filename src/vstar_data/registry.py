@@ -1,4 +1,4 @@
-"""One Registry class and four instances: the project's extension points.
+"""One Registry class and five instances: the project's extension points.
 
 Values are classes or lazy ``"module:attr"`` strings, so listing names imports nothing. Plugins
 from other packages arrive through entry-point groups (``vstar_data.adapters`` and friends); a
@@ -165,7 +165,7 @@ def _describe(obj: Any) -> str:
     return obj if isinstance(obj, str) else f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', obj)}"
 
 
-# The four extension points. Built-ins are declared in setup.cfg's entry points like any plugin;
+# The five extension points. Built-ins are declared in setup.cfg's entry points like any plugin;
 # they are also registered here as strings so a source checkout works without installing.
 # Built-in adapters need no line here: every module of vstar_data.adapters is found by name.
 ADAPTERS: Registry[Any] = Registry("adapter", "vstar_data.adapters", base="vstar_data.sources.adapter:Adapter",
@@ -173,6 +173,7 @@ ADAPTERS: Registry[Any] = Registry("adapter", "vstar_data.adapters", base="vstar
 LABEL_TYPES: Registry[Any] = Registry("label type", "vstar_data.label_types", base="vstar_data.verify.labels.base:LabelType")
 BACKENDS: Registry[Any] = Registry("backend", "vstar_data.backends", base="vstar_data.backends.base:Backend")
 ENGINES: Registry[Any] = Registry("engine", "vstar_data.engines")
+EXPORTERS: Registry[Any] = Registry("exporter", "vstar_data.exporters", base="vstar_data.dataset.export.base:Exporter")
 
 for _n in ("category", "number", "interval", "sequence"):
     LABEL_TYPES.register(_n, f"vstar_data.verify.labels.{_n}:{_n.capitalize()}Label")
@@ -180,5 +181,10 @@ BACKENDS.register("template", "vstar_data.backends.template:TemplateBackend")
 BACKENDS.register("transformers", "vstar_data.backends.transformers:TransformersBackend",
                   install_hint="pip install 'vstar-data' (needs torch and transformers)")
 BACKENDS.register("openai", "vstar_data.backends.openai:OpenAIBackend")
+for _n, _cls in (("llava", "llava:LlavaExporter"), ("jsonl", "jsonl:JsonlExporter"),
+                 ("llamafactory", "llamafactory:LlamaFactoryExporter"), ("swift", "swift:SwiftExporter"),
+                 ("llava-video", "llava_video:LlavaVideoExporter"), ("trl", "trl:TrlExporter"),
+                 ("grpo", "grpo:GrpoExporter"), ("lmms-eval", "lmms_eval:LmmsEvalExporter")):
+    EXPORTERS.register(_n, f"vstar_data.dataset.export.{_cls}")
 ENGINES.register("local", "vstar_data.generation.engines.local:LocalEngine")
 ENGINES.register("ray", "vstar_data.generation.engines.ray:RayEngine", install_hint="pip install 'vstar-data[ray]'")

@@ -13,7 +13,7 @@ import vstar_data
 
 PKG = Path(vstar_data.__file__).resolve().parent
 GROUND = {"errors", "registry", "config", "jsonl", "schemas", "__init__"}
-STAGES = ["sources", "video", "backends", "verify", "generation", "dataset", "training", "cycle", "cli", "testing"]
+STAGES = ["sources", "video", "backends", "verify", "rewards", "generation", "dataset", "training", "cycle", "cli", "testing"]
 MAX_LINES = 430
 
 

@@ -11,7 +11,9 @@ client in another process read and clear the request count and handler times.
 Failure modes for tests: ``rule(body, attempt) -> mode``, where attempt counts earlier requests
 with the same body, picks one of ``ok``, ``error500``, ``rate_limit`` (429, Retry-After 0),
 ``timeout`` (hangs `hang_s`, longer than the client waits), ``malformed`` (invalid JSON),
-``no_choices`` (JSON without choices), ``drop`` (closes the connection), ``bad_request`` (400).
+``no_choices`` (JSON without choices), ``drop`` (closes the connection), ``bad_request`` (400),
+``refuse_video`` / ``refuse_mm_kwargs`` (400 with the messages of a server that takes no video
+part, or of vLLM started without --trust-request-mm-kwargs; applied to requests that carry one).
 `latency` adds a fixed sleep to every answer (benchmarks); `server_s` records the handler time
 of each request, so a client's overhead is its latency minus that.
 """
@@ -29,7 +31,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-MODES = ("ok", "error500", "rate_limit", "timeout", "malformed", "no_choices", "drop", "bad_request")
+MODES = ("ok", "error500", "rate_limit", "timeout", "malformed", "no_choices", "drop", "bad_request",
+         "refuse_video", "refuse_mm_kwargs")
 Rule = Callable[[dict[str, Any], int], str]
 
 
@@ -179,6 +182,15 @@ class LoopbackServer:
                     return self._json(429, {"error": {"message": "slow down (scripted)"}}, {"Retry-After": "0"})
                 if mode == "bad_request":
                     return self._json(400, {"error": {"message": "bad request (scripted)"}})
+                has_video = any(p.get("type") == "video_url" for m in body["messages"]
+                                if isinstance(m.get("content"), list) for p in m["content"])
+                if mode == "refuse_video" and has_video:
+                    return self._json(400, {"error": {"message": "At most 0 video(s) may be provided in one prompt."}})
+                if mode == "refuse_mm_kwargs" and body.get("media_io_kwargs"):
+                    return self._json(400, {"error": {"message": (
+                        "Per-request media_io_kwargs are disabled by default because they can change multimodal "
+                        "media loading resource usage. Start the server with --trust-request-mm-kwargs only when "
+                        "clients are trusted.")}})
                 if mode == "malformed":
                     return self._send(200, b'{"id": "x", "choices": [', "application/json")
                 if mode == "no_choices":

@@ -76,7 +76,9 @@ def test_generation_through_openai_gives_the_transformers_rows(server, tiny_mode
     LocalEngine().run(GenerationConfig(backend="transformers", model=str(tiny_model("qwen2_vl")), **base),
                       tmp_path / "hf")
     server.reset()
-    cfg = GenerationConfig(backend="openai", model=SERVED,
+    with pytest.raises(ConfigError, match="needs --model"):
+        GenerationConfig(backend="transformers", **base)
+    cfg = GenerationConfig(backend="openai",          # no --model: the server serves one
                            backend_options={"base_url": server.url, "image_format": "png"}, **base)
     summary = LocalEngine().run(cfg, tmp_path / "oa")
     hf, oa = _rows(tmp_path / "hf"), _rows(tmp_path / "oa")
@@ -91,13 +93,59 @@ def test_generation_through_openai_gives_the_transformers_rows(server, tiny_mode
 
 def test_video_part_and_image_parts_give_the_same_answers(server):
     reqs = _requests()
-    images = _client(server, image_format="png").generate(reqs)
+    images = _client(server, image_format="png", frames_as="images").generate(reqs)
     server.reset()
-    video = _client(server, image_format="png", frames_as="video").generate(reqs)
-    parts = server.bodies[0]["messages"][-1]["content"]
+    video = _client(server, image_format="png").generate(reqs)           # video is the default
+    body = server.bodies[0]
+    parts = body["messages"][-1]["content"]
     assert [p["type"] for p in parts] == ["video_url", "text"]
-    assert parts[0]["video_url"]["url"].startswith("data:video/png;base64,")
+    # PNG frames under the video/jpeg label: the only frame list vLLM splits
+    assert parts[0]["video_url"]["url"].startswith("data:video/jpeg;base64,iVBORw0KGgo")
+    req = next(r for r in reqs if r.prompt == parts[1]["text"])
+    timing = body["media_io_kwargs"]["video"]
+    assert timing["frames_indices"] == list(req.frames.indices) and timing["fps"] == req.frames.fps
+    assert timing["total_num_frames"] == req.frames.total_frames and timing["duration"] == req.frames.duration
     assert video == images and all(isinstance(a, str) and a for a in video)
+
+
+def test_a_server_that_refuses_video_gets_images_from_then_on():
+    with LoopbackServer(rule=lambda body, attempt: "refuse_video") as srv:
+        backend = _client(srv, concurrency=1)
+        out = backend.generate(_requests(3))
+    assert all(isinstance(a, str) and a.startswith("echo 4 frames") for a in out)
+    kinds = [[p["type"] for p in b["messages"][-1]["content"]][0] for b in srv.bodies]
+    assert kinds == ["video_url", "image_url", "image_url", "image_url"]   # one refusal, then images
+    assert backend.stats["video_fallbacks"] == 1
+    with LoopbackServer(rule=lambda body, attempt: "refuse_video") as srv:
+        strict = _client(srv, video_fallback="false")
+        out = strict.generate(_requests(1))
+    assert isinstance(out[0], GenerationError) and out[0].reason == "video_refused"
+
+
+def test_refused_timing_is_one_config_error_naming_the_server_flag():
+    with LoopbackServer(rule=lambda body, attempt: "refuse_mm_kwargs") as srv:
+        with pytest.raises(ConfigError, match="--trust-request-mm-kwargs.*video_timing=false"):
+            _client(srv).generate(_requests(2))
+        out = _client(srv, video_timing="false").generate(_requests(2))
+    assert all(isinstance(a, str) for a in out) and "media_io_kwargs" not in srv.bodies[-1]
+
+
+def test_token_suppression_from_generation_config_becomes_logit_bias(tmp_path, tiny_model):
+    model = tiny_model("qwen2_vl")
+    gen = json.loads((model / "generation_config.json").read_text())
+    with LoopbackServer(model_name=str(model)) as srv:       # vLLM names a local model by its path
+        backend = OpenAIBackend(base_url=srv.url, max_new_tokens=4)
+        backend.load()
+        backend.generate(_requests(1))
+        none = _client(srv, generation_config="none")
+        none.generate(_requests(1, prompt="other"))
+    body = srv.bodies[0]
+    assert body["model"] == str(model)
+    assert body["logit_bias"] == {str(t): -100 for t in gen["suppress_tokens"]} and body["logit_bias"]
+    assert body["min_tokens"] == 1            # the first end-of-text is suppressed too
+    assert "logit_bias" not in srv.bodies[1] and "min_tokens" not in srv.bodies[1]
+    with pytest.raises(ConfigError, match="not a generation_config.json"):
+        OpenAIBackend(base_url="http://127.0.0.1:9/v1", generation_config=str(tmp_path))._load_generation_config("")
 
 
 def test_text_only_prompts_match_the_transformers_model(server, hf_backend):
@@ -214,7 +262,12 @@ def test_request_body_sampling_seed_and_auth(monkeypatch):
     # requests run concurrently, so the server may see each pair in either order
     assert s[0]["seed"] != s[1]["seed"] and sorted(b["seed"] for b in s[:2]) == sorted(b["seed"] for b in s[2:])
     parts = g[0]["messages"][-1]["content"]
-    assert [p["type"] for p in parts] == ["image_url"] * 4 + ["text"]
+    assert [p["type"] for p in parts] == ["video_url", "text"]
+    assert parts[0]["video_url"]["url"].startswith("data:video/jpeg;base64,/9j/")    # JPEG frames
+    with LoopbackServer() as srv:
+        _client(srv, frames_as="images").generate(_requests(1))
+    parts = srv.bodies[0]["messages"][-1]["content"]
+    assert [p["type"] for p in parts] == ["image_url"] * 4 + ["text"] and "media_io_kwargs" not in srv.bodies[0]
     assert parts[0]["image_url"]["url"].startswith("data:image/jpeg;base64,")
 
 

@@ -2,10 +2,21 @@
 `vllm serve`, SGLang, TGI, LiteLLM, a hosted API), so generation runs on the serving stack users
 already operate instead of in this process.
 
-Each request is one POST to ``{base_url}/chat/completions`` with the frames as base64 image
-parts (``frames_as="images"``, JPEG by default, PNG when ``image_format="png"`` for lossless
-frames) or as one vLLM-style video part (``frames_as="video"``: a ``data:video/jpeg;base64,``
-URL holding the frames' base64 JPEGs separated by commas), then the prompt text. Requests run
+Each request is one POST to ``{base_url}/chat/completions`` with the frames, then the prompt
+text. By default (``frames_as="video"``) the frames travel as one vLLM-style video part: a
+``data:video/jpeg;base64,f1,f2,...`` URL (vLLM splits only lists under that label, and decodes
+each frame with PIL, so lossless PNG frames, ``image_format="png"``, go under it too), with the
+frames' timing (fps, frame indices, total frames, duration) in the request's
+``media_io_kwargs`` so the model's temporal positions match the clip (vLLM needs the server flag
+``--trust-request-mm-kwargs`` for that; a refusal stops the run with that advice;
+``video_timing=false`` sends none and the server assumes 1 fps). A server that refuses video
+parts gets image parts from then on (``video_fallback``, on by default; counted in
+``stats["video_fallbacks"]``); ``frames_as="images"`` always sends one image part per frame.
+Token suppression stored in the model's ``generation_config.json`` (which vLLM ignores) is sent
+as ``logit_bias`` (plus ``min_tokens: 1`` when the first end-of-text is suppressed); the file is
+found from ``generation_config`` (a path), else the local ``--model`` folder, else the served
+model's ``root`` in ``/v1/models`` when that folder is visible here. Without ``--model`` the one
+model the server serves is used. Requests run
 concurrently (``concurrency`` at a time) on a private asyncio event loop with one connection
 pool for the backend's lifetime. Timeouts, connection errors, 408/429/5xx and malformed
 responses are retried ``max_retries`` times with exponential backoff and jitter (a server's
@@ -29,7 +40,8 @@ from collections import Counter
 from typing import Any, ClassVar
 
 from ..errors import ConfigError, MissingDependencyError
-from ._openai_http import _error_text, _normalise_url, _Runner, encode_frames, read_response
+from ._openai_http import (MM_REFUSED, _error_text, _normalise_url, _Runner, encode_frames, find_generation_config,
+                           flag, generation_config_bias, media_io_kwargs, read_response, video_part)
 from ._request_cache import RequestCache, array_digest, request_key
 from .base import Backend, GenerationError, Request
 
@@ -37,7 +49,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 FRAMES_AS = ("images", "video")
 IMAGE_FORMATS = {"jpeg": ("JPEG", "jpeg"), "jpg": ("JPEG", "jpeg"), "png": ("PNG", "png")}
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def _httpx() -> Any:
@@ -65,10 +77,16 @@ class OpenAIBackend(Backend):
     ("images" or "video"), ``image_format`` ("jpeg" or "png"), ``jpeg_quality`` (default 90),
     ``image_detail`` (OpenAI's "low"/"high"/"auto"), ``system_prompt``, ``revision`` (recorded
     as the rows' model_revision, e.g. the served weights' commit), ``extra_body`` (dict merged
-    into every request body, e.g. ``{"top_k": 1}`` or vLLM's ``mm_processor_kwargs``).
+    into every request body, e.g. ``{"top_k": 1}`` or vLLM's ``mm_processor_kwargs``),
+    ``video_timing`` (send media_io_kwargs with video parts, default true), ``video_fallback``
+    (switch to image parts when the server refuses video, default true), ``generation_config``
+    (path to a model folder or generation_config.json for logit_bias; "none" to send none;
+    default: found as described above).
     """
 
     name = "openai"
+    #: the served model is asked for at load(): --model may be left out when the server serves one
+    model_optional: ClassVar[bool] = True
     #: Options that change speed or where answers come from, not the answers: a resumed run may
     #: change them (for GenerationConfig.signature, which today excludes top-level knobs only).
     performance_options: ClassVar[frozenset[str]] = frozenset(
@@ -76,10 +94,12 @@ class OpenAIBackend(Backend):
 
     def __init__(self, *, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
                  concurrency: int = 8, max_retries: int = 3, timeout: float = 120.0, backoff: float = 0.5,
-                 max_backoff: float = 30.0, cache_dir: str | None = None, frames_as: str = "images",
+                 max_backoff: float = 30.0, cache_dir: str | None = None, frames_as: str = "video",
                  image_format: str = "jpeg", jpeg_quality: int = 90, image_detail: str | None = None,
                  system_prompt: str | None = None, revision: str | None = None,
-                 extra_body: dict[str, Any] | str | None = None, **options: Any) -> None:
+                 extra_body: dict[str, Any] | str | None = None, video_timing: bool | str = True,
+                 video_fallback: bool | str = True, generation_config: str | None = None,
+                 **options: Any) -> None:
         super().__init__(**options)
         try:
             self.concurrency, self.max_retries = int(concurrency), int(max_retries)
@@ -112,6 +132,13 @@ class OpenAIBackend(Backend):
         self.system_prompt = system_prompt
         self.revision = revision
         self.extra_body: dict[str, Any] = dict(extra_body or {})
+        self.video_timing = flag(video_timing, "video_timing")
+        self.video_fallback = flag(video_fallback, "video_fallback")
+        self.generation_config = generation_config
+        self.logit_bias: dict[str, int] = {}
+        self.min_tokens = 0
+        self.generation_config_path: str | None = None
+        self._video_refused = False
         #: requests (HTTP POSTs, retries included), retries, cache_hits, failures, http_s, encode_s
         self.stats: Counter = Counter()
         self.served_models: list[str] = []
@@ -146,13 +173,16 @@ class OpenAIBackend(Backend):
             raise ConfigError(f"backend 'openai': {url} answered {resp.status_code}; the API key in "
                               f"${self.api_key_env} {have}. Put the key in that variable or name another "
                               "with the backend option api_key_env")
+        roots: dict[str, str] = {}
         if resp.status_code == 404:    # some servers have no model list: the endpoint is up, go on
             log.warning("%s answered 404; not checking the model name", url)
         elif resp.status_code >= 400:
             raise ConfigError(f"backend 'openai': {url} answered {resp.status_code}: {_error_text(resp)}")
         else:
             try:
-                self.served_models = [str(m["id"]) for m in resp.json()["data"]]
+                data = resp.json()["data"]
+                self.served_models = [str(m["id"]) for m in data]
+                roots = {str(m["id"]): str(m.get("root") or "") for m in data}
             except Exception:
                 raise ConfigError(f"backend 'openai': {url} did not answer with an OpenAI model list "
                                   f"({resp.text[:200]!r}); is base_url an OpenAI-compatible /v1 endpoint?") from None
@@ -164,12 +194,27 @@ class OpenAIBackend(Backend):
         elif self.served_models and self.model not in self.served_models:
             raise ConfigError(f"backend 'openai': model {self.model!r} is not served at {self.base_url}; it serves: "
                               f"{', '.join(self.served_models[:20])}")
+        self._load_generation_config(roots.get(str(self.model), ""))
         if self.cache_dir and self._cache is None:
             self._cache = RequestCache(self.cache_dir)
         if self._runner is None:
             self._runner = _Runner(httpx, self._headers(), self.timeout, self.concurrency)
             weakref.finalize(self, self._runner.close)
         self._loaded = True
+
+    def _load_generation_config(self, served_root: str) -> None:
+        """Token suppression from the model's generation_config.json, sent as logit_bias."""
+        found = find_generation_config(self.generation_config, self.model, served_root)
+        if found is None:
+            return
+        try:
+            self.logit_bias, self.min_tokens, lost = generation_config_bias(found)
+        except (OSError, ValueError, TypeError) as exc:
+            raise ConfigError(f"backend 'openai': cannot read {found}: {exc}") from None
+        self.generation_config_path = str(found)
+        if lost:
+            log.warning("begin_suppress_tokens %s in %s cannot be sent (only a first end-of-text can, as "
+                        "min_tokens)", lost[:10], found)
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable (Ray ships backends to actors): the event loop, connections and cache handle
@@ -198,7 +243,9 @@ class OpenAIBackend(Backend):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "base_url": self.base_url, "frames_as": self.frames_as,
                 "image_format": self.image_format, "jpeg_quality": self.jpeg_quality,
-                "system_prompt": self.system_prompt, "extra_body": self.extra_body}
+                "system_prompt": self.system_prompt, "extra_body": self.extra_body,
+                "video_timing": self.video_timing, "logit_bias_tokens": len(self.logit_bias),
+                "min_tokens": self.min_tokens, "generation_config": self.generation_config_path}
 
     # ------------------------------------------------------------------ generation
     def generate(self, requests: list[Request]) -> list[Any]:
@@ -229,14 +276,24 @@ class OpenAIBackend(Backend):
         if self.temperature > 0:
             digest = hashlib.blake2b(f"{self.seed}\x00{sample_id}\x00{prompt}".encode(), digest_size=8).digest()
             seed = int.from_bytes(digest, "big") % (2**31)
-        return {"max_tokens": self.max_new_tokens, "temperature": self.temperature, "top_p": self.top_p,
-                "seed": seed}
+        out: dict[str, Any] = {"max_tokens": self.max_new_tokens, "temperature": self.temperature,
+                               "top_p": self.top_p, "seed": seed}
+        if self.logit_bias:
+            out["logit_bias"] = self.logit_bias
+        if self.min_tokens:
+            out["min_tokens"] = self.min_tokens
+        return out
+
+    @property
+    def sends_video(self) -> bool:
+        return self.frames_as == "video" and not self._video_refused
 
     def _key(self, prompt: str, frames: Any, sample_id: str) -> str:
         visual = None
         if frames is not None:
             visual = {"indices": [int(x) for x in frames.indices], "digest": array_digest(frames.array),
-                      "as": self.frames_as, "format": self.image_format,
+                      "as": "video" if self.sends_video else "images", "format": self.image_format,
+                      "timing": media_io_kwargs(frames) if self.sends_video and self.video_timing else None,
                       "quality": self.jpeg_quality if self.image_format != "png" else None,
                       "detail": self.image_detail}
         return request_key({"v": CACHE_VERSION, "model": self.model, "id": sample_id, "frames": visual,
@@ -261,6 +318,9 @@ class OpenAIBackend(Backend):
             return
         assert self._runner is not None
         results = self._runner.run(self._gather(todo))
+        refused = next((r for r in results if isinstance(r, GenerationError) and r.reason == "mm_kwargs_refused"), None)
+        if refused is not None:
+            raise ConfigError(MM_REFUSED.format(detail=refused.detail))
         fresh = {}
         for (i, *_), res in zip(todo, results):
             out[i] = res
@@ -277,17 +337,19 @@ class OpenAIBackend(Backend):
         runner.start()
         return list(await asyncio.gather(*(self._one(runner, *job[1:]) for job in jobs)))
 
-    def _body(self, prompt: str, frames: Any, sample_id: str) -> tuple[bytes, float]:
+    def _body(self, prompt: str, frames: Any, sample_id: str, as_video: bool) -> tuple[bytes, float]:
         """The request body as bytes and the seconds it took (frames are encoded here, in a worker
         thread; the bytes are reused on retries)."""
         t0 = time.perf_counter()
         content: list[dict[str, Any]] = []
+        timing: dict[str, Any] = {}
         if frames is not None:
             fmt, sub = IMAGE_FORMATS[self.image_format]
             images = encode_frames(frames.array, fmt, self.jpeg_quality)
-            if self.frames_as == "video":
-                url = f"data:video/{sub};base64," + ",".join(images)   # vLLM's frame-list video
-                content.append({"type": "video_url", "video_url": {"url": url}})
+            if as_video:
+                content.append(video_part(images))
+                if self.video_timing:
+                    timing = {"media_io_kwargs": media_io_kwargs(frames)}
             else:
                 extra = {"detail": self.image_detail} if self.image_detail else {}
                 content += [{"type": "image_url", "image_url": {"url": f"data:image/{sub};base64,{b}", **extra}}
@@ -298,17 +360,30 @@ class OpenAIBackend(Backend):
             messages.append({"role": "system", "content": self.system_prompt})
         messages.append({"role": "user", "content": content})
         body = {"model": self.model, "messages": messages, "n": 1, "stream": False,
-                **self._sampling(sample_id, prompt), **self.extra_body}
+                **self._sampling(sample_id, prompt), **timing, **self.extra_body}
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         return data, time.perf_counter() - t0
 
     async def _one(self, runner: "_Runner", prompt: str, frames: Any, sample_id: str) -> Any:
-        """One request with retries; never raises (except cancellation)."""
+        """One request with retries; a server that refuses video parts is asked again with image
+        parts (and gets images from then on). Never raises (except cancellation)."""
+        answer = await self._send(runner, prompt, frames, sample_id, True)
+        if isinstance(answer, GenerationError) and answer.reason == "video_refused" and self.video_fallback:
+            if not self._video_refused:
+                log.warning("the server refused a video part (%s); sending frames as image parts from now on",
+                            answer.detail)
+                self._video_refused = True
+            self.stats["video_fallbacks"] += 1
+            answer = await self._send(runner, prompt, frames, sample_id, False)
+        return answer
+
+    async def _send(self, runner: "_Runner", prompt: str, frames: Any, sample_id: str, allow_video: bool) -> Any:
         httpx = runner.httpx
         async with runner.semaphore:
+            as_video = allow_video and frames is not None and self.sends_video   # decided when it goes out
             try:
                 body, seconds = await asyncio.get_running_loop().run_in_executor(
-                    None, self._body, prompt, frames, sample_id)
+                    None, self._body, prompt, frames, sample_id, as_video)
                 self.stats["encode_s"] += seconds
             except Exception as exc:
                 return GenerationError("encode_failed", f"{type(exc).__name__}: {exc}", sample_id=sample_id)
@@ -344,3 +419,4 @@ class OpenAIBackend(Backend):
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_backoff)
         return min(self.max_backoff, self.backoff * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+

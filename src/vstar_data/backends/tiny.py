@@ -77,6 +77,8 @@ def _qwen(arch: str, opts: "TinyOptions") -> tuple[Any, Any]:
                       patch_size=8, spatial_merge_size=2, temporal_patch_size=2, num_position_embeddings=64,
                       deepstack_visual_indexes=[1], initializer_range=INIT_RANGE)
         video_proc = Qwen3VLVideoProcessor(**proc_kw, cap_pixels_per_frame=True, do_sample_frames=False)
+    if "rope_parameters" in opts.text:      # e.g. a wider head (head_dim 32) needs its own mrope_section
+        text["rope_parameters"] = opts.text["rope_parameters"]
     # the vision merger projects into the language model's width
     vision["hidden_size" if arch == "qwen2_vl" else "out_hidden_size"] = text["hidden_size"]
     config = Cfg(text_config=text, vision_config=vision, **ids)

@@ -85,15 +85,23 @@ def checkout_cmd(
 @app.command("export")
 def export_cmd(
     dataset_dir: Path = typer.Argument(..., help="Published dataset folder: the store, or a `checkout` of a release."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output file (train.json, rows.jsonl, ...)."),
-    fmt: str = typer.Option("llava", "--format", "-f", help="`llava`: the JSON list Video-LLaVA / LLaVA-NeXT read (id, video, conversations); `jsonl`: every column, one row per line."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output file or folder (see --format): train.json, rows.jsonl, lf/, trl/ ..."),
+    fmt: str = typer.Option("llava", "--format", "-f", help="llava | jsonl | llamafactory (folder) | swift (.jsonl) | llava-video (.json) | trl (folder) | grpo (folder) | lmms-eval (folder), or a plugin's format; see docs/exports.md."),
+    video_root: Optional[str] = typer.Option(None, "--video-root", help="Folder the rows' video paths are relative to; written paths become VIDEO_ROOT/path (absolute when VIDEO_ROOT is), and every clip is checked (missing ones skipped and counted). Needed by every format except llava and jsonl."),
     exclude_rationalized: bool = typer.Option(False, "--exclude-rationalized", help="Keep direct answers only (the paper trains its final model on those)."),
     config: str = typer.Option("default", "--config", "-c", help="Config (a source name, or `default` for all)."),
-    split: list[str] = typer.Option([], "--split", "-s", help="Only these splits (repeatable; default: all)."),
+    split: list[str] = typer.Option([], "--split", "-s", help="Only these splits (repeatable; default: all). lmms-eval: the one held-out split (default: the first of eval, test, validation, validate, val)."),
+    num_frames: int = typer.Option(8, "--num-frames", help="trl / grpo: frames sampled per clip (written once per clip)."),
+    frame_size: Optional[int] = typer.Option(None, "--frame-size", help="trl / grpo: short side of the written frames in pixels (default: as decoded)."),
+    task_name: Optional[str] = typer.Option(None, "--task-name", help="lmms-eval: the task name (default vstar_<split>)."),
 ) -> None:
-    """Write training files from a published dataset folder."""
+    """Write training or evaluation files from a published dataset folder, in a consumer's own format.
+
+    Example: vstar-data export vstar-1m --format llamafactory --video-root /data/videos --out lf/
+    """
     from ..dataset.export import export
 
-    n = export(dataset_dir, out, fmt, config=config, splits=split or None,
-               exclude_rationalized=exclude_rationalized)
-    console().print(f"{n:,} rows -> {out} ({fmt})")
+    report = export(dataset_dir, out, fmt, config=config, splits=split or None,
+                    exclude_rationalized=exclude_rationalized, video_root=video_root, num_frames=num_frames,
+                    frame_size=frame_size, task_name=task_name)
+    console().print(report.summary(), markup=False, highlight=False)

@@ -65,7 +65,7 @@ class GenerationConfig:
             problems.append("batch_size and chunk_size must be >= 1")
         if not 0 <= self.shard_index < max(self.num_shards, 1):
             problems.append(f"shard_index {self.shard_index} is not in [0, num_shards={self.num_shards})")
-        if self.backend != "template" and not self.model:
+        if self.backend != "template" and not self.model and not _backend_attr(self.backend, "model_optional"):
             problems.append(f"backend {self.backend!r} needs --model (a local directory or a Hub id)")
         if self.temperature < 0:
             problems.append("temperature must be >= 0")
@@ -90,6 +90,17 @@ class GenerationConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _backend_attr(name: str, attr: str) -> Any:
+    """A class attribute of a registered backend (None when the backend is unknown: it fails
+    later with its own clear error)."""
+    from ..registry import BACKENDS
+
+    try:
+        return getattr(BACKENDS.get(name), attr, None)
+    except Exception:
+        return None
 
 
 def _backend_performance_options(name: str) -> frozenset[str]:

@@ -29,7 +29,7 @@ def _check_llava(items: list) -> None:
 
 def test_llava_export_loads_as_json_with_alternating_turns(tmp_path, store):
     want = published(make_attempts(12, cycle=1, tag="v1 "))
-    n = export(store, tmp_path / "train.json", "llava")
+    n = export(store, tmp_path / "train.json", "llava").rows
     items = json.loads((tmp_path / "train.json").read_text())
     assert n == len(items) == len(want)
     _check_llava(items)
@@ -43,10 +43,13 @@ def test_llava_export_loads_as_json_with_alternating_turns(tmp_path, store):
 
 def test_exclude_rationalized_keeps_direct_answers_only(tmp_path, store):
     want = {k for k, r in published(make_attempts(12, cycle=1, tag="v1 ")).items() if r["origin"] == "generated"}
-    n = export(store, tmp_path / "direct.json", "llava", exclude_rationalized=True)
+    report = export(store, tmp_path / "direct.json", "llava", exclude_rationalized=True)
+    n = report.rows
     items = json.loads((tmp_path / "direct.json").read_text())
     assert n == len(want) and {i["id"] for i in items} == want
     assert not any(i["conversations"][1]["value"].startswith("hinted") for i in items)
+    assert report.excluded_rationalized == report.read - n > 0      # said, with its count
+    assert f"excluded {report.excluded_rationalized} rationalized rows" in report.summary()
 
 
 def test_jsonl_export_restores_label_specs(tmp_path, store):

@@ -1,0 +1,45 @@
+"""`grpo`: prompt-only rows for RL with verifiable rewards (TRL's GRPOTrainer, or verl / EasyR1
+after renaming columns): a folder with `data.jsonl` and `frames/` (as `trl`, frames written once
+per clip). Row: ``{"id", "source", "task", "prompt": [{"role": "user", "content": [{"type":
+"image"}, ..., {"type": "text", "text": QUESTION}]}], "images": [ABS PATHS], "video": ABS PATH,
+"clip_start", "clip_end", "labels": JSON STRING}``. `labels` is the ground truth: the row's label
+specs as one JSON string (specs differ in shape; one string column suits Arrow), which
+`vstar_data.rewards.trl_reward` reads from the `labels` column TRL passes to reward functions.
+Rationalized and generated rows of one sample are the same prompt: the prompt is written once."""
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import SkipRecord
+from ...jsonl import dumps
+from .base import Exporter, FrameWriter, labels_json, question_and_answer
+from .trl import user_turn
+
+
+class GrpoExporter(Exporter):
+    name = "grpo"
+    kind = "folder"
+    absolute_paths = True
+    description = "prompt-only rows (frames + video + question) with labels as ground truth, for GRPO"
+
+    def begin(self) -> None:
+        self._fh = (self.staging / "data.jsonl").open("w", encoding="utf-8")
+        self._frames = FrameWriter(self.staging / "frames", self.out.resolve() / "frames", self.options, self.report)
+        self._seen: set[str] = set()
+
+    def add(self, row: dict[str, Any], video: str | None, video_file: Any) -> None:
+        question, _ = question_and_answer(row)
+        if row["id"] in self._seen:
+            raise SkipRecord("duplicate_prompt", "another row of this sample was already written")
+        labels = labels_json(row)
+        if labels == "[]":
+            raise SkipRecord("no_labels", "a prompt without labels cannot be rewarded")
+        images = self._frames.frames(video_file, row)
+        self._seen.add(row["id"])
+        self._fh.write(dumps({"id": row["id"], "source": row.get("source"), "task": row.get("task"),
+                              "prompt": [user_turn(question, len(images))], "images": images,
+                              "video": video, "clip_start": row.get("clip_start"),
+                              "clip_end": row.get("clip_end"), "labels": labels}) + "\n")
+
+    def finish(self) -> None:
+        self._fh.close()

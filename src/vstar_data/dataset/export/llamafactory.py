@@ -1,0 +1,58 @@
+"""`llamafactory`: a folder LLaMA-Factory reads as its `dataset_dir`: `vstar.json` (ShareGPT-style
+messages + videos) and `dataset_info.json` registering it as dataset `vstar`.
+
+Row: ``{"messages": [{"role": "user", "content": "<video>QUESTION"}, {"role": "assistant",
+"content": "ANSWER"}], "videos": ["PATH"]}``: one `<video>` tag for the one video, turns that
+alternate user / assistant, `videos` a list in every row (LLaMA-Factory 0.9.5 stops the whole
+dataset on one missing clip, one tag count that differs from `len(videos)`, or a column whose type
+changes between rows). Relative video paths are resolved by LLaMA-Factory against `dataset_dir`
+(this folder), so a relative --video-root is checked from here; an absolute one is safest.
+LLaMA-Factory cannot take a time window: rows with `clip_start` / `clip_end` use the whole clip
+and the report counts them.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .base import Exporter, has_window, question_and_answer
+
+DATASET_NAME = "vstar"
+DATA_FILE = "vstar.json"
+
+
+def dataset_info() -> dict[str, Any]:
+    """The `dataset_info.json` entry that registers `vstar.json`."""
+    return {DATASET_NAME: {
+        "file_name": DATA_FILE,
+        "formatting": "sharegpt",
+        "columns": {"messages": "messages", "videos": "videos"},
+        "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"},
+    }}
+
+
+class LlamaFactoryExporter(Exporter):
+    name = "llamafactory"
+    kind = "folder"
+    paths_relative_to = "out"
+    description = "LLaMA-Factory dataset_dir: vstar.json (sharegpt messages + videos) and dataset_info.json"
+
+    def begin(self) -> None:
+        self._fh = (self.staging / DATA_FILE).open("w", encoding="utf-8")
+        self._fh.write("[")
+        self._n = 0
+
+    def add(self, row: dict[str, Any], video: str | None, video_file: Any) -> None:
+        question, answer = question_and_answer(row)
+        item = {"messages": [{"role": "user", "content": "<video>" + question},
+                             {"role": "assistant", "content": answer}],
+                "videos": [video]}
+        if has_window(row):
+            self.report.notes["use the whole clip (LLaMA-Factory has no clip_start/clip_end)"] += 1
+        self._fh.write(("\n" if self._n == 0 else ",\n") + json.dumps(item, ensure_ascii=False))
+        self._n += 1
+
+    def finish(self) -> None:
+        self._fh.write("\n]\n")
+        self._fh.close()
+        (self.staging / "dataset_info.json").write_text(json.dumps(dataset_info(), indent=2) + "\n", "utf-8")

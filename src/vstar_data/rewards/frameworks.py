@@ -1,0 +1,64 @@
+"""The verifier as a reward function, in the calling conventions of three RL trainers.
+
+- TRL: ``GRPOTrainer(reward_funcs=[trl_reward])``; TRL calls it with ``prompts``,
+  ``completions`` (strings, or message lists for conversational data) and every other dataset
+  column as a keyword list; the ground truth is the row's ``labels`` column (the `grpo` export's
+  JSON string, the published label structs, or spec dicts). None for a row with no label that
+  applies: TRL leaves it out of that reward's mean.
+- verl: ``compute_score(data_source, solution_str, ground_truth, extra_info=None)`` returns a dict
+  with ``score`` (a float, 0.0 where no label applies) and ``acc`` / ``applicable`` (floats, the
+  same keys for every sample as verl's reward manager requires).
+- EasyR1: a batch ``compute_score(reward_inputs)``: each input has ``response`` and
+  ``ground_truth`` (the label specs as a JSON string); each output a dict with ``overall``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .scoring import DEFAULT_NUMBER_SCALE, score_answer
+
+REWARD_NAME = "vstar_verifier"
+REWARD_TYPE = "batch"   # EasyR1 reads these two module attributes from a reward file
+
+
+def trl_reward(prompts: list[Any] | None = None, completions: list[Any] | None = None, *,
+               labels: list[Any] | None = None, profile: str = "default",
+               number_scale: float = DEFAULT_NUMBER_SCALE, **columns: Any) -> list[float | None]:
+    """TRL reward function: one graded score in [0, 1] (or None) per completion."""
+    completions = list(completions or [])
+    if labels is None:
+        raise TypeError("trl_reward needs the dataset's `labels` column (export with --format grpo); "
+                        f"columns given: {', '.join(sorted(columns)) or 'none'}")
+    labels = list(labels)
+    if len(labels) != len(completions):
+        raise ValueError(f"{len(completions)} completions but {len(labels)} labels")
+    return [score_answer(lab, comp, profile=profile, number_scale=number_scale)["score"]
+            for lab, comp in zip(labels, completions)]
+
+
+trl_reward.__name__ = "vstar_verifier"
+
+
+def verl_compute_score(data_source: Any, solution_str: str, ground_truth: Any, extra_info: Any = None, *,
+                       profile: str = "default", number_scale: float = DEFAULT_NUMBER_SCALE,
+                       **kwargs: Any) -> dict[str, float]:
+    """verl custom reward: ``{"score", "acc", "applicable"}`` (all floats)."""
+    scored = score_answer(ground_truth, solution_str, profile=profile, number_scale=number_scale)
+    applicable = scored["score"] is not None
+    return {"score": float(scored["score"]) if applicable else 0.0, "acc": float(scored["accepted"]),
+            "applicable": float(applicable)}
+
+
+def easyr1_compute_score(reward_inputs: list[dict[str, Any]], *, profile: str = "default",
+                         number_scale: float = DEFAULT_NUMBER_SCALE) -> list[dict[str, float]]:
+    """EasyR1 batch reward: ``[{"overall", "accuracy", "accepted"}]`` (accuracy = overall here;
+    "accepted" = every label passed the verifier)."""
+    if not isinstance(reward_inputs, list):
+        raise TypeError("EasyR1's batch reward gets a list of reward inputs (set REWARD_TYPE = 'batch')")
+    out = []
+    for item in reward_inputs:
+        scored = score_answer(item.get("ground_truth"), item.get("response", ""), profile=profile,
+                              number_scale=number_scale)
+        value = float(scored["score"]) if scored["score"] is not None else 0.0
+        out.append({"overall": value, "accuracy": value, "accepted": float(scored["accepted"])})
+    return out
