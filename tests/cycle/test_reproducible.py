@@ -41,6 +41,8 @@ def test_config_defaults_and_validation(tmp_path):
 def test_apply_fixes_threads_determinism_and_seeds(torch_state):
     torch = torch_state
     torch.set_num_threads(2)
+    torch.use_deterministic_algorithms(False)
+    restore = reproducible.restore_point()
     info = reproducible.apply({"torch_threads": 1, "deterministic": True}, seed=7)
     assert info == {"torch_threads": 1, "deterministic_algorithms": True, "seed": 7}
     assert torch.get_num_threads() == 1 and torch.are_deterministic_algorithms_enabled()
@@ -48,6 +50,8 @@ def test_apply_fixes_threads_determinism_and_seeds(torch_state):
     reproducible.apply({"torch_threads": 1, "deterministic": True}, seed=7)
     assert (random.random(), torch.rand(1).item()) == a
     assert "threads fixed at 1" in reproducible.describe(info)
+    restore()  # the runner leaves the process as it found it
+    assert torch.get_num_threads() == 2 and not torch.are_deterministic_algorithms_enabled()
     assert reproducible.apply({"torch_threads": None, "deterministic": False}, seed=7) == {}
     assert "not fixed" in reproducible.describe({})
 

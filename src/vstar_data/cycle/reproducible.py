@@ -11,9 +11,23 @@ from __future__ import annotations
 import logging
 import os
 import random
-from typing import Any
+from typing import Any, Callable
 
 log = logging.getLogger(__name__)
+
+
+def restore_point() -> Callable[[], None]:
+    """A function that puts torch's thread count and deterministic flag back as they are now
+    (a run inside a longer process, e.g. a test session, leaves no trace)."""
+    import torch
+
+    threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    warn = torch.is_deterministic_algorithms_warn_only_enabled()
+
+    def restore() -> None:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(det, warn_only=warn)
+    return restore
 
 
 def apply(settings: dict[str, Any], seed: int) -> dict[str, Any]:

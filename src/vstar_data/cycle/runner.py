@@ -178,8 +178,17 @@ class CycleRunner:
         _write_json(self.run_dir / "sources.json", {  # resolved video folders, for `vstar-data report`
             stage: {_source_dir(Path(), i, s).name: s.videos for i, s in enumerate(srcs)}
             for stage, srcs in (("generate", rc.sources), ("eval", rc.eval))})
-        self.reproducibility = reproducible.apply(rc.reproducibility or {}, rc.seed)
-        self.echo(reproducible.describe(self.reproducibility))
+        restore = reproducible.restore_point() if rc.reproducibility else None
+        try:
+            self.reproducibility = reproducible.apply(rc.reproducibility or {}, rc.seed)
+            self.echo(reproducible.describe(self.reproducibility))
+            return self._cycles()
+        finally:
+            if restore is not None:
+                restore()
+
+    def _cycles(self) -> list[dict[str, Any]]:
+        rc = self.rc
         model = rc.initial
         previous_eval = None
         for cycle in range(rc.cycles["max"]):

@@ -411,10 +411,14 @@ def train(cfg: TrainConfig) -> TrainResult:
     if done is not None:
         log.info("%s is already trained (%s); not training again", done.output_dir, DONE_FILE)
         return done
+    import torch
+
     run = None
+    threads = torch.get_num_threads()  # torch_threads holds for this training only
     try:
         run = setup(cfg, sig)
         metrics = run.trainer.train().metrics
         return save_checkpoint(run, metrics)
     finally:
         cleanup(run)
+        torch.set_num_threads(threads)
