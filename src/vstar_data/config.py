@@ -20,7 +20,8 @@ DEFAULTS: dict[str, Any] = {
     "verifier": {"profile": "default"},
     "rationalize": True,
     "training": {},
-    "store": {"path": None, "hub_repo": None, "final_exclude_rationalized": False},
+    "store": {"path": None, "hub_repo": None, "final_exclude_rationalized": False, "variants": None,
+              "variant_seed": 0},
     "cycles": {"max": 3, "plateau_metric": "yield", "min_delta": 0.01},
     "eval": [],
 }

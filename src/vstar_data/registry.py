@@ -175,7 +175,7 @@ BACKENDS: Registry[Any] = Registry("backend", "vstar_data.backends", base="vstar
 ENGINES: Registry[Any] = Registry("engine", "vstar_data.engines")
 EXPORTERS: Registry[Any] = Registry("exporter", "vstar_data.exporters", base="vstar_data.dataset.export.base:Exporter")
 
-for _n in ("category", "number", "interval", "sequence"):
+for _n in ("category", "number", "interval", "sequence", "choice", "boolean", "text", "bbox", "timestamp"):
     LABEL_TYPES.register(_n, f"vstar_data.verify.labels.{_n}:{_n.capitalize()}Label")
 BACKENDS.register("template", "vstar_data.backends.template:TemplateBackend")
 BACKENDS.register("transformers", "vstar_data.backends.transformers:TransformersBackend",

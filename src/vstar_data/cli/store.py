@@ -21,6 +21,8 @@ def push_cmd(
     force: bool = typer.Option(False, "--force", help="Move TAG to this release if it already exists (locally and on the Hub)."),
     extra_file: list[Path] = typer.Option([], "--extra-file", help="Ship a file next to the data under its own name, e.g. stats.json or run.yaml (repeatable)."),
     private: Optional[bool] = typer.Option(None, "--private/--public", help="Visibility of a Hub repo this push creates."),
+    variants: Optional[str] = typer.Option(None, "--variants", help="Publish each accepted answer as the released code's row variants instead of one row: `all`, or a comma list of cot (question + a step-by-step request, the answer), direct (the label stated plainly), mc (lettered options with three distractors from the same source; the answer is the letter). Marked in the `variant` column."),
+    variant_seed: int = typer.Option(0, "--variant-seed", help="Seed of the variants' choices (suffix, distractors, order, option style)."),
 ) -> None:
     """Publish the ACCEPTED rows of ROWS_DIR as release TAG of the store: one commit, one tag.
 
@@ -32,9 +34,11 @@ def push_cmd(
     from rich.table import Table
 
     from ..dataset.store import publish
+    from ..dataset.variants import VariantOptions
 
     result = publish(rows_dir, store, tag, message, hub_repo=hub_repo, force=force, hub_private=private,
-                     extra_files={p.name: p for p in extra_file})
+                     extra_files={p.name: p for p in extra_file},
+                     variants=VariantOptions.parse(variants, variant_seed))
     out = console()
     if result.resumed:
         out.print(f"finished the interrupted publish of [bold]{result.resumed}[/bold] first")
@@ -46,6 +50,10 @@ def push_cmd(
         counts = result.counts.get(config, {})
         table.add_row(config, *(f"{counts.get(s, 0):,}" for s in splits), f"{sum(counts.values()):,}")
     out.print(table)
+    if result.variants:
+        out.print("row variants: " + ", ".join(f"{k} {v:,}" for k, v in sorted(result.variants.items())))
+    for reason, n in sorted(result.variant_skips.items()):
+        out.print(f"{n:,} accepted answers without an mc row ({reason})")
     if result.duplicates_dropped:
         out.print(f"{result.duplicates_dropped:,} extra accepted attempts of already-published samples dropped")
     out.print(f"commit {result.commit}\ntag    {tag}")

@@ -26,7 +26,8 @@ def verify_cmd(
                                     help="The source's class list (one per line): another class stated as "
                                          "strongly as the label rejects the answer (competing_value)."),
 ) -> None:
-    """Check each answer states every label (category, number, interval, sequence) and, for
+    """Check each answer states every label (category, number, interval, sequence, choice, boolean,
+    text, bbox, timestamp: see docs/label-types.md) and, for
     rationalized answers, that it does not merely echo the hint. Prints the accept rate and the
     rejects by reason.
 
@@ -51,6 +52,24 @@ def verify_cmd(
     verifier = Verifier(profile, vocabulary=vocab)
     total = accepted = 0
     rejects: Counter[str] = Counter()
+    pending: list[tuple[dict, list, str, str, int]] = []
+
+    def flush(fh) -> None:  # type: ignore[no-untyped-def]
+        nonlocal total, accepted
+        verifier.prepare((labels, answer) for _, labels, answer, _, _ in pending)   # text labels: one batch
+        for obj, labels, answer, origin, lineno in pending:
+            verdict = verifier.verify(labels, answer, origin)
+            obj.update(accepted=verdict.accepted, scores=[r.to_dict() for r in verdict.results],
+                       verifier_profile=verdict.profile, reject_reason=verdict.reason)
+            fh.write(dumps(obj) + "\n")
+            if explain:
+                print_explanation(obj.get("id", f"line {lineno}"), answer, verdict)
+            total += 1
+            accepted += verdict.accepted
+            if not verdict.accepted:
+                rejects[verdict.reason or "failed"] += 1
+        pending.clear()
+
     with atomic_writer(out) as fh:
         for lineno, obj in read_jsonl(in_jsonl):
             if "labels" not in obj:
@@ -65,16 +84,10 @@ def verify_cmd(
             if origin not in ORIGINS:
                 raise AnnotationError(f"`origin` must be one of {', '.join(ORIGINS)}, got {origin!r}",
                                       file=in_jsonl, row=lineno, key="origin")
-            verdict = verifier.verify(labels, answer, origin)
-            obj.update(accepted=verdict.accepted, scores=[r.to_dict() for r in verdict.results],
-                       verifier_profile=verdict.profile, reject_reason=verdict.reason)
-            fh.write(dumps(obj) + "\n")
-            if explain:
-                print_explanation(obj.get("id", f"line {lineno}"), answer, verdict)
-            total += 1
-            accepted += verdict.accepted
-            if not verdict.accepted:
-                rejects[verdict.reason or "failed"] += 1
+            pending.append((obj, labels, answer, origin, lineno))
+            if len(pending) >= 256:
+                flush(fh)
+        flush(fh)
     rate = f"{100.0 * accepted / total:.1f}%" if total else "n/a"
     counts = {"answers": total, "accepted": accepted, "accept rate": rate,
               **{f"rejected ({k})": v for k, v in sorted(rejects.items())}}

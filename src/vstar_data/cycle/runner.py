@@ -103,6 +103,7 @@ class CycleRunner:
     def publish(self, cycle: int) -> dict[str, Any]:
         """Accepted rows of this cycle -> the store, tagged cycle-N (idempotent on re-run)."""
         from ..dataset.store import publish
+        from ..dataset.variants import VariantOptions
 
         marker = self._cdir(cycle) / "published.json"
         if marker.exists():
@@ -116,7 +117,8 @@ class CycleRunner:
                   "stats.json": json.dumps(history, indent=2, default=str).encode()}
         result = publish(self._cdir(cycle) / "generate", self.rc.store["path"], tag=f"cycle-{cycle}",
                          message=f"cycle {cycle}: accepted rows", hub_repo=self.rc.store.get("hub_repo"),
-                         force=True, extra_files=extras, stats_for_plot=history)
+                         force=True, extra_files=extras, stats_for_plot=history,
+                         variants=VariantOptions.parse(self.rc.store.get("variants"), self.rc.store.get("variant_seed") or 0))
         info = result.to_dict()
         _write_json(marker, info)
         return info

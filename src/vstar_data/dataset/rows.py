@@ -22,13 +22,17 @@ from ..schemas import load_schema
 
 # Column order of the published dataset (README `dataset_info` and every parquet shard).
 LABEL_FIELDS = ("type", "name", "value_text", "value_number", "values", "start", "end", "synonyms",
-                "rel_tol", "abs_tol", "min_iou", "unit", "extra")
+                "rel_tol", "abs_tol", "min_iou", "unit", "value_bool", "options", "correct", "box", "frame_time",
+                "coords", "image_size", "min_similarity", "ordered", "extra")
 SCORE_FIELDS = ("name", "type", "passed", "score", "span", "matched", "reason", "extra")
 COLUMNS = ("id", "source", "task", "split", "video", "clip_start", "clip_end", "conversations",
            "question", "labels", "origin", "cycle", "model", "model_revision", "template_id",
-           "verifier_profile", "verifier_scores", "frame_indices", "attempt")
-_NUMERIC_KEYS = frozenset(("start", "end", "rel_tol", "abs_tol", "min_iou"))
-_TEXT_KEYS = frozenset(("type", "name", "unit"))
+           "verifier_profile", "verifier_scores", "frame_indices", "attempt", "variant")
+# `variant`: which row form this is (`original` as generated, or a publish-time variant: `cot`,
+# `direct`, `mc`; see dataset/variants.py).
+_NUMERIC_KEYS = frozenset(("start", "end", "rel_tol", "abs_tol", "min_iou", "frame_time", "min_similarity"))
+_TEXT_KEYS = frozenset(("type", "name", "unit", "coords"))
+_NUMBER_LIST_KEYS = frozenset(("box", "image_size"))
 _LABEL_TEMPLATE = dict.fromkeys(LABEL_FIELDS)
 _SCORE_KEYS = frozenset(SCORE_FIELDS[:-1])
 
@@ -41,14 +45,16 @@ def features() -> Any:
     s, f64 = Value("string"), Value("float64")
     label = {"type": s, "name": s, "value_text": s, "value_number": f64, "values": List(s), "start": f64,
              "end": f64, "synonyms": List(s), "rel_tol": f64, "abs_tol": f64, "min_iou": f64, "unit": s,
-             "extra": s}
+             "value_bool": Value("bool"), "options": List(s), "correct": Value("int64"), "box": List(f64),
+             "frame_time": f64, "coords": s, "image_size": List(f64), "min_similarity": f64,
+             "ordered": Value("bool"), "extra": s}
     score = {"name": s, "type": s, "passed": Value("bool"), "score": f64, "span": List(Value("int64")),
              "matched": s, "reason": s, "extra": s}
     cols = {"id": s, "source": s, "task": s, "split": s, "video": s, "clip_start": f64, "clip_end": f64,
             "conversations": List({"from": s, "value": s}), "question": s, "labels": List(label),
             "origin": s, "cycle": Value("int32"), "model": s, "model_revision": s, "template_id": s,
             "verifier_profile": s, "verifier_scores": List(score), "frame_indices": List(Value("int32")),
-            "attempt": Value("int32")}
+            "attempt": Value("int32"), "variant": s}
     assert tuple(cols) == COLUMNS and tuple(label) == LABEL_FIELDS and tuple(score) == SCORE_FIELDS
     return Features(cols)
 
@@ -73,8 +79,14 @@ def label_to_struct(spec: dict[str, Any]) -> dict[str, Any]:
             out["value_number"] = float(val)
         elif (t is float or t is int) and key in _NUMERIC_KEYS:
             out[key] = float(val)
-        elif t is list and key in ("value", "synonyms") and all(type(v) is str for v in val):
+        elif t is list and key in ("value", "synonyms", "options") and all(type(v) is str for v in val):
             out["values" if key == "value" else key] = val
+        elif t is bool and key in ("value", "ordered"):
+            out["value_bool" if key == "value" else key] = val
+        elif t is int and key == "correct":
+            out[key] = val
+        elif t is list and key in _NUMBER_LIST_KEYS and all(type(v) in (int, float) for v in val):
+            out[key] = [float(v) for v in val]
         else:
             rest[key] = val
     if rest:
@@ -85,10 +97,12 @@ def label_to_struct(spec: dict[str, Any]) -> dict[str, Any]:
 def struct_to_label(struct: dict[str, Any]) -> dict[str, Any]:
     """Inverse of `label_to_struct` (numbers come back as floats)."""
     spec: dict[str, Any] = {"type": struct["type"], "name": struct["name"]}
-    for field, key in (("value_text", "value"), ("value_number", "value"), ("values", "value")):
+    for field, key in (("value_text", "value"), ("value_number", "value"), ("values", "value"),
+                       ("value_bool", "value")):
         if struct.get(field) is not None:
             spec[key] = struct[field]
-    for key in ("start", "end", "synonyms", "rel_tol", "abs_tol", "min_iou", "unit"):
+    for key in ("start", "end", "synonyms", "rel_tol", "abs_tol", "min_iou", "unit", "options", "correct", "box",
+                "frame_time", "coords", "image_size", "min_similarity", "ordered"):
         if struct.get(key) is not None:
             spec[key] = struct[key]
     if struct.get("extra"):
@@ -121,7 +135,7 @@ def conversations(question: str, answer: str) -> list[dict[str, str]]:
     return [{"from": "human", "value": "<video>\n" + question}, {"from": "gpt", "value": answer}]
 
 
-def to_record(row: dict[str, Any]) -> tuple:
+def to_record(row: dict[str, Any], variant: str = "original") -> tuple:
     """A validated, accepted attempt row as a tuple in `COLUMNS` order."""
     clip_start, clip_end = row.get("clip_start"), row.get("clip_end")
     attempt = row.get("attempt")
@@ -131,7 +145,7 @@ def to_record(row: dict[str, Any]) -> tuple:
             [label_to_struct(s) for s in row["labels"]], row["origin"], int(row["cycle"]), row["model"],
             row.get("model_revision"), row.get("template_id"), row["verifier_profile"],
             [score_to_struct(s) for s in row["verifier_scores"]],
-            row.get("frame_indices"), None if attempt is None else int(attempt))
+            row.get("frame_indices"), None if attempt is None else int(attempt), variant)
 
 
 def from_record(rec: dict[str, Any]) -> dict[str, Any]:

@@ -58,6 +58,8 @@ class PublishResult:
     already_published: bool = False              # the tag already held exactly this release
     resumed: str | None = None                   # tag of an interrupted publish finished first
     hub: Any = None                              # hub.HubResult when pushed
+    variants: dict[str, int] = field(default_factory=dict)       # variant -> rows written (with variants)
+    variant_skips: dict[str, int] = field(default_factory=dict)  # mc_<reason> -> answers without an mc row
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if k != "files"}
@@ -71,13 +73,15 @@ def publish(rows_dir: str | Path, store: str | Path, tag: str, message: str, *,
             force: bool = False, licenses: Mapping[str, str] | None = None,
             profiles: Mapping[str, Mapping[str, Any]] | None = None, pretty_name: str = "VSTaR-1M",
             hub_token: str | None = None, hub_endpoint: str | None = None, hub_private: bool | None = None,
-            shard_bytes: int | None = None, batch_rows: int | None = None) -> PublishResult:
+            shard_bytes: int | None = None, batch_rows: int | None = None,
+            variants: Any = None) -> PublishResult:
     """Publish the accepted attempt rows under `rows_dir` as release `tag` of the store at `store`
     (created if new), then push that release to `hub_repo` when given.
 
     Re-running after a crash or a failed Hub push completes the release; re-running a finished one
     is a no-op for the local store (and retries the Hub push). An existing tag holding a different
-    release is refused unless `force`.
+    release is refused unless `force`. `variants` (a `variants.VariantOptions`, or None) publishes
+    each accepted answer as its chain-of-thought / direct / multiple-choice rows.
     """
     from .card import split_counts
     from .writer import DEFAULT_BATCH_ROWS, DEFAULT_SHARD_BYTES
@@ -87,7 +91,8 @@ def publish(rows_dir: str | Path, store: str | Path, tag: str, message: str, *,
         raise VstarError("a release needs a message (-m)", key="message")
     extras = {check_extra_name(k): _as_bytes(v) for k, v in (extra_files or {}).items()}
     settings = {"tag": tag, "message": message, "hub_repo": hub_repo, "stats": stats_for_plot,
-                "licenses": licenses, "profiles": profiles, "pretty_name": pretty_name}
+                "licenses": licenses, "profiles": profiles, "pretty_name": pretty_name,
+                "variants": variants.to_dict() if variants is not None else None}
     fp = fingerprint(rows_dir, settings, extras)
     path = Store.check(store)
     hub = {"token": hub_token, "endpoint": hub_endpoint, "private": hub_private, "force": force}
@@ -106,7 +111,7 @@ def publish(rows_dir: str | Path, store: str | Path, tag: str, message: str, *,
         man = _build(staging, rows_dir, tag, message, extras, stats_for_plot=stats_for_plot,
                      store_name=path.name, hub_repo=hub_repo, licenses=licenses, profiles=profiles,
                      pretty_name=pretty_name, shard_bytes=shard_bytes or DEFAULT_SHARD_BYTES,
-                     batch_rows=batch_rows or DEFAULT_BATCH_ROWS)
+                     batch_rows=batch_rows or DEFAULT_BATCH_ROWS, variants=variants)
         # ... then hand it to the store under its lock: journal, move in, commit, tag.
         st = Store.open(path)
         with st.lock():
@@ -125,7 +130,9 @@ def publish(rows_dir: str | Path, store: str | Path, tag: str, message: str, *,
                 st.write_journal(job)
                 gitstore._checkpoint("journal-written")
                 done = PublishResult(tag, st.apply(job), st.path, split_counts(man), files,
-                                     rows_read=man.rows_read, duplicates_dropped=man.duplicates_dropped)
+                                     rows_read=man.rows_read, duplicates_dropped=man.duplicates_dropped,
+                                     variants=dict(man.variants) if variants is not None else {},
+                                     variant_skips=dict(man.variant_skips))
             done.resumed = resumed
             done.hub = push_release(st, tag, hub_repo, **hub) if hub_repo else None
     return done
@@ -176,13 +183,13 @@ def _staging_dir(store: Path) -> Iterator[Path]:
 
 def _build(staging: Path, rows_dir: str | Path, tag: str, message: str, extras: Mapping[str, bytes], *,
            stats_for_plot: Any, store_name: str, hub_repo: str | None, licenses: Any, profiles: Any,
-           pretty_name: str, shard_bytes: int, batch_rows: int) -> Any:
+           pretty_name: str, shard_bytes: int, batch_rows: int, variants: Any = None) -> Any:
     """Shards, plot, extra files and card of one release, written under `staging`."""
     from .card import PLOT_PATH, render_card
     from .stats import cycle_yields, write_yield_plot
     from .writer import write_shards
 
-    man = write_shards(rows_dir, staging, shard_bytes=shard_bytes, batch_rows=batch_rows)
+    man = write_shards(rows_dir, staging, shard_bytes=shard_bytes, batch_rows=batch_rows, variants=variants)
     write_yield_plot(cycle_yields(man, stats_for_plot), staging / PLOT_PATH)
     for name, data in extras.items():
         (staging / name).parent.mkdir(parents=True, exist_ok=True)

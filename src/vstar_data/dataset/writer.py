@@ -57,6 +57,8 @@ class Manifest:
     duplicates_dropped: int = 0
     input_files: int = 0
     sha256: dict[str, str] = field(default_factory=dict)  # relpath -> hex digest
+    variants: Counter = field(default_factory=Counter)       # variant -> rows written (before duplicates)
+    variant_skips: Counter = field(default_factory=Counter)  # mc_<reason> -> accepted answers without that row
 
     @property
     def total(self) -> int:
@@ -165,6 +167,7 @@ class _Partition:
     def __init__(self, folder: Path, split: str, shard_bytes: int, index: int) -> None:
         self.folder, self.split, self.shard_bytes, self.index = folder, split, shard_bytes, index
         self.pending: list[tuple] = []
+        self.counted = bytearray()          # per row: 1 if it stands for its answer in Manifest.counts
         self.chunks: list[Any] = []
         self.chunk_rows = self.chunk_bytes = 0
         self.shards: list[_Shard] = []
@@ -172,8 +175,9 @@ class _Partition:
         self._writer: Any = None
         self._sink: _HashingFile | None = None
 
-    def add(self, rec: tuple) -> None:
+    def add(self, rec: tuple, counted: bool = True) -> None:
         self.pending.append(rec)
+        self.counted.append(counted)
         self.rows += 1
 
     def convert(self) -> int:
@@ -238,7 +242,7 @@ def _spare_core() -> bool:
 
 def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int = DEFAULT_SHARD_BYTES,
                  batch_rows: int = DEFAULT_BATCH_ROWS, buffer_bytes: int = DEFAULT_BUFFER_BYTES,
-                 parallel_check: bool | None = None) -> Manifest:
+                 parallel_check: bool | None = None, variants: Any = None) -> Manifest:
     """Validate every attempt row and write the accepted ones (one per sample) under `out_dir/data`.
 
     The schema check runs in a helper process beside the writer (`RowChecker`) when a core is idle
@@ -248,6 +252,8 @@ def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int 
 
     Row groups hold `batch_rows` rows, fewer when the arrow buffers of all open partitions pass
     `buffer_bytes` (the fullest is written early): memory stays flat however many sources.
+    With `variants` (`variants.VariantOptions`) an accepted answer becomes its cot / direct / mc rows
+    instead of one `original` row; `Manifest.counts` still counts answers.
     """
     out = Path(out_dir)
     files = attempt_files(rows_dir)
@@ -262,6 +268,11 @@ def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int 
     if parallel_check is None:
         parallel_check = _spare_core() and sum(p.stat().st_size for p in files) > PARALLEL_CHECK_BYTES
     checker = RowChecker(rows_dir) if parallel_check else None
+    pool = None
+    if variants is not None:
+        from .variants import make_variants, value_pool
+        pool = value_pool(r for _, _, r in iter_attempt_rows(rows_dir, check=False)) if "mc" in variants.kinds \
+            else value_pool(())
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the loop makes no reference cycles; collections only rescan the buffers
     try:
@@ -276,15 +287,20 @@ def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int 
             if part is None:
                 part = parts[key] = _Partition(out / "data" / key[0], key[1], shard_bytes, len(order))
                 order.append(key)
-            digests += hashlib.blake2b(row["id"].encode(), digest_size=16).digest()
-            ranks.append(_ORIGIN_RANK[origin])
-            cycles.append(int(cycle))
-            tries.append(int(row.get("attempt") or 0))
-            where_part.append(part.index)
-            where_row.append(part.rows)
-            man.counts[(row["source"], row["split"], row["task"], origin, int(cycle), row["verifier_profile"],
-                        row["model"], row.get("model_revision"))] += 1
-            part.add(to_record(row))
+            records = make_variants(row, variants, pool, man.variant_skips) if pool is not None else [("original", row)]
+            for k, (variant, vrow) in enumerate(records):
+                key_text = row["id"] if pool is None else f"{row['id']}\x00{variant}"
+                digests += hashlib.blake2b(key_text.encode(), digest_size=16).digest()
+                ranks.append(_ORIGIN_RANK[origin])
+                cycles.append(int(cycle))
+                tries.append(int(row.get("attempt") or 0))
+                where_part.append(part.index)
+                where_row.append(part.rows)
+                part.add(to_record(vrow, variant), counted=k == 0)
+                man.variants[variant] += 1
+            if records:
+                man.counts[(row["source"], row["split"], row["task"], origin, int(cycle), row["verifier_profile"],
+                            row["model"], row.get("model_revision"))] += 1
             if len(part.pending) >= chunk_rows:
                 arrow_bytes += part.convert()
                 if part.chunk_rows >= batch_rows:
@@ -313,7 +329,7 @@ def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int 
         raise VstarError("no accepted rows to publish", file=rows_dir)
     losers = _duplicate_losers(digests, ranks, cycles, tries, where_part, where_row)
     if losers:
-        man.duplicates_dropped = sum(len(rows) for rows in losers.values())
+        man.duplicates_dropped = sum(1 for k, rows in losers.items() for r in rows if parts[order[k]].counted[r])
         _drop_rows([parts[k] for k in order], losers, man)
     _finalize(out, [(k, parts[k]) for k in order], man)
     return man
@@ -369,12 +385,15 @@ def _drop_rows(parts: list[_Partition], losers: dict[int, set[int]], man: Manife
             offset, kept, nbytes = 0, 0, 0
             for batch in pq.ParquetFile(shard.path).iter_batches(batch_size=DEFAULT_BATCH_ROWS):
                 mask = [True] * batch.num_rows
+                gone = []
                 for r in local:
                     if offset <= r < offset + batch.num_rows:
                         mask[r - offset] = False
+                        gone.append(r)
                 dropped = batch.filter(pa.array([not m for m in mask])).select(COUNT_COLUMNS).to_pylist()
-                for d in dropped:
-                    man.counts[tuple(d[c] for c in COUNT_COLUMNS)] -= 1
+                for r, d in zip(gone, dropped):
+                    if part.counted[start - shard.rows + r]:   # one row per answer stands in the counts
+                        man.counts[tuple(d[c] for c in COUNT_COLUMNS)] -= 1
                 batch = batch.filter(pa.array(mask))
                 offset += len(mask)
                 if batch.num_rows:

@@ -207,6 +207,9 @@ class ChunkProcessor:
         answers = self._generate(requests(gen_prompts, list(range(len(live))), "generated"))
         gen_time = (time.perf_counter() - t0) / len(live)
 
+        prepare = getattr(self.verifier, "prepare", None)
+        if prepare is not None:       # label types that batch (text embeddings) see the whole chunk first
+            prepare((ps.sample.labels, a) for (ps, _, _), a in zip(live, answers) if isinstance(a, str))
         failed: list[int] = []
         for i, ((ps, frames, decode_s), prompt, answer) in enumerate(zip(live, gen_prompts, answers)):
             if isinstance(answer, BaseException):

@@ -38,6 +38,20 @@ _FAST_CHECKS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "interval": (("start", "end"), {"start": _num, "end": _num,
                                     "min_iou": lambda v: type(v) in (int, float) and 0 < v <= 1}),
     "sequence": (("value",), {"value": lambda v: type(v) is list and v != [] and all(map(_str, v))}),
+    "choice": (("options", "correct"), {"options": lambda v: type(v) is list and len(v) >= 2 and all(map(_str, v)),
+                                        "correct": lambda v: type(v) is int and v >= 0,
+                                        "select_by": lambda v: v in ("any", "text"),
+                                        "min_similarity": lambda v: type(v) in (int, float) and 0 < v <= 1}),
+    "boolean": (("value",), {"value": lambda v: type(v) is bool}),
+    "text": (("value",), {"value": lambda v: _str(v) or (type(v) is list and v != [] and all(map(_str, v))),
+                          "min_similarity": lambda v: type(v) in (int, float) and 0 < v <= 1,
+                          "ordered": lambda v: type(v) is bool}),
+    "bbox": (("box",), {"box": lambda v: type(v) is list and len(v) == 4 and all(type(x) in (int, float) for x in v),
+                        "frame_time": _num, "coords": lambda v: v in ("pixels", "normalized"),
+                        "image_size": lambda v: type(v) is list and len(v) == 2
+                        and all(type(x) in (int, float) and x > 0 for x in v),
+                        "min_iou": lambda v: type(v) in (int, float) and 0 < v <= 1}),
+    "timestamp": (("value",), {"value": _num, "abs_tol": _num}),
 }
 
 
@@ -74,6 +88,12 @@ def validate_label_spec(spec: Any, *, file: str | None = None, row: Any = None) 
                              file=file, row=row, key=spec.get("name") if isinstance(spec.get("name"), str) else None)
     if kind == "interval" and spec["end"] < spec["start"]:
         raise LabelSpecError(f"interval end {spec['end']} is before start {spec['start']}",
+                             file=file, row=row, key=spec["name"])
+    if kind == "choice" and spec["correct"] >= len(spec["options"]):
+        raise LabelSpecError(f"choice `correct` {spec['correct']} is not an index of its {len(spec['options'])} "
+                             f"options", file=file, row=row, key=spec["name"])
+    if kind == "bbox" and (spec["box"][2] < spec["box"][0] or spec["box"][3] < spec["box"][1]):
+        raise LabelSpecError(f"bbox {spec['box']} is not [x1, y1, x2, y2] with x1 <= x2 and y1 <= y2",
                              file=file, row=row, key=spec["name"])
     return spec
 

@@ -160,6 +160,20 @@ class Verifier:
             lt = self._types[type_name] = LABEL_TYPES.get(type_name)()
         return lt
 
+    def prepare(self, items: Iterable[tuple[Iterable[dict[str, Any]], str]]) -> None:
+        """Let label types that batch (``text``: one embedding call) see a batch of (labels, answer)
+        pairs before they are verified one by one; a pure speed-up, verdicts do not change."""
+        batches: dict[str, tuple[list[dict[str, Any]], list[str]]] = {}
+        for labels, answer in items:
+            for spec in labels:
+                lt = self.label_type(spec["type"])
+                if hasattr(lt, "prepare") and isinstance(answer, str):
+                    specs, answers = batches.setdefault(spec["type"], ([], []))
+                    specs.append(spec)
+                    answers.append(answer)
+        for type_name, (specs, answers) in batches.items():
+            self.label_type(type_name).prepare(specs, answers)
+
     def _with_vocabulary(self, spec: dict[str, Any], lt: LabelType, vocabulary: Vocabulary | None) -> dict[str, Any]:
         if vocabulary is None or not lt.uses_vocabulary or spec.get("vocabulary"):
             return spec
