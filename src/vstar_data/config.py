@@ -12,6 +12,7 @@ from .errors import ConfigError
 
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
+    "reproducibility": {"torch_threads": None, "deterministic": False},
     "backend": {"name": "transformers", "batch_size": 8, "max_new_tokens": 256, "temperature": 0.0,
                 "decode_workers": 2, "options": {}},
     "frames": {"num_frames": 8, "size": 336},
@@ -56,6 +57,7 @@ class RunConfig:
     store: dict[str, Any]
     cycles: dict[str, Any]
     raw: dict[str, Any]
+    reproducibility: dict[str, Any] = field(default_factory=dict)
 
 
 def _merge(defaults: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
@@ -128,4 +130,5 @@ def run_config_from_dict(data: dict[str, Any], *, base: Path, name: str = "run",
         templates=[_resolve(base, t) or t for t in merged["templates"]],
         profile=merged["verifier"]["profile"], rationalize=bool(merged["rationalize"]),
         judge=dict(merged["verifier"]["judge"]) if merged["verifier"].get("judge") else None,
-        training=dict(merged["training"]), store=store, cycles=merged["cycles"], raw=merged)
+        training=dict(merged["training"]), store=store, cycles=merged["cycles"], raw=merged,
+        reproducibility=dict(merged["reproducibility"]))
