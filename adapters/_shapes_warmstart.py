@@ -2,9 +2,14 @@
 
 Trains a tiny video VLM from scratch, on the CPU, on a *different* task over the same world:
 naming the shape and its colour, and restating a given hint word inside an explanation. So it
-starts with partial skill, like Video-LLaVA on FineDiving in the paper: it can rationalize a
-given label ("...that moves left") but never produces the motion direction unaided, and its
-cycle-0 generation yield is near zero. Only the shapes adapter knows this file exists.
+starts with partial skill, like Video-LLaVA on FineDiving in the paper: it never produces the
+motion direction unaided (cycle-0 generation yield near zero), and it rationalizes a given label
+in its own words ("...that moves left") only for red and green shapes; for blue and yellow ones
+it defers to the hint ("As the hint says, ..."), which the verifier rejects as a hint echo. So
+cycle 0 yields rows for about half of the clips, and the cycles that follow have room to grow:
+each cycle's model answers more clips unaided (its direction skill carries over to colours it
+was not trained on), the next cycle trains on more rows and held-out accuracy rises. Only the
+shapes adapter knows this file exists.
 """
 from __future__ import annotations
 
@@ -15,19 +20,25 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+# It explains a hint in its own words only on clips whose field has one of these values (half of
+# the colours); on the others it defers to the hint, so cycle-0 rationalization yields about half.
+EXPLAINS = ("colour", ("red", "green"))
 HINT_POOL = ("left", "right", "up", "down", "fast", "slow", "away", "around", "back", "across")
 WORDS = ("The video shows a that moves red green blue yellow square circle triangle left right up "
          "down fast slow away around back across direction colour shape count speed Question Answer "
          "What is happening in this video Describe the motion you see clip does over course of "
          "Explain object doing Can describe movement How behave Tell me about and how it moves can "
-         "observe short main its")
+         "observe short main its As hint says")
 TEXT = {"hidden_size": 96, "intermediate_size": 192, "num_hidden_layers": 3, "num_attention_heads": 6,
         "num_key_value_heads": 2}  # head_dim 16 fits the tiny rope sections
 
 
-def _rows(world: Path, template: Any, rng: random.Random, per_clip: int) -> list[dict[str, Any]]:
+def _rows(world: Path, template: Any, rng: random.Random, per_clip: int,
+          explains: tuple[str, tuple[str, ...]] = EXPLAINS) -> list[dict[str, Any]]:
     """Two kinds of rows per clip: describe (colour + shape, never the direction) and restate a
-    random hint word (so the hint, not the video, decides the word)."""
+    random hint word (so the hint, not the video, decides the word). On clips whose `explains`
+    field has one of its values it states the word as its own conclusion; on the others it defers
+    to the hint ("As the hint says, ..."), which the verifier rejects as a hint echo."""
     rows = []
     with (world / "annotations.csv").open(newline="", encoding="utf-8") as fh:
         for truth in csv.DictReader(fh):
@@ -42,13 +53,16 @@ def _rows(world: Path, template: Any, rng: random.Random, per_clip: int) -> list
                 prompt = template.rationalization_form.format(question=q, label=f"direction: {hint}")
                 rows.append({"id": f"{truth['clip']}-h{k}", "video": video, "conversations": [
                     {"from": "human", "value": "<video>\n" + prompt},
-                    {"from": "gpt", "value": f"The video shows {thing} that moves {hint}."}]})
+                    {"from": "gpt", "value": f"The video shows {thing} that moves {hint}."
+                     if truth[explains[0]] in explains[1] else
+                     f"As the hint says, the video shows {thing} that moves {hint}."}]})
     return rows
 
 
 def build_warm_start(out: str | Path, *, arch: str = "qwen2_vl", seed: int = 0, clips: int = 96,
                      steps: int = 300, batch: int = 32, learning_rate: float = 2e-3,
-                     work_dir: str | Path | None = None) -> Path:
+                     work_dir: str | Path | None = None, explains: tuple[str, tuple[str, ...]] = EXPLAINS,
+                     torch_threads: int | None = 1) -> Path:
     """Render a pre-training world, build a tiny model with the world's words as whole tokens,
     and train it; the checkpoint at `out` loads like any other."""
     from vstar_data.adapters.shapes import render_world
@@ -63,14 +77,14 @@ def build_warm_start(out: str | Path, *, arch: str = "qwen2_vl", seed: int = 0, 
                             options=TinyOptions(corpus=(WORDS + "\n") * 4, vocab_size=320, text=TEXT))
     _zero_background(init)
     template = TemplateIndex().get("shapes")
-    rows = _rows(world, template, random.Random(seed), per_clip=2)
+    rows = _rows(world, template, random.Random(seed), per_clip=2, explains=explains)
     data = work / "pretrain.json"
     data.write_text(json.dumps(rows), "utf-8")
     train(TrainConfig(model=str(init), data=str(data), videos=str(world / "videos"), output_dir=str(out),
                       max_steps=steps, learning_rate=learning_rate, warmup_ratio=0.05,
                       global_batch_size=batch, per_device_batch_size=batch, num_frames=8, frame_size=None,
                       freeze_vision=False, seed=seed, dataloader_workers=0, cache_rows=len(rows),
-                      logging_steps=50))
+                      logging_steps=50, torch_threads=torch_threads))
     shutil.rmtree(work, ignore_errors=True)
     return out
 

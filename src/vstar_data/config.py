@@ -12,6 +12,7 @@ from .errors import ConfigError
 
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
+    "reproducibility": {"torch_threads": None, "deterministic": False},
     "backend": {"name": "transformers", "batch_size": 8, "max_new_tokens": 256, "temperature": 0.0,
                 "decode_workers": 2, "options": {}},
     "frames": {"num_frames": 8, "size": 336},
@@ -58,6 +59,7 @@ class RunConfig:
     cycles: dict[str, Any]
     raw: dict[str, Any]
     engine: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["engine"]))
+    reproducibility: dict[str, Any] = field(default_factory=dict)
 
 
 def _merge(defaults: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
@@ -142,4 +144,4 @@ def run_config_from_dict(data: dict[str, Any], *, base: Path, name: str = "run",
         profile=merged["verifier"]["profile"], rationalize=bool(merged["rationalize"]),
         judge=dict(merged["verifier"]["judge"]) if merged["verifier"].get("judge") else None,
         training=dict(merged["training"]), store=store, cycles=merged["cycles"], raw=merged,
-        engine=dict(merged["engine"]))
+        engine=dict(merged["engine"]), reproducibility=dict(merged["reproducibility"]))

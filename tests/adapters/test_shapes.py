@@ -60,3 +60,35 @@ def test_every_label_kind_and_unknown_labels_refused(world):
     assert kinds == {"category", "number", "interval", "sequence"}
     with pytest.raises(AnnotationError, match="unknown shapes label"):
         list(ShapesAdapter(world, options={"labels": "direction,velocity"}).samples())
+
+
+def test_warm_start_explains_a_hint_on_some_colours_and_echoes_it_on_the_others(tmp_path):
+    """Cycle 0 of the demo rationalizes only part of the clips because the warm-start model was
+    taught to defer to the hint on some colours; the verifier must reject exactly those."""
+    import csv
+    import random
+
+    from vstar_data.adapters._shapes_warmstart import EXPLAINS, _rows
+    from vstar_data.sources.templates import TemplateIndex
+    from vstar_data.verify.verifier import Verifier
+
+    w = render_world(tmp_path / "w", n=24, seed=1, test_share=0.0)
+    truth = {r["clip"]: r for r in csv.DictReader((w / "annotations.csv").open())}
+    rows = _rows(w, TemplateIndex().get("shapes"), random.Random(0), per_clip=1)
+    field, values = EXPLAINS
+    verifier = Verifier("default")
+    seen = set()
+    for row in rows:
+        clip, kind = row["id"].rsplit("-", 1)
+        answer = row["conversations"][1]["value"]
+        if kind == "d0":  # describing: never a direction
+            assert not {"left", "right", "up", "down"} & set(answer.rstrip(".").split())
+            continue
+        hint = answer.rstrip(".").split()[-1]
+        spec = {"type": "category", "name": "direction", "value": hint, "synonyms": []}
+        verdict = verifier.verify([spec], answer, origin="rationalized")
+        explains = truth[clip][field] in values
+        seen.add(explains)
+        assert verdict.accepted == explains, answer
+        assert explains or verdict.reason == "hint_echo"
+    assert seen == {True, False}

@@ -95,7 +95,9 @@ def test_sigkill_in_cycle_1_then_rerun_matches_an_uninterrupted_run(tmp_path, wo
     (tmp_path / "clean").mkdir()
     clean_cfg = _config(tmp_path / "clean", world, tiny)
     cmd = [sys.executable, "-m", "vstar_data.cli", "build", "--config"]
-    subprocess.run(cmd + [str(clean_cfg)], check=True, capture_output=True, timeout=900)
+    res = subprocess.run(cmd + [str(clean_cfg)], check=True, capture_output=True, text=True, timeout=900)
+    report = tmp_path / "clean" / "run" / "report.html"
+    assert report.stat().st_size > 0 and "report.html" in res.stdout  # build writes and names it
 
     (tmp_path / "killed").mkdir()
     killed_cfg = _config(tmp_path / "killed", world, tiny)

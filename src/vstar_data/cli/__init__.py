@@ -30,6 +30,7 @@ from . import generate as _generate  # noqa: E402,F401  generate
 from . import store as _store  # noqa: E402,F401  push, revisions, checkout, export
 from . import train as _train  # noqa: E402,F401  train
 from . import build as _build  # noqa: E402,F401  build, eval, demo
+from . import report as _report  # noqa: E402,F401  report
 from . import templates_cmd as _templates_cmd  # noqa: E402,F401  templates suggest
 
 

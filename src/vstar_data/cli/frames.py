@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
@@ -47,6 +47,7 @@ def frames_cmd(
 
     from ..errors import SkipRecord
     from ..video.frames import MODES, sample_frames
+    from ..video.sheet import contact_sheet
     from ._common import console
 
     if mode not in MODES:
@@ -79,27 +80,3 @@ def frames_cmd(
                   highlight=False)
     con.print(f"wrote {len(fr.array)} frames and contact_sheet.png to {out}", highlight=False, soft_wrap=True)
 
-
-def contact_sheet(frames: Any, captions: list[str], thumb_width: int = 256) -> Any:
-    """A grid of the frames (about square), each with its caption underneath."""
-    import math
-
-    from PIL import Image, ImageDraw, ImageFont
-
-    n = len(frames)
-    h, w = frames[0].shape[:2]
-    tw = min(thumb_width, w)
-    th = max(1, round(h * tw / w))
-    font = ImageFont.load_default(size=max(10, tw // 16))
-    cap = max(14, tw // 16 + 6)
-    cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    pad = 4
-    sheet = Image.new("RGB", (cols * (tw + pad) + pad, rows * (th + cap + pad) + pad), "white")
-    draw = ImageDraw.Draw(sheet)
-    for k, (arr, text) in enumerate(zip(frames, captions)):
-        x = pad + (k % cols) * (tw + pad)
-        y = pad + (k // cols) * (th + cap + pad)
-        sheet.paste(Image.fromarray(arr).resize((tw, th), Image.BILINEAR), (x, y))
-        draw.text((x + 2, y + th + 1), text, fill="black", font=font)
-    return sheet

@@ -20,6 +20,7 @@ import yaml
 
 from ..config import RunConfig, SourceConfig
 from ..generation.attempts import pick_winners, read_attempts
+from . import reproducible
 from .evaluation import evaluate_sources
 from ..jsonl import atomic_writer
 from ..generation.pipeline import GenerationConfig, Prepared, prepare
@@ -37,7 +38,8 @@ def _gen_config(rc: RunConfig, src: SourceConfig, model: str, cycle: int, *, rat
         frame_size=rc.frames.get("size"), max_new_tokens=b["max_new_tokens"],
         temperature=b["temperature"], seed=rc.seed, cycle=cycle, profile=rc.profile, judge=rc.judge,
         rationalize=rationalize, chunk_size=b["batch_size"], batch_size=b["batch_size"],
-        decode_workers=b["decode_workers"], progress=False)
+        decode_workers=b["decode_workers"], progress=False,
+        torch_threads=(rc.reproducibility or {}).get("torch_threads"))
 
 
 def _source_dir(base: Path, i: int, src: SourceConfig) -> Path:
@@ -62,6 +64,7 @@ class CycleRunner:
         self.run_dir = rc.run_dir
         self.stats: list[dict[str, Any]] = []
         self.final: dict[str, Any] | None = None   # the final release's record (store.final_exclude_rationalized)
+        self.reproducibility: dict[str, Any] = {}
 
     # -- stages ----------------------------------------------------------------------------
     def run_engine(self, cfg: GenerationConfig, out: Path, prepared: Prepared | None = None) -> Any:
@@ -176,6 +179,8 @@ class CycleRunner:
         settings.setdefault("seed", self.rc.seed)
         settings.setdefault("num_frames", self.rc.frames["num_frames"])
         settings.setdefault("frame_size", self.rc.frames.get("size"))
+        if (self.rc.reproducibility or {}).get("torch_threads"):
+            settings.setdefault("torch_threads", self.rc.reproducibility["torch_threads"])
         result = train(TrainConfig(model=self.rc.pretrained, data=str(data), videos="/",
                                    output_dir=str(output_dir), **settings))
         return {"checkpoint": str(result.output_dir), "train_loss": result.train_loss,
@@ -222,6 +227,20 @@ class CycleRunner:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with atomic_writer(self.run_dir / "run.yaml") as fh:
             yaml.safe_dump(json.loads(json.dumps(rc.raw, default=str)), fh, sort_keys=False)
+        _write_json(self.run_dir / "sources.json", {  # resolved video folders, for `vstar-data report`
+            stage: {_source_dir(Path(), i, s).name: s.videos for i, s in enumerate(srcs)}
+            for stage, srcs in (("generate", rc.sources), ("eval", rc.eval))})
+        restore = reproducible.restore_point() if rc.reproducibility else None
+        try:
+            self.reproducibility = reproducible.apply(rc.reproducibility or {}, rc.seed)
+            self.echo(reproducible.describe(self.reproducibility))
+            return self._cycles()
+        finally:
+            if restore is not None:
+                restore()
+
+    def _cycles(self) -> list[dict[str, Any]]:
+        rc = self.rc
         model = rc.initial
         previous_eval = None
         self.final = None
@@ -274,6 +293,8 @@ class CycleRunner:
         finally:
             self.stats.pop()
         entry["seconds"] = round(time.perf_counter() - t0, 2)
+        if self.reproducibility:
+            entry["reproducibility"] = self.reproducibility
         acc = (entry.get("eval") or {}).get("accuracy")
         self.echo(f"cycle {cycle}: train loss {entry['train_loss']}, held-out accuracy "
                   f"{'n/a' if acc is None else f'{acc:.1%}'} ({entry['seconds']:.0f} s)")

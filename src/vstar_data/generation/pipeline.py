@@ -22,7 +22,7 @@ from ..sources.templates import TemplateIndex
 
 # Knobs that change speed, not rows: excluded from the run signature so a resumed run may change them.
 PERFORMANCE_KNOBS = frozenset({"batch_size", "decode_workers", "device", "progress", "num_shards",
-                               "shard_index"})
+                               "shard_index", "torch_threads"})
 
 
 @dataclass
@@ -55,6 +55,7 @@ class GenerationConfig:
     num_shards: int = 1
     shard_index: int = 0
     progress: bool = True
+    torch_threads: int | None = None     # CPU: torch intra-op threads (None: the cores decoding leaves)
 
     def __post_init__(self) -> None:
         problems = []

@@ -34,7 +34,8 @@ DONE_FILE = "train_done.json"
 # Settings that change speed or bookkeeping, not the trained weights' recipe: a finished checkpoint
 # trained with other values of these is still "the same training".
 PERFORMANCE_KNOBS = frozenset({"output_dir", "per_device_batch_size", "dataloader_workers",
-                               "gradient_checkpointing", "logging_steps", "overwrite", "cache_rows"})
+                               "gradient_checkpointing", "logging_steps", "overwrite", "cache_rows",
+                               "torch_threads"})
 DEFAULT_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 # Module-name parts of vision encoders (frozen by default; LoRA never targets them).
 VISION_PARTS = ("visual", "vision_tower", "vision_model", "image_tower", "video_tower", "vision_encoder")
@@ -81,6 +82,7 @@ class TrainConfig:
     seed: int = 0
     logging_steps: int = 10
     overwrite: bool = False              # replace a finished checkpoint trained with other settings
+    torch_threads: int | None = None     # CPU: fixed intra-op threads (same weights on any machine)
 
     def __post_init__(self) -> None:
         if isinstance(self.lora_target_modules, str):
@@ -288,6 +290,8 @@ def setup(cfg: TrainConfig, sig: str) -> _Run:
         if note:
             log.warning(note)
 
+    if cfg.torch_threads:
+        torch.set_num_threads(cfg.torch_threads)
     torch.manual_seed(cfg.seed)
     # Full fine-tuning keeps fp32 master weights (bf16 autocast); LoRA's frozen base may be bf16.
     dtype = torch.bfloat16 if (bf16 and cfg.lora) else torch.float32
@@ -407,10 +411,14 @@ def train(cfg: TrainConfig) -> TrainResult:
     if done is not None:
         log.info("%s is already trained (%s); not training again", done.output_dir, DONE_FILE)
         return done
+    import torch
+
     run = None
+    threads = torch.get_num_threads()  # torch_threads holds for this training only
     try:
         run = setup(cfg, sig)
         metrics = run.trainer.train().metrics
         return save_checkpoint(run, metrics)
     finally:
         cleanup(run)
+        torch.set_num_threads(threads)

@@ -268,7 +268,8 @@ def make_backend(cfg: GenerationConfig, prepared: Prepared) -> Any:
 
 def _share_cpu_with_decoders(cfg: GenerationConfig) -> Any:
     """On a CPU, torch's threads and the decode threads share the cores; oversubscribing them
-    nearly halved throughput here (2 cores). Give torch the cores decoding leaves, for this run."""
+    nearly halved throughput here (2 cores). Give torch the cores decoding leaves, for this run,
+    unless the config fixes the thread count (`torch_threads`: same answers on every machine)."""
     import os
     import sys
 
@@ -276,7 +277,7 @@ def _share_cpu_with_decoders(cfg: GenerationConfig) -> Any:
     if torch is None or torch.cuda.is_available():
         return None
     before = torch.get_num_threads()
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) - cfg.decode_workers))
+    torch.set_num_threads(cfg.torch_threads or max(1, (os.cpu_count() or 1) - cfg.decode_workers))
     return lambda: torch.set_num_threads(before)
 
 
