@@ -43,7 +43,6 @@ def _load() -> tuple[Any, Any]:
     global _model
     with _lock:
         if _model is None:
-            import torch
             from transformers import AutoModel, AutoTokenizer
             from transformers.utils import logging as hf_logging
 
@@ -51,8 +50,7 @@ def _load() -> tuple[Any, Any]:
 
             path = model_dir()
             tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
-            net = AutoModel.from_pretrained(path, local_files_only=True).eval()
-            torch.set_grad_enabled(False)
+            net = AutoModel.from_pretrained(path, local_files_only=True).eval().requires_grad_(False)
             _model = (tok, net)
     return _model
 
