@@ -50,9 +50,7 @@ def _load() -> tuple[Any, Any]:
 
             path = model_dir()
             tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
-            # No torch.set_grad_enabled(False) here: it is process-wide and broke any training later
-            # in the same process (a build's cycle); _encode runs under inference_mode instead.
-            net = AutoModel.from_pretrained(path, local_files_only=True).eval()
+            net = AutoModel.from_pretrained(path, local_files_only=True).eval().requires_grad_(False)
             _model = (tok, net)
     return _model
 
