@@ -176,7 +176,8 @@ def bool_option(options: Mapping[str, Any], key: str, default: bool) -> bool:
 class VideoIndex:
     """The relative paths of every file under a folder (to `max_depth`), listed once.
 
-    Symlinked files are listed like files; `resolve_under` still checks the one that is chosen.
+    Symlinked files are listed like files (and followed); `safe_relpath` still refuses annotation
+    paths that are absolute or climb out with `..`.
     """
 
     def __init__(self, root: Path, max_depth: int = 3) -> None:
@@ -223,13 +224,17 @@ class IndexedLookupMixin:
         if self._video_index is None:
             self._video_index = VideoIndex(self.videos, self.video_index_depth)
         index = self._video_index
-        for rel in self.video_candidates(sample):
-            if rel not in index:
-                continue
+        candidates = self.video_candidates(sample)
+        refused: UnsafePathError | None = None
+        for rel in candidates:
             try:
                 rel = safe_relpath(rel)
                 resolve_under(self.videos, rel)
-            except UnsafePathError:
+            except UnsafePathError as exc:
+                refused = exc
                 continue
-            return rel
+            if rel in index:
+                return rel
+        if refused is not None:
+            raise refused   # a refused path is a skip with its reason, not a "missing" video
         return None

@@ -94,6 +94,16 @@ class Kinetics700Adapter(IndexedLookupMixin, Adapter):
                 split=split or default_split,
                 metadata={"youtube_id": youtube_id, "time_start": start, "time_end": end})
 
+    def label_vocabulary(self) -> dict[str, list[str]]:
+        """The class list: a `label_map*.txt` beside the annotations (one class per line, as
+        mmaction2 ships label_map_k700.txt), else the classes in the annotation files."""
+        folder = self.annotations if self.annotations.is_dir() else self.annotations.parent
+        maps = sorted(folder.glob("label_map*.txt"))
+        if maps:
+            lines = maps[0].read_text("utf-8").splitlines()
+            return {"action": [c.strip() for c in lines if c.strip()]}
+        return super().label_vocabulary()
+
     def video_candidates(self, sample: Sample) -> list[str]:
         """Flat, ``<label>/``, ``<split>/<label>/`` (label as-is or with underscores); full stem,
         then bare youtube id; each with .mp4/.mkv/.webm/.avi."""

@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
               "variant_seed": 0},
     "cycles": {"max": 3, "plateau_metric": "yield", "min_delta": 0.01},
     "eval": [],
+    "engine": {"name": "local", "address": None},
 }
 
 
@@ -57,6 +58,7 @@ class RunConfig:
     store: dict[str, Any]
     cycles: dict[str, Any]
     raw: dict[str, Any]
+    engine: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["engine"]))
     reproducibility: dict[str, Any] = field(default_factory=dict)
 
 
@@ -111,6 +113,17 @@ def run_config_from_dict(data: dict[str, Any], *, base: Path, name: str = "run",
         raise ConfigError("invalid run config", file=file, problems=[
             f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in errors])
     merged = _merge(DEFAULTS, data)
+    problems = []
+    if merged["cycles"]["plateau_metric"] == "accuracy" and not merged["eval"]:
+        problems.append("cycles/plateau_metric: 'accuracy' needs held-out `eval` sources (there are none); "
+                        "add eval sources or use plateau_metric: yield")
+    from .registry import ENGINES
+
+    if merged["engine"]["name"] not in ENGINES.names():
+        problems.append(f"engine/name: unknown engine {merged['engine']['name']!r}; known: "
+                        f"{', '.join(ENGINES.names())}")
+    if problems:
+        raise ConfigError("invalid run config", file=file, problems=problems)
 
     def source(d: dict[str, Any]) -> SourceConfig:
         return SourceConfig(adapter=_resolve(base, d["adapter"]) if d["adapter"].endswith(".py") else d["adapter"],
@@ -131,4 +144,4 @@ def run_config_from_dict(data: dict[str, Any], *, base: Path, name: str = "run",
         profile=merged["verifier"]["profile"], rationalize=bool(merged["rationalize"]),
         judge=dict(merged["verifier"]["judge"]) if merged["verifier"].get("judge") else None,
         training=dict(merged["training"]), store=store, cycles=merged["cycles"], raw=merged,
-        reproducibility=dict(merged["reproducibility"]))
+        engine=dict(merged["engine"]), reproducibility=dict(merged["reproducibility"]))

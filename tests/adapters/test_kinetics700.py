@@ -159,15 +159,29 @@ def test_video_layouts(tmp_path: Path) -> None:
     assert (ad.stats.found, ad.stats.missing) == (5, 1)
 
 
-def test_symlink_escaping_the_video_folder_is_not_used(tmp_path: Path) -> None:
-    outside = tmp_path / "outside.mp4"
-    outside.write_bytes(b"")
+def test_folder_of_symlinks_gives_the_same_samples_as_the_folder_itself(tmp_path: Path, videos_dir: Path,
+                                                                         kinetics_dir: Path) -> None:
+    links = tmp_path / "links"
+    links.mkdir()
+    for clip in videos_dir.iterdir():      # how large datasets are laid out: links to the real files
+        (links / clip.name).symlink_to(clip)
+    csv = kinetics_dir / "local_clips.csv"
+    real = [s.to_dict() for s in Kinetics700Adapter(csv, videos_dir).samples()]
+    linked = Kinetics700Adapter(csv, links)
+    assert [s.to_dict() for s in linked.samples()] == real and len(real) == 7
+    assert (linked.stats.found, linked.stats.missing) == (7, 0)
+
+
+def test_annotation_paths_leaving_the_video_folder_are_skips_with_reasons(tmp_path: Path) -> None:
     videos = tmp_path / "videos"
     videos.mkdir()
-    (videos / "link_000000_000010.mp4").symlink_to(outside)
-    path = _write(tmp_path, HEADER + "yoga,link,0,10,train\n")
+    (tmp_path / "secret_000000_000010.mp4").write_bytes(b"x")
+    # the label is a folder candidate: "../secret_000000_000010.mp4" climbs out of the video folder
+    path = _write(tmp_path, HEADER + "..,secret,0,10,train\n")
     ad = Kinetics700Adapter(path, videos)
-    assert list(ad.samples()) == [] and ad.stats.missing == 1
+    assert list(ad.samples()) == []
+    assert ad.stats.skipped["unsafe_video_path"] == 1 and ad.stats.missing == 0
+    assert "escapes the video directory" in ad.skips[0].detail
 
 
 def test_video_folder_is_listed_once_not_per_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -210,3 +224,11 @@ def test_folder_of_csvs_is_read_in_sorted_order(tmp_path: Path) -> None:
 def test_unknown_option_is_a_config_error(kinetics_dir: Path) -> None:
     with pytest.raises(ConfigError, match="no option 'window'"):
         Kinetics700Adapter(kinetics_dir / "local_clips.csv", options={"window": "30"})
+
+
+def test_label_vocabulary_is_the_class_list_else_the_classes_in_the_annotations(tmp_path: Path,
+                                                                                 kinetics_dir: Path) -> None:
+    shipped = Kinetics700Adapter(kinetics_dir / "local_clips.csv").label_vocabulary()
+    assert len(shipped["action"]) == 700 and "arm wrestling" in shipped["action"]   # label_map_k700.txt beside it
+    path = _write(tmp_path, HEADER + "yoga,a,0,10,train\nskiing,b,0,10,validate\nyoga,c,0,10,validate\n")
+    assert Kinetics700Adapter(path, split="train").label_vocabulary() == {"action": ["skiing", "yoga"]}

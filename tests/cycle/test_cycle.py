@@ -16,7 +16,8 @@ from vstar_data.cycle.runner import CycleRunner
 from vstar_data.errors import ConfigError
 from vstar_data.dataset.store import revisions
 
-VOLATILE = {"seconds", "samples_per_s", "checkpoint", "model", "publish"}
+# how a resumed run got there (reused vs new samples) differs from a clean run; the result does not
+VOLATILE = {"seconds", "samples_per_s", "checkpoint", "model", "publish", "reused", "redone", "new", "retired"}
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +56,9 @@ def _comparable(stats: list[dict]) -> list[dict]:
 
 @pytest.mark.slow
 def test_build_two_cycles_tags_stats_plot_checkpoints(tmp_path, world, tiny):
-    rc = load_run_config(_config(tmp_path, world, tiny))
-    stats = CycleRunner(rc, echo=lambda m: None).run()
+    rc = load_run_config(_config(tmp_path, world, tiny, store={"final_exclude_rationalized": True}))
+    runner = CycleRunner(rc, echo=lambda m: None)
+    stats = runner.run()
     assert [s["cycle"] for s in stats] == [0, 1]
     for s in stats:
         assert {"cycle", "samples", "generated", "rationalized", "rejected", "skipped", "train_loss", "eval",
@@ -65,12 +67,27 @@ def test_build_two_cycles_tags_stats_plot_checkpoints(tmp_path, world, tiny):
         assert 0.0 <= s["eval"]["accuracy"] <= 1.0 and "category" in s["eval"]
         assert Path(s["checkpoint"], "train_done.json").exists()
     run = rc.run_dir
-    assert json.loads((run / "stats.json").read_text()) == json.loads(json.dumps(stats))
+    on_disk = json.loads((run / "stats.json").read_text())
+    assert on_disk["cycles"] == json.loads(json.dumps(stats))
+    final = on_disk["final"]                                   # store.final_exclude_rationalized
+    assert final == json.loads(json.dumps(runner.final)) and final["publish"]["tag"] == "final"
+    assert final["rows"] == 12 and final["from_cycle"] == 1 and final["eval"]["n"] == 4
+    assert (run / "final" / "checkpoint" / "train_done.json").exists()
+    assert {s["engine"] for s in stats} == {"local"}
+    assert "top1" in stats[-1]["eval"]["category"] and "by_source" in stats[-1]["eval"]
     assert (run / "yield_per_cycle.png").stat().st_size > 1000
     tags = {r.tag: r for r in revisions(rc.store["path"])}
-    assert {"cycle-0", "cycle-1"} <= set(tags)
+    assert {"cycle-0", "cycle-1", "final"} <= set(tags)
+    assert tags["final"].counts["default"]["train"] == 12
     assert tags["cycle-1"].counts["default"]["train"] == 12
     assert (Path(rc.store["path"]) / "README.md").read_text().count("cycle") > 0
+    # the held-out samples ship with every release as split `eval`: questions + labels, no answers
+    from datasets import load_dataset
+
+    held_out = load_dataset(rc.store["path"], "eval", split="eval")
+    assert held_out.num_rows == 4 and {"question", "labels", "video"} <= set(held_out.column_names)
+    assert not {"conversations", "answer"} & set(held_out.column_names)
+    assert load_dataset(rc.store["path"], split="train").num_rows == 12     # the default config is unchanged
 
 
 @pytest.mark.slow
@@ -97,8 +114,8 @@ def test_sigkill_in_cycle_1_then_rerun_matches_an_uninterrupted_run(tmp_path, wo
     assert not (run / "cycle-1" / "stats.json").exists()
     subprocess.run(cmd + [str(killed_cfg)], check=True, capture_output=True, timeout=900)
 
-    a = json.loads((tmp_path / "clean" / "run" / "stats.json").read_text())
-    b = json.loads((run / "stats.json").read_text())
+    a = json.loads((tmp_path / "clean" / "run" / "stats.json").read_text())["cycles"]
+    b = json.loads((run / "stats.json").read_text())["cycles"]
     assert _comparable(a) == _comparable(b)
     for cycle in (0, 1):
         ids = lambda root: sorted(r["id"] for r in json.loads((root / f"cycle-{cycle}" / "train.json").read_text()))  # noqa: E731
@@ -142,3 +159,97 @@ def test_plateau_stops_when_the_yield_stops_growing(tmp_path, world, tiny):
     assert runner._plateau()                                  # +0.5 points < 1 point
     runner.stats[-1]["generation_yield"] = 0.55
     assert not runner._plateau()                              # +5 points
+
+
+def test_plateau_on_accuracy_without_eval_sources_is_a_config_error(tmp_path, world, tiny):
+    path = _config(tmp_path, world, tiny, eval=[])
+    cfg = yaml.safe_load(path.read_text())
+    cfg["cycles"]["plateau_metric"] = "accuracy"
+    path.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ConfigError) as err:
+        load_run_config(path)
+    assert "plateau_metric" in str(err.value) and "eval" in str(err.value)
+
+
+def test_unknown_engine_is_a_config_error(tmp_path, world, tiny):
+    with pytest.raises(ConfigError, match="unknown engine 'spark'"):
+        load_run_config(_config(tmp_path, world, tiny, engine={"name": "spark"}))
+
+
+def test_a_cycle_trains_on_exactly_the_rows_its_tag_publishes(tmp_path, world, tiny):
+    """One winner rule: with several accepted attempts of a sample on disk (a rerun's duplicates,
+    a rationalized row beside a direct one, an older cycle), the training rows and the published
+    rows are the same ids with the same answers."""
+    from vstar_data.dataset.store import checkout, publish
+
+    rc = load_run_config(_config(tmp_path, world, tiny))
+    runner = CycleRunner(rc, echo=lambda m: None)
+    gen = tmp_path / "gen"
+    src_dir = gen / "00-shapes" / "attempts"
+    src_dir.mkdir(parents=True)
+    base = {"source": "shapes", "split": "train", "task": "shapes", "video": "v.mp4", "question": "What?",
+            "prompt": "What?", "template_id": "shapes/q@v1", "labels": [{"type": "category", "name": "c",
+                                                                         "value": "red"}],
+            "verifier_profile": "default", "verifier_scores": [], "model": "m", "model_revision": None,
+            "frame_indices": [0], "timing": {}, "reject_reason": None}
+
+    def row(sid: str, answer: str, origin: str, cycle: int, attempt: int, accepted: bool = True) -> dict:
+        return {**base, "id": sid, "answer": answer, "origin": origin, "cycle": cycle, "attempt": attempt,
+                "accepted": accepted}
+
+    rows_a = [row("a", "red (rationalized)", "rationalized", 1, 1), row("a", "red, first", "generated", 1, 0),
+              row("b", "red, old cycle", "generated", 0, 0), row("b", "red, new cycle", "generated", 1, 0),
+              row("c", "not red", "generated", 1, 0, accepted=False), row("c", "red hint", "rationalized", 1, 1)]
+    rows_b = [row("a", "red, duplicate", "generated", 1, 0), row("b", "red, attempt 2", "generated", 1, 2)]
+    (src_dir / "chunk-000000.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows_a))
+    (src_dir / "chunk-000001.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows_b))
+    trained = json.loads(runner.training_rows(gen, tmp_path / "train.json").read_text())
+    publish(gen, tmp_path / "store", tag="cycle-1", message="test")
+    import pyarrow.parquet as pq
+
+    folder = checkout(tmp_path / "store", "cycle-1", tmp_path / "co")
+    published = [r for p in sorted(folder.rglob("*.parquet")) for r in pq.read_table(p).to_pylist()]
+    as_trained = {t["id"].split("/", 1)[1]: t["conversations"][1]["value"] for t in trained}
+    assert as_trained == {r["id"]: r["conversations"][1]["value"] for r in published}
+    assert as_trained == {"a": "red, first", "b": "red, new cycle", "c": "red hint"}
+
+
+@pytest.mark.slow
+def test_build_on_the_ray_engine_runs_a_cycle_and_records_the_engine(tmp_path, world, tiny):
+    ray = pytest.importorskip("ray")
+    import os
+
+    old = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    ray.init(address="local", num_cpus=2, include_dashboard=False, configure_logging=False)
+    try:
+        rc = load_run_config(_config(tmp_path, world, tiny, cycles=1, engine={"name": "ray", "address": None}))
+        stats = CycleRunner(rc, echo=lambda m: None).run()
+    finally:
+        ray.shutdown()
+        if old is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = old
+    assert [s["engine"] for s in stats] == ["ray"]
+    assert stats[0]["samples"] == 12 and stats[0]["generated"] == 12 and stats[0]["eval"]["n"] == 4
+    chunks = sorted((rc.run_dir / "cycle-0" / "generate").rglob("chunks/chunk-*.json"))
+    assert chunks and all(json.loads(p.read_text())["samples"] for p in chunks)   # written by the Ray driver
+    assert {r.tag for r in revisions(rc.store["path"])} >= {"cycle-0"}
+
+
+def test_build_with_an_empty_video_folder_or_a_missing_split_fails_loudly(tmp_path, world, tiny):
+    from vstar_data.errors import AnnotationError
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    shapes = {"adapter": "shapes", "annotations": str(world), "videos": str(empty), "split": "train"}
+    rc = load_run_config(_config(tmp_path, world, tiny, sources=[shapes]))
+    with pytest.raises(AnnotationError, match="none of the 12 annotated videos was found") as err:
+        CycleRunner(rc, echo=lambda m: None).run()
+    assert str(empty) in str(err.value)
+    rc = load_run_config(_config(tmp_path, world, tiny, sources=[{**shapes, "videos": str(world / "videos"),
+                                                                  "split": "validate"}]))
+    with pytest.raises(AnnotationError, match=r"split 'validate' has no samples; splits present: test \(4\), "
+                                              r"train \(12\)"):
+        CycleRunner(rc, echo=lambda m: None).run()

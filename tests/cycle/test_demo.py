@@ -51,7 +51,8 @@ def test_demo_cycles_compound_report_and_exact_repeat_under_load(tmp_path):
     assert res.exit_code == 0, res.output
     assert "torch intra-op threads fixed at 1" in res.output
     run = out / "run"
-    stats = json.loads((run / "stats.json").read_text())
+    on_disk = json.loads((run / "stats.json").read_text())
+    stats = on_disk["cycles"]
     assert [s["cycle"] for s in stats] == [0, 1, 2]
     n = stats[0]["samples"]
     acc0 = stats[0]["eval_generator"]["accuracy"]
@@ -79,6 +80,23 @@ def test_demo_cycles_compound_report_and_exact_repeat_under_load(tmp_path):
     assert report.stat().st_size < 5_000_000
     html = report.read_text("utf-8")
     assert all(f"cycle-{c}" in html for c in range(3))  # the store's tags
+
+    # the paper's final step (the demo config turns it on): the last cycle's direct answers only
+    # -> tag `final` -> the final model, trained from the pre-trained checkpoint and evaluated
+    final = on_disk["final"]
+    assert final["publish"]["tag"] == "final" and final["rows"] == direct[-1] and final["from_cycle"] == 2
+    assert (run / "final" / "checkpoint" / "train_done.json").exists()
+    assert final["checkpoint"] == str(run / "final" / "checkpoint")
+    assert final["eval"]["n"] > 0 and final["eval"]["accuracy"] - acc0 >= 0.40
+    import pyarrow.parquet as pq
+
+    from vstar_data.dataset.store import checkout
+
+    folder = checkout(run / "vstar-1m", "final", tmp_path / "final-co")
+    published = [r for p in sorted(folder.rglob("data/**/*.parquet")) for r in pq.read_table(p).to_pylist()]
+    assert len(published) == final["rows"] and {r["origin"] for r in published} == {"generated"}
+    trained = json.loads((run / "final" / "train.json").read_text())
+    assert sorted(t["id"].split("/", 1)[1] for t in trained) == sorted(r["id"] for r in published)
 
     # same seed, same numbers: cycle 0 again (world and warm-start model copied), next to
     # processes that keep every core busy

@@ -33,6 +33,16 @@ def _print_stats(stats: list[dict]) -> None:
     console().print(table)
 
 
+def _print_final(final: dict | None) -> None:
+    """The final release (store.final_exclude_rationalized), when there is one."""
+    if not final:
+        return
+    acc = (final.get("eval") or {}).get("accuracy")
+    tag = (final.get("publish") or {}).get("tag") or "not published (no direct answers)"
+    _echo(f"final release: tag {tag}, {final['rows']} direct answers of cycle {final['from_cycle']}; "
+          f"model {final['checkpoint']}; held-out accuracy {'-' if acc is None else f'{acc:.0%}'}")
+
+
 @app.command("build")
 def build_cmd(
     config: Path = typer.Option(..., "--config", "-c", help="Run config YAML (see docs/run-config.md)."),
@@ -47,11 +57,14 @@ def build_cmd(
 
     overrides = {"cycles": {"max": max_cycles}} if max_cycles else None
     rc = load_run_config(config, overrides)
-    stats = CycleRunner(rc, echo=_echo).run()
+    runner = CycleRunner(rc, echo=_echo)
+    stats = runner.run()
     _print_stats(stats)
+    _print_final(runner.final)
     report = write_report(rc.run_dir)
-    _echo(f"run directory: {rc.run_dir} (stats.json, yield_per_cycle.png, cycle-*/checkpoint); "
-          f"store: {rc.store['path']}; report: {report}")
+    _echo(f"run directory: {rc.run_dir} (stats.json, yield_per_cycle.png, cycle-*/checkpoint"
+          + (", final/checkpoint" if rc.store.get("final_exclude_rationalized") else "")
+          + f"); store: {rc.store['path']}; report: {report}")
 
 
 @app.command("eval")
@@ -71,36 +84,62 @@ def eval_cmd(
     max_new_tokens: int = typer.Option(256),
     option: list[str] = typer.Option([], "--option", help="Adapter option KEY=VALUE."),
 ) -> None:
-    """Held-out accuracy: generation only (no hint), accuracy = verifier acceptance, per label
-    type; number labels also get MAE and Spearman, intervals mean IoU."""
+    """Held-out evaluation: the model answers each held-out clip once (no hint) and every label is
+    scored with its task's metric (category top-1 against the source's class list, number MAE /
+    Spearman / within tolerance, interval mIoU and R@1 at IoU 0.3/0.5/0.7, sequence exact order and
+    edit distance); skipped clips count as wrong; verifier acceptance is its own column. Writes
+    OUT/eval.json (overall and per source)."""
     import json
 
     from .data import _parse_options
     from ..generation.engines.local import LocalEngine
-    from ..cycle.evaluation import evaluate_rows
-    from ..generation.attempts import read_attempts
-    from ..generation.pipeline import GenerationConfig
+    from ..cycle.evaluation import evaluate_sources
+    from ..generation.pipeline import GenerationConfig, prepare
 
     cfg = GenerationConfig(adapter=adapter, annotations=str(annotations), videos=str(videos), split=split,
                            limit=limit, adapter_options=_parse_options(option), backend=backend, model=model,
                            num_frames=num_frames, frame_size=frame_size, profile=profile, rationalize=False,
                            chunk_size=batch_size, batch_size=batch_size, max_new_tokens=max_new_tokens)
-    LocalEngine().run(cfg, out)
-    rows, skipped = read_attempts(out)
-    result = evaluate_rows(rows, skipped)
+    prepared = prepare(cfg)
+    summary = LocalEngine().run(cfg, out, prepared=prepared)
+    result = evaluate_sources([(cfg, prepared, out)], profile=profile)
     (out / "eval.json").write_text(json.dumps(result, indent=2), "utf-8")
-    counts: dict[str, object] = {"answers": result["n"], "skipped": skipped, "accuracy": f"{result['accuracy']:.1%}"}
+    print_counts(f"eval -> {out / 'eval.json'}", _eval_counts(result, summary.to_dict()))
+
+
+def _pct(v: object) -> str:
+    return "-" if v is None else f"{v:.1%}"
+
+
+def _num(v: object) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def _eval_counts(result: dict, run: dict) -> dict[str, object]:
+    """The eval.json numbers as the summary table shows them."""
+    counts: dict[str, object] = {"annotated": run["annotated"], "videos found": run["found"],
+                                 "videos missing": run["missing"], "samples": result["n"],
+                                 "skipped (counted wrong)": result["skipped"],
+                                 "accuracy (every label right)": _pct(result["accuracy"]),
+                                 "verifier acceptance": _pct(result["acceptance"])}
     for t in ("category", "number", "interval", "sequence"):
-        if t in result:
-            counts[f"{t} accuracy"] = f"{result[t]['accuracy']:.1%} of {result[t]['n']}"
-    if "number" in result:
-        for name, d in result["number"]["by_label"].items():
-            mae = "-" if d["mae"] is None else f"{d['mae']:.3f}"
-            rho = "-" if d["spearman"] is None else f"{d['spearman']:.3f}"
-            counts[f"{name}: MAE / Spearman"] = f"{mae} / {rho}"
-    if "interval" in result:
-        counts["interval mean IoU"] = f"{result['interval']['mean_iou']:.3f}"
-    print_counts(f"eval -> {out / 'eval.json'}", counts)
+        d = result.get(t)
+        if not d:
+            continue
+        if t == "category":
+            line = f"top-1 {_pct(d['top1'])}"
+        elif t == "number":
+            line = f"MAE {_num(d['mae'])}, Spearman {_num(d['spearman'])}, within tol. {_pct(d['within_tol'])}"
+        elif t == "interval":
+            line = (f"mIoU {_num(d['miou'])}, R@1 IoU 0.3/0.5/0.7 {_pct(d['r1@0.3'])} / {_pct(d['r1@0.5'])} / "
+                    f"{_pct(d['r1@0.7'])}")
+        else:
+            line = f"exact order {_pct(d['exact_order'])}, edit distance {_num(d['edit_distance'])}"
+        counts[f"{t} ({d['n']} labels, {d['skipped']} skipped)"] = f"{line}; acceptance {_pct(d['acceptance'])}"
+    if len(result.get("by_source", {})) > 1:
+        for src, d in result["by_source"].items():
+            counts[f"{src}: accuracy"] = f"{_pct(d['accuracy'])} of {d['n']}"
+    return counts
 
 
 @app.command("demo")
@@ -120,8 +159,11 @@ def demo_cmd(
     """
     from ..cycle.demo import run_demo
 
+    from ..dataset.stats import read_stats
+
     stats = run_demo(out, cycles=cycles, clips=clips, seed=seed, echo=_echo)
     _print_stats(stats)
+    _print_final(read_stats(Path(out) / "run" / "stats.json")[1])
     report = write_report(Path(out) / "run")
     if ablation:
         plain = run_demo(out, cycles=cycles, clips=clips, seed=seed, rationalize=False, echo=_echo)

@@ -16,7 +16,9 @@ def generate_cmd(
     annotations: Path = typer.Option(..., "--annotations", "-a", help="Annotation file or folder."),
     videos: Optional[Path] = typer.Option(None, "--videos", "-v", help="Video folder (required unless --dry-run)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory: attempts/, skipped/, run.json, summary."),
-    backend: str = typer.Option("template", help="Backend: template (no model), transformers, or a plugin."),
+    backend: Optional[str] = typer.Option(None, help="Backend: transformers, template (no model: the "
+                                          "label-echo baseline), or a plugin. Default: transformers when "
+                                          "--model is given, else template."),
     model: Optional[str] = typer.Option(None, help="Model directory or Hub id (model backends only)."),
     batch_size: int = typer.Option(8, "--batch-size", "-b", min=1, help="Requests per model call."),
     num_frames: int = typer.Option(8, "--num-frames", min=1, help="Frames sampled per clip."),
@@ -44,8 +46,8 @@ def generate_cmd(
     and rationalize failures (label given as a hint, verified again). Every attempt is written to
     OUT/attempts/*.jsonl with its provenance; re-running the same command resumes.
 
-    Example: vstar-data generate kinetics700 -a local_clips.csv -v videos/ --backend transformers
-    --model ./tiny-qwen2-vl --out runs/c0
+    Example: vstar-data generate kinetics700 -a local_clips.csv -v videos/ --model ./tiny-qwen2-vl
+    --out runs/c0
     """
     import yaml
 
@@ -53,6 +55,7 @@ def generate_cmd(
     from ..generation.pipeline import GenerationConfig, prepare, render_dry_run
     from ..registry import ENGINES
 
+    backend = backend or ("transformers" if model else "template")   # a user who names a model means it
     cfg = GenerationConfig(
         adapter=adapter, annotations=str(annotations), videos=str(videos) if videos else None,
         split=split, limit=limit, adapter_options=_parse_options(option),
@@ -77,9 +80,12 @@ def generate_cmd(
     else:
         summary = ENGINES.get(engine)().run(cfg, out, prepared=prepared, address=ray_address)
     d = summary.to_dict()
-    counts = {"samples": d["samples"], "generated (accepted directly)": d["generated"],
+    counts = {"annotated": d["annotated"], "videos found": d["found"], "videos missing": d["missing"],
+              "samples": d["samples"], "generated (accepted directly)": d["generated"],
               "rationalized (accepted with hint)": d["rationalized"], "rejected": d["rejected"],
               **{f"skipped ({k})": v for k, v in sorted(d["skipped_by_reason"].items())},
               **{f"judge: {k}": v for k, v in sorted(d["judged"].items())},
+              "reused (unchanged, from disk)": d["reused"], "redone (changed since)": d["redone"],
+              "new": d["new"], "retired stale rows (OUT/retired/, never published)": d["retired"],
               "chunks resumed from disk": d["chunks_done_before"], "seconds": d["seconds"]}
     print_counts(f"generate -> {out}" + (" (interrupted)" if d["interrupted"] else ""), counts)

@@ -39,7 +39,7 @@ def demo_config(world: Path, model: Path, out: Path, *, cycles: int, seed: int, 
         "training": {"max_steps": train_steps, "learning_rate": 1e-3, "warmup_ratio": 0.05,
                      "global_batch_size": 32, "per_device_batch_size": 32, "freeze_vision": False,
                      "dataloader_workers": 0, "cache_rows": 100_000, "logging_steps": 50},
-        "store": {"path": str(out / "vstar-1m")},
+        "store": {"path": str(out / "vstar-1m"), "final_exclude_rationalized": True},  # the paper's final step
         "cycles": {"max": cycles, "plateau_metric": "accuracy", "min_delta": None},  # show every cycle
     }
 

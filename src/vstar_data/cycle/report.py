@@ -227,6 +227,8 @@ def _read_run(run_dir: Path) -> tuple[list[dict[str, Any]], dict[str, Any], str]
         stats = json.loads(stats_path.read_text("utf-8"))
     except ValueError as exc:
         raise VstarError(f"stats.json is not valid JSON: {exc}", file=stats_path) from exc
+    if isinstance(stats, dict):   # {"cycles": [...], "final": {...}} (dataset/stats.write_stats)
+        stats = stats.get("cycles")
     if not isinstance(stats, list) or not all(isinstance(s, dict) and "cycle" in s for s in stats):
         raise VstarError("stats.json must be a list of per-cycle objects with a `cycle`", file=stats_path)
     config_text = (run_dir / "run.yaml").read_text("utf-8") if (run_dir / "run.yaml").is_file() else ""

@@ -1,6 +1,8 @@
 """The self-training cycle (`vstar-data build`): generate -> verify -> rationalize -> verify ->
 publish (tag cycle-N) -> train from the pre-trained checkpoint -> evaluate -> next cycle, until
-the yield (or held-out accuracy) stops growing.
+the yield (or held-out accuracy) stops growing; then, with `store.final_exclude_rationalized`,
+the paper's final step (cycle/final.py). Generation and evaluation run on the configured engine
+(`engine: {name: local|ray}`) through the ENGINES registry.
 
 Every stage leaves a marker in run_dir/cycle-N/, so killing the process at any point and running
 the same command again continues where it stopped: generation resumes chunk by chunk, a
@@ -17,12 +19,11 @@ from typing import Any, Callable
 import yaml
 
 from ..config import RunConfig, SourceConfig
-from ..generation.engines.local import LocalEngine, RunSummary
-from ..generation.attempts import read_attempts
+from ..generation.attempts import pick_winners, read_attempts
 from . import reproducible
-from .evaluation import evaluate_rows
+from .evaluation import evaluate_sources
 from ..jsonl import atomic_writer
-from ..generation.pipeline import GenerationConfig
+from ..generation.pipeline import GenerationConfig, Prepared, prepare
 from ..dataset.stats import plot_cycles, write_stats
 
 log = logging.getLogger(__name__)
@@ -62,43 +63,81 @@ class CycleRunner:
         self.echo = echo
         self.run_dir = rc.run_dir
         self.stats: list[dict[str, Any]] = []
+        self.final: dict[str, Any] | None = None   # the final release's record (store.final_exclude_rationalized)
         self.reproducibility: dict[str, Any] = {}
 
     # -- stages ----------------------------------------------------------------------------
+    def run_engine(self, cfg: GenerationConfig, out: Path, prepared: Prepared | None = None) -> Any:
+        """One generation run on the configured engine (ENGINES registry)."""
+        from ..registry import ENGINES
+
+        name = self.rc.engine.get("name") or "local"
+        engine = ENGINES.get(name)()
+        if name == "local":
+            return engine.run(cfg, out, prepared=prepared)
+        return engine.run(cfg, out, prepared=prepared, address=self.rc.engine.get("address"))
+
     def generate(self, cycle: int, model: str) -> dict[str, Any]:
         """Answer generation + rationalization over every source with `model`."""
-        total: dict[str, Any] = {"samples": 0, "generated": 0, "rationalized": 0, "rejected": 0,
-                                 "skipped": 0, "skipped_by_reason": {}}
-        backend = None
+        keys = ("samples", "annotated", "found", "missing", "generated", "rationalized", "rejected", "skipped",
+                "reused", "redone", "new", "retired")
+        total: dict[str, Any] = {k: 0 for k in keys}
+        total["skipped_by_reason"] = {}
         for i, src in enumerate(self.rc.sources):
             cfg = _gen_config(self.rc, src, model, cycle, rationalize=self.rc.rationalize)
-            summary: RunSummary = LocalEngine().run(cfg, _source_dir(self._cdir(cycle) / "generate", i, src),
-                                                   backend=backend)
-            d = summary.to_dict()
-            for k in ("samples", "generated", "rationalized", "rejected", "skipped"):
+            d = self.run_engine(cfg, _source_dir(self._cdir(cycle) / "generate", i, src)).to_dict()
+            for k in keys:
                 total[k] += d[k]
             for k, v in d["skipped_by_reason"].items():
                 total["skipped_by_reason"][k] = total["skipped_by_reason"].get(k, 0) + v
         return total
 
-    def evaluate(self, cycle: int, model: str, name: str) -> dict[str, Any] | None:
-        """Held-out accuracy of `model`: generation only (no hint), accuracy = acceptance."""
+    def evaluate(self, cycle: int, model: str, name: str, cdir: Path | None = None) -> dict[str, Any] | None:
+        """Held-out metrics of `model` (generation only, no hint): cycle/evaluation.py."""
         if not self.rc.eval:
             return None
-        marker = self._cdir(cycle) / f"{name}.json"
+        cdir = cdir or self._cdir(cycle)
+        marker = cdir / f"{name}.json"
         if marker.exists():
             return _read_json(marker)
-        rows: list[dict[str, Any]] = []
-        skipped = 0
+        runs = []
         for i, src in enumerate(self.rc.eval):
-            out = _source_dir(self._cdir(cycle) / name, i, src)
-            LocalEngine().run(_gen_config(self.rc, src, model, cycle, rationalize=False), out)
-            r, s = read_attempts(out)
-            rows += r
-            skipped += s
-        result = evaluate_rows(rows, skipped)
+            cfg = _gen_config(self.rc, src, model, cycle, rationalize=False)
+            out = _source_dir(cdir / name, i, src)
+            prepared = prepare(cfg)
+            self.run_engine(cfg, out, prepared)
+            runs.append((cfg, prepared, out))
+        result = evaluate_sources(runs, profile=self.rc.profile)
         _write_json(marker, result)
         return result
+
+    def eval_samples(self) -> dict[str, bytes]:
+        """The held-out samples (questions + labels, no answers) as `eval/<NN-adapter>.parquet`,
+        published with every release as config/split `eval`, so downstream teams evaluate on the
+        same clips. Columns are the published rows' (same label struct), less the answers."""
+        import io
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        from datasets import Features
+
+        from ..dataset.rows import features, label_to_struct
+
+        cols = ("id", "source", "task", "split", "video", "clip_start", "clip_end", "question", "template_id",
+                "labels")
+        schema = Features({c: features()[c] for c in cols}).arrow_schema
+        files: dict[str, bytes] = {}
+        for i, src in enumerate(self.rc.eval):
+            cfg = _gen_config(self.rc, src, self.rc.pretrained, 0, rationalize=False)
+            rows = [{"id": ps.sample.id, "source": ps.sample.source, "task": ps.sample.task,
+                     "split": ps.sample.split, "video": ps.sample.video, "clip_start": ps.sample.clip_start,
+                     "clip_end": ps.sample.clip_end, "question": ps.question.text,
+                     "template_id": ps.question.template_id,
+                     "labels": [label_to_struct(x) for x in ps.sample.labels]} for ps in prepare(cfg).samples]
+            buf = io.BytesIO()
+            pq.write_table(pa.Table.from_pylist(rows, schema=schema), buf, compression="zstd")
+            files[f"eval/{i:02d}-{Path(src.adapter).stem}.parquet"] = buf.getvalue()
+        return files
 
     def publish(self, cycle: int) -> dict[str, Any]:
         """Accepted rows of this cycle -> the store, tagged cycle-N (idempotent on re-run)."""
@@ -114,7 +153,8 @@ class CycleRunner:
             return info
         history = self.stats_so_far(cycle) + [s for s in self.stats if s["cycle"] == cycle]
         extras = {"run.yaml": (self.run_dir / "run.yaml").read_bytes(),
-                  "stats.json": json.dumps(history, indent=2, default=str).encode()}
+                  "stats.json": json.dumps({"cycles": history}, indent=2, default=str).encode(),
+                  **self.eval_samples()}
         result = publish(self._cdir(cycle) / "generate", self.rc.store["path"], tag=f"cycle-{cycle}",
                          message=f"cycle {cycle}: accepted rows", hub_repo=self.rc.store.get("hub_repo"),
                          force=True, extra_files=extras, stats_for_plot=history,
@@ -125,13 +165,15 @@ class CycleRunner:
 
     def train(self, cycle: int) -> dict[str, Any]:
         """Instruction-tune the PRE-TRAINED checkpoint on this cycle's accepted rows."""
+        cdir = self._cdir(cycle)
+        return self.train_on(self._training_rows(cycle), cdir / "checkpoint", f"cycle {cycle}")
+
+    def train_on(self, data: Path, output_dir: Path, what: str) -> dict[str, Any]:
+        """Train from the pre-trained checkpoint on the LLaVA rows in `data` into `output_dir`."""
         from ..training.recipe import TrainConfig, train
 
-        cdir = self._cdir(cycle)
-        data = self._training_rows(cycle)
         if not json.loads(data.read_text("utf-8")):
-            log.warning("cycle %d accepted no rows: nothing to train on; the next cycle reuses %s",
-                        cycle, self.rc.pretrained)
+            log.warning("%s has no rows: nothing to train on; %s stays the model", what, self.rc.pretrained)
             return {"checkpoint": self.rc.pretrained, "train_loss": None, "steps": 0, "samples_per_s": None}
         settings = dict(self.rc.training)
         settings.setdefault("seed", self.rc.seed)
@@ -140,28 +182,36 @@ class CycleRunner:
         if (self.rc.reproducibility or {}).get("torch_threads"):
             settings.setdefault("torch_threads", self.rc.reproducibility["torch_threads"])
         result = train(TrainConfig(model=self.rc.pretrained, data=str(data), videos="/",
-                                   output_dir=str(cdir / "checkpoint"), **settings))
+                                   output_dir=str(output_dir), **settings))
         return {"checkpoint": str(result.output_dir), "train_loss": result.train_loss,
                 "steps": result.steps, "samples_per_s": result.samples_per_s}
 
     def _training_rows(self, cycle: int) -> Path:
-        """LLaVA-format rows (absolute video paths: sources have different video roots)."""
-        path = self._cdir(cycle) / "train.json"
+        """This cycle's training rows: exactly the rows its tag publishes (same winner rule)."""
+        return self.training_rows(self._cdir(cycle) / "generate", self._cdir(cycle) / "train.json")
+
+    def training_rows(self, gen_dir: Path, path: Path) -> Path:
+        """LLaVA-format rows (absolute video paths: sources have different video roots) of the
+        winning accepted attempt of each sample under `gen_dir` (`pick_winners`: the rule the
+        publisher applies to the same folder, so the tag holds exactly the rows trained on)."""
         if path.exists():
             return path
-        items = []
+        rows: list[dict[str, Any]] = []
+        roots: dict[int, Path] = {}
         for i, src in enumerate(self.rc.sources):
-            rows, _ = read_attempts(_source_dir(self._cdir(cycle) / "generate", i, src))
-            chosen: dict[str, dict[str, Any]] = {}
-            for r in rows:
-                if r["accepted"] and (r["id"] not in chosen or r["origin"] == "generated"):
-                    chosen[r["id"]] = r
-            for sid in sorted(chosen):
-                r = chosen[sid]
-                items.append({"id": f"{r['source']}/{sid}", "video": str(Path(src.videos or ".").resolve() / r["video"]),
-                              "clip_start": r.get("clip_start"), "clip_end": r.get("clip_end"),
-                              "conversations": [{"from": "human", "value": "<video>\n" + r["question"]},
-                                                {"from": "gpt", "value": r["answer"]}]})
+            d = _source_dir(gen_dir, i, src)
+            if d.exists():
+                r, _ = read_attempts(d)
+                rows += r
+                roots.update({id(x): Path(src.videos or ".").resolve() for x in r})
+        chosen = pick_winners(rows)
+        items = []
+        for sid in sorted(chosen):
+            r = chosen[sid]
+            items.append({"id": f"{r['source']}/{sid}", "video": str(roots[id(r)] / r["video"]),
+                          "clip_start": r.get("clip_start"), "clip_end": r.get("clip_end"),
+                          "conversations": [{"from": "human", "value": "<video>\n" + r["question"]},
+                                            {"from": "gpt", "value": r["answer"]}]})
         _write_json(path, items)
         return path
 
@@ -193,6 +243,7 @@ class CycleRunner:
         rc = self.rc
         model = rc.initial
         previous_eval = None
+        self.final = None
         for cycle in range(rc.cycles["max"]):
             done = self._cdir(cycle) / "stats.json"
             if done.exists():
@@ -210,6 +261,11 @@ class CycleRunner:
                 self.echo(f"stopping after cycle {cycle}: {rc.cycles['plateau_metric']} grew by less than "
                           f"{rc.cycles['min_delta']:.3f}")
                 break
+        if rc.store.get("final_exclude_rationalized") and self.stats:
+            from .final import final_release
+
+            self.final = final_release(self, self.stats[-1]["cycle"])
+            write_stats(self.run_dir / "stats.json", self.stats, final=self.final)
         return self.stats
 
     def _one_cycle(self, cycle: int, model: str, previous_eval: dict[str, Any] | None) -> dict[str, Any]:
@@ -217,10 +273,14 @@ class CycleRunner:
         self.echo(f"cycle {cycle}: generating with {model}")
         gen = self.generate(cycle, model)
         n = max(gen["samples"], 1)
+        self.echo(f"cycle {cycle}: annotated {gen['annotated']}, videos found {gen['found']}, missing "
+                  f"{gen['missing']}; reused {gen['reused']}, redone {gen['redone']}, new {gen['new']}, "
+                  f"retired {gen['retired']} stale rows")
         self.echo(f"cycle {cycle}: generated {gen['generated']}, rationalized {gen['rationalized']}, "
                   f"rejected {gen['rejected']}, skipped {gen['skipped']} of {gen['samples']}")
         eval_generator = previous_eval if cycle > 0 else self.evaluate(cycle, model, "eval-initial")
-        entry: dict[str, Any] = {"cycle": cycle, "model": model, **gen,
+        entry: dict[str, Any] = {"cycle": cycle, "model": model, "engine": self.rc.engine.get("name", "local"),
+                                 **gen,
                                  "yield": (gen["generated"] + gen["rationalized"]) / n,
                                  "generation_yield": gen["generated"] / n, "eval_generator": eval_generator}
         self.stats.append(entry)  # visible to the card while publishing
@@ -246,7 +306,7 @@ class CycleRunner:
         metric = self.rc.cycles["plateau_metric"]
 
         def value(s: dict[str, Any]) -> float:
-            if metric == "accuracy":
-                return float((s.get("eval") or {}).get("accuracy") or 0.0)
+            if metric == "accuracy":   # the config check guarantees eval sources, hence an accuracy
+                return float(s["eval"]["accuracy"])
             return float(s.get("generation_yield", 0.0))
         return value(self.stats[-1]) - value(self.stats[-2]) < float(self.rc.cycles["min_delta"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from importlib.resources import files
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from .stats import StatsForPlot, cycle_yields
 from .writer import COUNT_COLUMNS, Manifest
@@ -71,9 +71,13 @@ def source_licenses(sources: list[str], licenses: Mapping[str, str] | None = Non
     return rows
 
 
+EVAL_CONFIG = "eval"   # held-out samples (questions + labels, no answers): config `eval`, split `eval`
+
+
 def build_card_data(man: Manifest, *, licenses: Mapping[str, str] | None = None,
-                    pretty_name: str = "VSTaR-1M") -> Any:
-    """DatasetCardData with `configs` and `dataset_info` for every config, via datasets' own writers."""
+                    pretty_name: str = "VSTaR-1M", eval_files: Sequence[str] = ()) -> Any:
+    """DatasetCardData with `configs` and `dataset_info` for every config, via datasets' own writers.
+    `eval_files` (parquet, relative to the release root) become config `eval`, split `eval`."""
     from datasets import DatasetInfo, SplitDict, SplitInfo
     from datasets.info import DatasetInfosDict
     from datasets.utils.metadata import MetadataConfigs
@@ -100,11 +104,14 @@ def build_card_data(man: Manifest, *, licenses: Mapping[str, str] | None = None,
         infos[config] = DatasetInfo(config_name=config, features=features(), splits=split_dict,
                                     download_size=download, dataset_size=size)
     DatasetInfosDict(infos).to_dataset_card_data(card_data)
-    MetadataConfigs({
+    configs = {
         config: {"data_files": [{"split": split, "path": paths} for split, paths in splits.items()],
                  **({"default": True} if config == DEFAULT_CONFIG else {})}
         for config, splits in data_files.items()
-    }).to_dataset_card_data(card_data)
+    }
+    if eval_files:
+        configs[EVAL_CONFIG] = {"data_files": [{"split": EVAL_CONFIG, "path": sorted(eval_files)}]}
+    MetadataConfigs(configs).to_dataset_card_data(card_data)
     return card_data
 
 
@@ -141,7 +148,7 @@ def render_card(man: Manifest, *, tag: str, message: str = "", store_name: str =
                 hub_repo: str | None = None, licenses: Mapping[str, str] | None = None,
                 profiles: Mapping[str, Mapping[str, Any]] | None = None,
                 stats_for_plot: StatsForPlot = None,
-                pretty_name: str = "VSTaR-1M") -> str:
+                pretty_name: str = "VSTaR-1M", eval_files: Sequence[str] = ()) -> str:
     """README.md text for one release (YAML header + body)."""
     from huggingface_hub import DatasetCard
 
@@ -155,7 +162,8 @@ def render_card(man: Manifest, *, tag: str, message: str = "", store_name: str =
         models[(key[_KEY["model"]], key[_KEY["model_revision"]])] += n
     template = files("vstar_data._cards").joinpath("dataset_card.md.j2").read_text("utf-8")
     card = DatasetCard.from_template(
-        build_card_data(man, licenses=licenses, pretty_name=pretty_name), template_str=template,
+        build_card_data(man, licenses=licenses, pretty_name=pretty_name, eval_files=eval_files),
+        template_str=template, eval_files=sorted(eval_files), eval_config=EVAL_CONFIG,
         pretty_name=pretty_name, tag=tag, message=message, total=man.total, sources=sorted(man.configs),
         all_splits=all_splits, config_rows=config_rows, store_name=store_name, hub_repo=hub_repo,
         example_config=example, example_split=ordered_splits(man.configs[example])[-1],

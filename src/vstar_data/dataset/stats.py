@@ -14,9 +14,22 @@ from .writer import COUNT_COLUMNS, Manifest
 _CYCLE = COUNT_COLUMNS.index("cycle")
 
 
-def write_stats(path: str | Path, stats: Sequence[dict[str, Any]]) -> None:
+def write_stats(path: str | Path, stats: Sequence[dict[str, Any]], final: dict[str, Any] | None = None) -> None:
+    """The run's stats.json: `{"cycles": [one object per cycle], "final": {...}}` ("final" only
+    after the final release, see cycle/final.py)."""
+    doc: dict[str, Any] = {"cycles": list(stats)}
+    if final is not None:
+        doc["final"] = final
     with atomic_writer(path) as fh:
-        json.dump(list(stats), fh, indent=2)
+        json.dump(doc, fh, indent=2, default=str)
+
+
+def read_stats(path: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """(cycles, final) of a stats.json (also the older form, a bare list of cycles)."""
+    doc = json.loads(Path(path).read_text("utf-8"))
+    if isinstance(doc, list):
+        return doc, None
+    return list(doc.get("cycles") or []), doc.get("final")
 
 
 def plot_cycles(stats: Sequence[dict[str, Any]], path: str | Path, title: str = "Video-STaR yield per cycle") -> Path:

@@ -194,10 +194,11 @@ def _build(staging: Path, rows_dir: str | Path, tag: str, message: str, extras: 
     for name, data in extras.items():
         (staging / name).parent.mkdir(parents=True, exist_ok=True)
         (staging / name).write_bytes(data)
+    eval_files = [name for name in extras if name.startswith("eval/") and name.endswith(".parquet")]
     (staging / "README.md").write_text(
         render_card(man, tag=tag, message=message, store_name=store_name, hub_repo=hub_repo,
                     licenses=licenses, profiles=profiles, stats_for_plot=stats_for_plot,
-                    pretty_name=pretty_name), encoding="utf-8")
+                    pretty_name=pretty_name, eval_files=eval_files), encoding="utf-8")
     return man
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import VstarError
-from ..generation.attempts import attempt_files
+from ..generation.attempts import attempt_files, winner_rank
 from ..generation.attempts import iter_attempt_rows as _iter_attempt_rows
 from .rows import check_row, features, to_record
 
@@ -32,9 +32,8 @@ DEFAULT_BATCH_ROWS = 10_000
 DEFAULT_BUFFER_BYTES = 48 * 1024 * 1024   # arrow bytes buffered over all partitions
 CHUNK_ROWS = 1_000                         # Python records held per partition before arrow
 PARALLEL_CHECK_BYTES = 32 * 1024 * 1024    # input size from which the row check gets its own process
-# Which accepted attempt wins when one sample has several: direct answers first (the paper trains
-# on them), then the latest cycle, then the first attempt; content breaks remaining ties.
-_ORIGIN_RANK = {"generated": 0, "rationalized": 1}
+# Which accepted attempt wins when one sample has several: generation.attempts.winner_rank (the
+# one rule, shared with the cycle's training rows), then input order.
 
 
 @dataclass
@@ -288,12 +287,13 @@ def write_shards(rows_dir: str | Path, out_dir: str | Path, *, shard_bytes: int 
                 part = parts[key] = _Partition(out / "data" / key[0], key[1], shard_bytes, len(order))
                 order.append(key)
             records = make_variants(row, variants, pool, man.variant_skips) if pool is not None else [("original", row)]
+            rank = winner_rank(origin, cycle, row.get("attempt"))
             for k, (variant, vrow) in enumerate(records):
                 key_text = row["id"] if pool is None else f"{row['id']}\x00{variant}"
                 digests += hashlib.blake2b(key_text.encode(), digest_size=16).digest()
-                ranks.append(_ORIGIN_RANK[origin])
-                cycles.append(int(cycle))
-                tries.append(int(row.get("attempt") or 0))
+                ranks.append(rank[0])
+                cycles.append(rank[1])
+                tries.append(rank[2])
                 where_part.append(part.index)
                 where_row.append(part.rows)
                 part.add(to_record(vrow, variant), counted=k == 0)
@@ -339,7 +339,7 @@ def _duplicate_losers(digests: bytearray, ranks: array, cycles: array, tries: ar
                       where_row: array) -> dict[int, set[int]]:
     """partition index -> row indices that lose to another accepted attempt of the same sample.
 
-    Ranking: `_ORIGIN_RANK`, latest cycle, lowest attempt, then input order (files sorted by path,
+    Ranking: `winner_rank` (direct first, latest cycle, lowest attempt), then input order (files sorted by path,
     lines in order), so the same rows folder always publishes the same rows.
     """
     import numpy as np
@@ -357,7 +357,7 @@ def _duplicate_losers(digests: bytearray, ranks: array, cycles: array, tries: ar
     dup = np.flatnonzero(same)  # k where sorted ids k and k+1 are equal; runs of k form one group
     for run in np.split(dup, np.flatnonzero(np.diff(dup) != 1) + 1):
         group = sorted(order[run[0]:run[-1] + 2].tolist(),
-                       key=lambda k: (ranks[k], -cycles[k], tries[k], where_part[k], where_row[k]))
+                       key=lambda k: (ranks[k], cycles[k], tries[k], where_part[k], where_row[k]))
         for k in group[1:]:
             losers.setdefault(int(where_part[k]), set()).add(int(where_row[k]))
     return losers

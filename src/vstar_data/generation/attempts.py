@@ -9,12 +9,37 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from ..errors import VstarError
 
 ATTEMPTS_DIR = "attempts"
 SKIPPED_DIR = "skipped"
+RETIRED_DIR = "retired"    # stale rows a re-run moved aside (generation/resume.py): never read as rows
+
+
+# THE winner rule (one function, used by training rows and by publishing): among a sample's
+# accepted attempts, direct answers first (the paper trains on them), then the latest cycle, then
+# the lowest attempt number; remaining ties go to input order (files by path, lines in order).
+ORIGIN_RANK = {"generated": 0, "rationalized": 1}
+
+
+def winner_rank(origin: str, cycle: Any, attempt: Any) -> tuple[int, int, int]:
+    """Sort key of an accepted attempt: the smallest wins (ties: the earlier row)."""
+    return ORIGIN_RANK[origin], -int(cycle or 0), int(attempt or 0)
+
+
+def pick_winners(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """sample id -> its winning accepted attempt (rows in input order), by `winner_rank`."""
+    best: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+    for row in rows:
+        if not row.get("accepted"):
+            continue
+        key = winner_rank(row["origin"], row.get("cycle"), row.get("attempt"))
+        old = best.get(row["id"])
+        if old is None or key < old[0]:
+            best[row["id"]] = (key, row)
+    return {sid: row for sid, (_, row) in best.items()}
 
 
 def chunk_name(k: int) -> str:
@@ -53,12 +78,14 @@ def read_chunk(out: str | Path, k: int) -> tuple[list[dict[str, Any]], list[dict
 
 def attempt_files(rows_dir: str | Path) -> list[Path]:
     """The JSONL attempt files of a rows folder (subfolders included), in a stable order. Skip
-    records (`skipped/` folders) and hidden files or folders are not attempt rows."""
+    records (`skipped/` folders), retired stale rows (`retired/`) and hidden files or folders are
+    not attempt rows."""
     root = Path(rows_dir)
     if not root.is_dir():
         raise VstarError("rows folder does not exist or is not a folder", file=root)
     files = sorted((p for p in root.rglob("*.jsonl") if p.is_file()
-                    and not any(part == SKIPPED_DIR or part.startswith(".") for part in p.relative_to(root).parts)),
+                    and not any(part in (SKIPPED_DIR, RETIRED_DIR) or part.startswith(".")
+                                for part in p.relative_to(root).parts)),
                    key=lambda p: p.relative_to(root).as_posix())
     if not files:
         raise VstarError("no *.jsonl attempt rows found", file=root)
@@ -80,7 +107,9 @@ def read_attempts(run_dir: str | Path) -> tuple[list[dict[str, Any]], int]:
     rows: list[dict[str, Any]] = []
     skipped = 0
     for p in sorted(run_dir.rglob(f"{ATTEMPTS_DIR}/*.jsonl")):
-        rows.extend(row for _, row in iter_file(p))
+        if RETIRED_DIR not in p.relative_to(run_dir).parts:
+            rows.extend(row for _, row in iter_file(p))
     for p in sorted(run_dir.rglob(f"{SKIPPED_DIR}/*.jsonl")):
-        skipped += sum(1 for _ in iter_file(p))
+        if RETIRED_DIR not in p.relative_to(run_dir).parts:
+            skipped += sum(1 for _ in iter_file(p))
     return rows, skipped

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..sources.adapter import AdapterStats, load_adapter
-from ..errors import ConfigError, SkipRecord
+from ..errors import AnnotationError, ConfigError, SkipRecord
 from ..sources.prompts import PromptedSample, prompted_samples
 from ..sources.templates import TemplateIndex
 
@@ -121,6 +121,11 @@ class Prepared:
     templates: TemplateIndex
     adapter_stats: AdapterStats
     adapter_skips: list[SkipRecord]
+    # Filled by the engines' plan_run (content-keyed resume): id -> content digest, the model's
+    # fingerprint, and the ids whose earlier rows were retired as stale.
+    digests: dict[str, str] = field(default_factory=dict)
+    model_fingerprint: dict[str, Any] = field(default_factory=dict)
+    redone: set[str] = field(default_factory=set)
 
 
 def prepare(cfg: GenerationConfig) -> Prepared:
@@ -130,7 +135,21 @@ def prepare(cfg: GenerationConfig) -> Prepared:
                   options=cfg.adapter_options)
     templates = TemplateIndex(cfg.templates)
     samples = list(prompted_samples(adapter, templates, cfg.seed))
+    check_inputs(adapter.stats, cfg)
     return Prepared(samples, templates, adapter.stats, adapter.skips)
+
+
+def check_inputs(stats: AdapterStats, cfg: GenerationConfig) -> None:
+    """Zero work because the inputs were not found is an error, never an empty success: a split
+    with no samples names the splits present; no video found names the folder and a path looked for."""
+    if cfg.split is not None and not stats.splits.get(cfg.split):
+        present = ", ".join(f"{k} ({v})" for k, v in sorted(stats.splits.items())) or "none"
+        raise AnnotationError(f"split {cfg.split!r} has no samples; splits present: {present}",
+                              file=cfg.annotations)
+    if cfg.videos is not None and stats.found == 0 and stats.missing > 0:
+        raise AnnotationError(f"none of the {stats.annotated} annotated videos was found under the video "
+                              f"folder {cfg.videos} (looked for e.g. {stats.missing_example}); check --videos",
+                              file=cfg.videos)
 
 
 def chunks_of(n: int, size: int, num_shards: int = 1, shard_index: int = 0) -> list[range]:
@@ -274,20 +293,21 @@ def _as_skip(exc: BaseException, reason: str) -> SkipRecord:
 def decode_one(ps: PromptedSample, cfg: GenerationConfig,
                uses_frames: bool = True) -> tuple[Any, float] | SkipRecord:
     """Frames for one sample (timed), or the SkipRecord saying why not. A backend that does not
-    look at frames (the template baseline) gets none: only the video's presence is checked."""
+    look at frames (the template baseline) gets none, but the clip is still probed (opens, has a
+    video stream, the window lies in it, one frame decodes) with the decoding path's skip reasons:
+    no backend writes a row for a clip nobody can open."""
+    from ..video.check import check_clip
     from ..video.frames import Frames, sample_frames
 
     if cfg.videos is None:
         return SkipRecord("no_video_dir", "generation needs --videos", sample_id=ps.sample.id)
-    if not uses_frames:
-        import numpy as np
-
-        if not (Path(cfg.videos) / ps.sample.video).exists():
-            return SkipRecord("video_missing", "video file is missing", file=str(Path(cfg.videos) / ps.sample.video),
-                              sample_id=ps.sample.id)
-        return Frames(np.zeros((0, 1, 1, 3), np.uint8), [], [], 0.0, 0.0, 0), 0.0
     t0 = time.perf_counter()
     try:
+        if not uses_frames:
+            import numpy as np
+
+            check_clip(Path(cfg.videos) / ps.sample.video, ps.sample.clip_start, ps.sample.clip_end)
+            return Frames(np.zeros((0, 1, 1, 3), np.uint8), [], [], 0.0, 0.0, 0), time.perf_counter() - t0
         frames = sample_frames(Path(cfg.videos) / ps.sample.video, cfg.num_frames,
                                start=ps.sample.clip_start, end=ps.sample.clip_end, size=cfg.frame_size)
     except SkipRecord as skip:

@@ -30,10 +30,18 @@ class AdapterStats:
     skipped: Counter = field(default_factory=Counter)   # reason -> count
     notes: Counter = field(default_factory=Counter)     # non-fatal fixes, e.g. clamped_segment
     skip_examples: list[str] = field(default_factory=list)
+    splits: Counter = field(default_factory=Counter)    # split -> annotated items (before the filter)
+    missing_example: str | None = None                  # one path where a missing video was expected
+
+    @property
+    def annotated(self) -> int:
+        """Samples the annotations hold for the chosen split (video found, missing or refused)."""
+        return self.found + self.missing + self.skipped.get("unsafe_video_path", 0)
 
     def to_dict(self) -> dict[str, Any]:
         return {"read": self.read, "written": self.written, "found": self.found,
-                "missing": self.missing, "skipped": dict(self.skipped), "notes": dict(self.notes)}
+                "missing": self.missing, "skipped": dict(self.skipped), "notes": dict(self.notes),
+                "splits": dict(self.splits)}
 
 
 def safe_relpath(path: str, *, file: str | Path | None = None, row: Any = None,
@@ -48,12 +56,11 @@ def safe_relpath(path: str, *, file: str | Path | None = None, row: Any = None,
 
 
 def resolve_under(root: Path, relpath: str) -> Path:
-    """`root / relpath`, checked (after resolving symlinks) to stay inside `root`."""
-    root_resolved = root.resolve()
-    candidate = (root / relpath).resolve()
-    if candidate != root_resolved and root_resolved not in candidate.parents:
-        raise UnsafePathError(f"video path {relpath!r} resolves outside {root}")
-    return candidate
+    """`root / relpath` for a path from an annotation, which must stay inside `root` as written
+    (relative, no `..`: `safe_relpath`). Symlinks that the user placed in the video folder are
+    followed wherever they point: large datasets are usually laid out as folders of links."""
+    rel = safe_relpath(relpath)
+    return root / rel
 
 
 class Adapter(ABC):
@@ -91,6 +98,18 @@ class Adapter(ABC):
         """Relative paths where this sample's video may be, in order of preference."""
         return [sample.video]
 
+    def label_vocabulary(self) -> dict[str, list[str]]:
+        """Category label name -> every class of this source, for top-1 evaluation (an answer that
+        names another class of the vocabulary is wrong). Default: the classes the annotation files
+        hold, over all splits; override when the source ships its class list (Kinetics)."""
+        classes: dict[str, set[str]] = {}
+        for item in self.read(self.annotations):
+            if isinstance(item, Sample):
+                for spec in item.labels:
+                    if isinstance(spec, dict) and spec.get("type") == "category" and isinstance(spec.get("value"), str):
+                        classes.setdefault(spec["name"], set()).add(spec["value"])
+        return {name: sorted(values) for name, values in classes.items()}
+
     def _skip(self, skip: SkipRecord) -> None:
         self.stats.skipped[skip.reason] += 1
         self.skips.append(skip)
@@ -104,6 +123,7 @@ class Adapter(ABC):
                 self.stats.read += 1
                 self._skip(item)
                 continue
+            self.stats.splits[item.split] += 1
             if self.split is not None and item.split != self.split:
                 continue
             self.stats.read += 1
@@ -119,9 +139,16 @@ class Adapter(ABC):
                                       sample_id=item.id))
                 continue
             if self.videos is not None:
-                found = self._locate(item)
+                try:
+                    found = self._locate(item)
+                except UnsafePathError as exc:   # refused, never a silent "missing"
+                    self._skip(SkipRecord("unsafe_video_path", str(exc), file=self.annotations, row=item.id,
+                                          sample_id=item.id))
+                    continue
                 if found is None:
                     self.stats.missing += 1
+                    if self.stats.missing_example is None:
+                        self.stats.missing_example = str(self.videos / self.video_candidates(item)[0])
                     continue
                 self.stats.found += 1
                 item.video = found
@@ -131,15 +158,23 @@ class Adapter(ABC):
                 return
 
     def _locate(self, sample: Sample) -> str | None:
+        """The first candidate that exists (symlinks followed); None when none does. Raises
+        UnsafePathError when nothing was found and a candidate was refused (absolute or `..`), so the
+        sample is a skip with that reason rather than a "missing" video."""
         assert self.videos is not None
-        for rel in self.video_candidates(sample):
+        refused: UnsafePathError | None = None
+        candidates = self.video_candidates(sample)
+        for rel in candidates:
             try:
                 rel = safe_relpath(rel)
                 path = resolve_under(self.videos, rel)
-            except UnsafePathError:
+            except UnsafePathError as exc:
+                refused = exc
                 continue
             if path.exists():
                 return rel
+        if refused is not None:
+            raise refused
         return None
 
 

@@ -205,6 +205,18 @@ class AdapterContract:
                     pattern = rf"(?<!\w){re.escape(spec['value'])}(?!\w)"
                     assert not re.search(pattern, q.text, re.I), f"{s.id}: question reveals the label: {q.text!r}"
 
+    def test_label_vocabulary_holds_every_category_value(self, make: Callable[..., Adapter],
+                                                         samples: list[Sample]) -> None:
+        """Top-1 evaluation scores an answer against the source's classes: they must include
+        every class the samples carry, as name -> list of class names."""
+        vocab = make().label_vocabulary()
+        assert isinstance(vocab, dict) and all(isinstance(v, list) for v in vocab.values()), vocab
+        for s in samples:
+            for spec in s.labels:
+                if spec["type"] == "category":
+                    assert spec["value"] in vocab.get(spec["name"], ()), \
+                        f"{s.id}: class {spec['value']!r} is not in label_vocabulary()[{spec['name']!r}]"
+
     def test_round_trip(self, samples: list[Sample]) -> None:
         for s in samples:
             assert Sample.from_dict(json.loads(json.dumps(s.to_dict()))) == s

@@ -1,9 +1,10 @@
 """The local engine: runs the generation pipeline in this process, chunk by chunk.
 
 Decoding runs in a thread pool one chunk ahead of the model, so the backend does not wait on
-video decoding. Each finished chunk is written atomically as `attempts/chunk-NNNNNN.jsonl`
-(that file is the chunk's completion marker) after its skip rows; a re-run with the same
-settings skips finished chunks, so kill -9 costs at most the chunks in flight.
+video decoding. Each finished chunk is written atomically: `skipped/`, its manifest `chunks/`,
+then `attempts/chunk-NNNNNN.jsonl` (the completion marker). A re-run reuses a finished chunk only
+when its samples' content and the model still match (generation/resume.py), retires stale ones
+and generates the rest, so kill -9 costs at most the chunks in flight.
 """
 from __future__ import annotations
 
@@ -20,8 +21,7 @@ from typing import Any
 from ...errors import ConfigError
 from ...jsonl import atomic_writer, dumps
 from ..attempts import read_chunk
-from ..pipeline import (ChunkProcessor, GenerationConfig, Prepared, chunks_of, decode_one, make_verifier, prepare,
-                        skip_row)
+from ..pipeline import ChunkProcessor, GenerationConfig, Prepared, decode_one, make_verifier, prepare, skip_row
 
 log = logging.getLogger(__name__)
 RUN_FILE = "run.json"
@@ -32,8 +32,16 @@ class RunSummary:
     """What a generation run did, for the end-of-run table and stats.json."""
 
     samples: int = 0
+    annotated: int = 0          # samples the annotations hold (split chosen); found + missing + refused
+    found: int = 0              # ... whose video is in the video folder
+    missing: int = 0            # ... whose video is not
     chunks_total: int = 0
     chunks_done_before: int = 0
+    reused: int = 0             # samples whose rows on disk still match their content (resume)
+    redone: int = 0             # samples generated again because their old rows were stale
+    new: int = 0                # samples generated for the first time
+    retired: int = 0            # stale attempt rows moved to retired/ (never published)
+    retired_chunks: int = 0
     generated: int = 0          # accepted direct answers
     rationalized: int = 0       # accepted after the hint
     rejected: int = 0           # samples with no accepted attempt
@@ -45,10 +53,13 @@ class RunSummary:
     judged: Counter = field(default_factory=Counter)   # judge replies: yes / no / unparsed / failed
 
     def to_dict(self) -> dict[str, Any]:
-        return {"samples": self.samples, "generated": self.generated, "rationalized": self.rationalized,
+        return {"samples": self.samples, "annotated": self.annotated, "found": self.found,
+                "missing": self.missing, "generated": self.generated, "rationalized": self.rationalized,
                 "rejected": self.rejected, "skipped": sum(self.skipped.values()),
                 "skipped_by_reason": dict(self.skipped), "attempts": self.attempts,
                 "chunks_total": self.chunks_total, "chunks_done_before": self.chunks_done_before,
+                "reused": self.reused, "redone": self.redone, "new": self.new, "retired": self.retired,
+                "retired_chunks": self.retired_chunks,
                 "seconds": round(self.seconds, 3), "interrupted": self.interrupted,
                 "model_busy_share": round(self.model_busy_s / self.seconds, 4) if self.seconds else None,
                 "judged": dict(self.judged)}
@@ -147,11 +158,9 @@ class LocalEngine:
                     t_model = time.perf_counter()
                     rows, skips = processor.process(items)
                     summary.model_busy_s += time.perf_counter() - t_model
-                    with atomic_writer(out / "skipped" / f"chunk-{k:06d}.jsonl") as fh:
-                        fh.writelines(dumps(s) + "\n" for s in skips)
-                    with atomic_writer(out / "attempts" / f"chunk-{k:06d}.jsonl") as fh:
-                        fh.writelines(dumps(r) + "\n" for r in rows)
+                    finish_chunk(out, k, rng, prepared, rows, skips)
                     tally(summary, rows, skips)
+                    count_generated(summary, prepared, rng)
                     if bar is not None:
                         done = summary.generated + summary.rationalized + summary.rejected
                         bar.update(len(rng))
@@ -176,30 +185,71 @@ class LocalEngine:
 
 
 def plan_run(cfg: GenerationConfig, out: Path, prepared: Prepared | None
-             ) -> tuple[Prepared, RunSummary, list[tuple[int, range]]]:
+             ) -> tuple[Prepared, RunSummary, list[tuple[int, list[int]]]]:
     """Bookkeeping every engine shares: create the run dir (refusing other settings), read the
-    samples unless given, record the adapter's skips, count the chunks already on disk (resume),
-    and return the (chunk id, sample range) pairs still to do for this shard."""
+    samples unless given, record the adapter's skips, decide which chunks on disk still match the
+    samples' content (resume.plan_chunks), retire the stale ones, and return the (chunk id,
+    sample indices) pairs still to do for this shard."""
+    from ..resume import complete_chunks, model_fingerprint, plan_chunks, read_manifest, retire, sample_digests
+
+    prepared = prepared or prepare(cfg)   # first: inputs that are not found leave no run dir behind
     out.mkdir(parents=True, exist_ok=True)
     check_run_dir(out, cfg)
-    prepared = prepared or prepare(cfg)
-    summary = RunSummary(samples=len(prepared.samples))
+    st = prepared.adapter_stats
+    summary = RunSummary(samples=len(prepared.samples), annotated=st.annotated, found=st.found,
+                         missing=st.missing)
     if prepared.adapter_skips:
         with atomic_writer(out / "skipped" / f"annotations-{cfg.shard_index:05d}.jsonl") as fh:
             for skip in prepared.adapter_skips:
                 fh.write(dumps(skip_row(None, skip, cfg)) + "\n")
     summary.skipped.update(prepared.adapter_stats.skipped)
-    chunks = chunks_of(len(prepared.samples), cfg.chunk_size, cfg.num_shards, cfg.shard_index)
-    summary.chunks_total = len(chunks)
-    todo = []
-    for rng in chunks:
-        k = rng.start // cfg.chunk_size
-        if (out / "attempts" / f"chunk-{k:06d}.jsonl").exists():
+    ids = [ps.sample.id for ps in prepared.samples]
+    dup = sorted(i for i, n in Counter(ids).items() if n > 1) if len(set(ids)) != len(ids) else []
+    if dup:
+        raise ConfigError(f"{len(dup)} sample ids occur more than once (e.g. {dup[0]!r}); every sample "
+                          "needs its own id so that resume and publishing can tell them apart")
+    digests = sample_digests(prepared.samples, cfg.videos, prepared.templates)
+    model = model_fingerprint(cfg.model, cfg.backend)
+    plan = plan_chunks(out, ids, digests, model, cfg.chunk_size)
+    summary.retired_chunks, summary.retired = retire(out, [k for k in plan.stale])
+    prepared.digests = dict(zip(ids, digests))
+    prepared.model_fingerprint = model
+    prepared.redone = set(plan.redone)
+    index = {sid: i for i, sid in enumerate(ids)}
+    done = complete_chunks(out)
+    todo: list[tuple[int, list[int]]] = []
+    for k in sorted(plan.chunks):
+        if k % cfg.num_shards != cfg.shard_index:
+            continue
+        summary.chunks_total += 1
+        members = [index[sid] for sid in plan.chunks[k]]
+        manifest = read_manifest(out, k) if k in done else None
+        if manifest is not None and [s[0] for s in manifest["samples"]] == plan.chunks[k]:
             summary.chunks_done_before += 1
+            summary.reused += len(members)
             tally(summary, *read_chunk(out, k))
         else:
-            todo.append((k, rng))
+            todo.append((k, members))
     return prepared, summary, todo
+
+
+def finish_chunk(out: Path, k: int, members: list[int], prepared: Prepared, rows: list[dict],
+                 skips: list[dict]) -> None:
+    """Write a finished chunk (skip rows, manifest, attempts marker) atomically, as every engine does."""
+    from ..resume import write_chunk
+
+    ids = [prepared.samples[i].sample.id for i in members]
+    write_chunk(out, k, ids, [prepared.digests[sid] for sid in ids], prepared.model_fingerprint,
+                "".join(dumps(r) + "\n" for r in rows), "".join(dumps(s) + "\n" for s in skips))
+
+
+def count_generated(summary: RunSummary, prepared: Prepared, members: list[int]) -> None:
+    """Count a chunk generated in this run as redone (its old rows were stale) or new."""
+    for i in members:
+        if prepared.samples[i].sample.id in prepared.redone:
+            summary.redone += 1
+        else:
+            summary.new += 1
 
 
 def make_backend(cfg: GenerationConfig, prepared: Prepared) -> Any:

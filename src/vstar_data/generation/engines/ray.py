@@ -34,7 +34,7 @@ import ray  # at import time, so a missing install is reported with its fix by t
 from ...errors import ConfigError, VstarError
 from ...jsonl import atomic_writer, dumps
 from ..pipeline import ChunkProcessor, GenerationConfig, Prepared, decode_one
-from .local import RunSummary, _progress, make_backend, plan_run, tally
+from .local import RunSummary, _progress, count_generated, finish_chunk, make_backend, plan_run, tally
 
 log = logging.getLogger(__name__)
 ACTORS_ENV = "VSTAR_RAY_ACTORS"   # CPU actors when the cluster has no GPUs (CLI users set this)
@@ -149,6 +149,7 @@ class RayEngine:
         started = _connect(address)
         self.stats["ray_connect_s"] = round(time.perf_counter() - t_ray, 3)
         sizes = {k: len(rng) for k, rng in todo}
+        members = dict(todo)
         bar = _progress(cfg, sum(sizes.values()))
         try:
             pool = plan_pool(ray.cluster_resources().get("GPU", 0), cfg, self.num_actors, self.actor_cpus)
@@ -163,12 +164,10 @@ class RayEngine:
                 k = int(result["chunk"])
                 rows = [json.loads(line) for line in result["rows"].splitlines()]
                 skips = [json.loads(line) for line in result["skips"].splitlines()]
-                with atomic_writer(out / "skipped" / f"chunk-{k:06d}.jsonl") as fh:
-                    fh.write(result["skips"])
-                with atomic_writer(out / "attempts" / f"chunk-{k:06d}.jsonl") as fh:
-                    fh.write(result["rows"])
+                finish_chunk(out, k, members[k], prepared, rows, skips)
                 summary.model_busy_s += float(result["model_s"])
                 tally(summary, rows, skips)
+                count_generated(summary, prepared, members[k])
                 if bar is not None:
                     done = summary.generated + summary.rationalized + summary.rejected
                     bar.update(sizes[k])
