@@ -18,7 +18,7 @@ import json
 import random
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 # It explains a hint in its own words only on clips whose field has one of these values (half of
 # the colours); on the others it defers to the hint, so cycle-0 rationalization yields about half.
@@ -59,13 +59,13 @@ def _rows(world: Path, template: Any, rng: random.Random, per_clip: int,
     return rows
 
 
-def build_warm_start(out: str | Path, *, arch: str = "qwen2_vl", seed: int = 0, clips: int = 96,
+def build_warm_start(out: str | Path, render_world: Callable[..., Any], *, arch: str = "qwen2_vl", seed: int = 0, clips: int = 96,
                      steps: int = 300, batch: int = 32, learning_rate: float = 2e-3,
                      work_dir: str | Path | None = None, explains: tuple[str, tuple[str, ...]] = EXPLAINS,
                      torch_threads: int | None = 1) -> Path:
-    """Render a pre-training world, build a tiny model with the world's words as whole tokens,
-    and train it; the checkpoint at `out` loads like any other."""
-    from vstar_data.adapters.shapes import render_world
+    """Render a pre-training world (with `render_world`, the shapes adapter's renderer, passed in so
+    this module does not import the adapter back), build a tiny model with the world's words as whole
+    tokens, and train it; the checkpoint at `out` loads like any other."""
     from vstar_data.backends.tiny import TinyOptions, build_tiny_model
     from vstar_data.sources.templates import TemplateIndex
     from vstar_data.training.recipe import TrainConfig, train

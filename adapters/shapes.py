@@ -168,7 +168,7 @@ class ShapesAdapter(Adapter):
         """A tiny model pre-trained on this world's *other* skills (see _shapes_warmstart.py)."""
         from vstar_data.adapters._shapes_warmstart import build_warm_start
 
-        return build_warm_start(out, arch=arch, seed=seed)
+        return build_warm_start(out, render_world, arch=arch, seed=seed)
 
     @staticmethod
     def _label(kind: str, row: dict[str, str]) -> dict[str, Any] | None:
