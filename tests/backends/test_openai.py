@@ -59,12 +59,9 @@ class TestOpenAIContract(BackendContract):
 
 # ---------------------------------------------------------------------------- same rows as transformers
 def _rows(out: Path) -> dict[tuple[str, str], dict]:
-    rows = {}
-    for p in sorted((out / "attempts").glob("*.jsonl")):
-        for line in p.read_text().splitlines():
-            r = json.loads(line)
-            rows[(r["id"], r["origin"])] = r
-    return rows
+    from vstar_data.generation.attempts import read_attempts
+
+    return {(r["id"], r["origin"]): r for r in read_attempts(out)[0]}
 
 
 @pytest.mark.slow

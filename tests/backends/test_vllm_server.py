@@ -55,12 +55,9 @@ def _free_port() -> int:
 
 
 def _rows(out: Path) -> dict[tuple[str, str], dict]:
-    rows = {}
-    for p in sorted((out / "attempts").glob("*.jsonl")):
-        for line in p.read_text().splitlines():
-            r = json.loads(line)
-            rows[(r["id"], r["origin"])] = r
-    return rows
+    from vstar_data.generation.attempts import read_attempts
+
+    return {(r["id"], r["origin"]): r for r in read_attempts(out)[0]}
 
 
 def test_generate_through_a_real_vllm_server_matches_transformers(tmp_path, videos_dir, kinetics_dir, monkeypatch):
