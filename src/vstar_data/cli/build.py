@@ -161,10 +161,13 @@ def demo_cmd(
 
     from ..dataset.stats import read_stats
 
+    from ..cycle.layout import RunLayout
+
+    run = RunLayout(Path(out) / "run")
     stats = run_demo(out, cycles=cycles, clips=clips, seed=seed, echo=_echo)
     _print_stats(stats)
-    _print_final(read_stats(Path(out) / "run" / "stats.json")[1])
-    report = write_report(Path(out) / "run")
+    _print_final(read_stats(run.stats)[1])
+    report = write_report(run.root)
     if ablation:
         plain = run_demo(out, cycles=cycles, clips=clips, seed=seed, rationalize=False, echo=_echo)
         _echo("without label rationalization:")
@@ -175,6 +178,6 @@ def demo_cmd(
               f"{first.get('accuracy', 0):.0%} -> {last.get('accuracy', 0):.0%}; without "
               f"{pfirst.get('accuracy', 0):.0%} -> {plast.get('accuracy', 0):.0%}")
         write_report(Path(out) / "run-no-rationalization")
-    _echo(f"stats: {Path(out) / 'run' / 'stats.json'}; plot: {Path(out) / 'run' / 'yield_per_cycle.png'}; "
-          f"store: {Path(out) / 'run' / 'vstar-1m'} (load_dataset from its parent folder)")
+    _echo(f"stats: {run.stats}; plot: {run.plot}; store: {run.root / 'vstar-1m'} (load_dataset from its parent "
+          "folder)")
     _echo(f"report: {report} (open it in a browser: plots, sample rows with their frames, the store's tags)")

@@ -25,12 +25,12 @@ import yaml
 
 from ..errors import VstarError
 from ._report_plots import accuracy_of, png_uri, accuracy_plot, yield_plot
+from .layout import RunLayout
 
 log = logging.getLogger(__name__)
 TEMPLATE = "report.html.j2"
 KINDS = (("direct", "accepted, answered directly"), ("rationalized", "accepted after label rationalization"),
          ("rejected", "rejected"))
-SOURCES_FILE = "sources.json"  # resolved source folders, written by the cycle runner
 
 
 @dataclass
@@ -220,7 +220,8 @@ def _label_value(spec: dict[str, Any]) -> str:
 
 # -- the run -----------------------------------------------------------------------------------
 def _read_run(run_dir: Path) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
-    stats_path = run_dir / "stats.json"
+    layout = RunLayout(run_dir)
+    stats_path = layout.stats
     if not stats_path.is_file():
         raise VstarError("no stats.json here: not a finished cycle of `vstar-data build` / `demo`", file=run_dir)
     try:
@@ -231,14 +232,14 @@ def _read_run(run_dir: Path) -> tuple[list[dict[str, Any]], dict[str, Any], str]
         stats = stats.get("cycles")
     if not isinstance(stats, list) or not all(isinstance(s, dict) and "cycle" in s for s in stats):
         raise VstarError("stats.json must be a list of per-cycle objects with a `cycle`", file=stats_path)
-    config_text = (run_dir / "run.yaml").read_text("utf-8") if (run_dir / "run.yaml").is_file() else ""
+    config_text = layout.run_yaml.read_text("utf-8") if layout.run_yaml.is_file() else ""
     config = (yaml.safe_load(config_text) or {}) if config_text else {}
     return stats, config, config_text
 
 
 def _video_roots(run_dir: Path, config: dict[str, Any], stage: str) -> dict[str, Path | None]:
     """Generation subfolder name (NN-adapter) -> that source's video folder."""
-    recorded = run_dir / SOURCES_FILE
+    recorded = RunLayout(run_dir).sources_json
     if recorded.is_file():
         data = json.loads(recorded.read_text("utf-8"))
         return {d: (Path(v) if v else None) for d, v in (data.get(stage) or {}).items()}
@@ -248,18 +249,16 @@ def _video_roots(run_dir: Path, config: dict[str, Any], stage: str) -> dict[str,
         p = Path(videos) if videos else None
         if p is not None and not p.is_absolute():
             p = run_dir.parent / p
-        out[f"{i:02d}-{Path(str(src.get('adapter'))).stem}"] = p
+        out[RunLayout.source_dir(Path(), i, str(src.get("adapter"))).name] = p
     return out
 
 
 def _attempts_by_source(folder: Path) -> list[tuple[str, dict[str, Any]]]:
-    from ..generation.attempts import read_attempts
-
     out: list[tuple[str, dict[str, Any]]] = []
     if not folder.is_dir():
         return out
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
-        rows, _ = read_attempts(sub)
+        rows, _ = RunLayout.read_rows(sub)
         out += [(sub.name, r) for r in rows]
     return out
 
@@ -286,7 +285,8 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, *, per_kind
 
     run_dir = Path(run_dir)
     stats, config, config_text = _read_run(run_dir)
-    out = Path(out) if out else run_dir / "report.html"
+    layout = RunLayout(run_dir)
+    out = Path(out) if out else layout.report
     frames_cfg = config.get("frames") or {}
     frames = _Frames(int(frames_cfg.get("num_frames") or 8), frames_cfg.get("size"), thumb)
     roots = _video_roots(run_dir, config, "generate")
@@ -295,7 +295,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, *, per_kind
     shown = 0
     for s in stats:
         c = int(s["cycle"])
-        pairs = _attempts_by_source(run_dir / f"cycle-{c}" / "generate")
+        pairs = _attempts_by_source(layout.generate_dir(layout.cycle(c)))
         attempts[c] = [r for _, r in pairs]
         by_kind = _outcomes(pairs)
         groups = []

@@ -1,12 +1,15 @@
 """The self-training cycle (`vstar-data build`): generate -> verify -> rationalize -> verify ->
 publish (tag cycle-N) -> train from the pre-trained checkpoint -> evaluate -> next cycle, until
 the yield (or held-out accuracy) stops growing; then, with `store.final_exclude_rationalized`,
-the paper's final step (cycle/final.py). Generation and evaluation run on the configured engine
-(`engine: {name: local|ray}`) through the ENGINES registry.
+the paper's final step ("only direct answers are used to produce the final model"): tag `final`
+holds only the last cycle's direct answers (origin `generated`), and the final model is trained on
+exactly those rows from the pre-trained checkpoint and evaluated into stats.json["final"].
+Generation and evaluation run on the configured engine through the ENGINES registry; where every
+file lives is cycle/layout.py's `RunLayout`.
 
-Every stage leaves a marker in run_dir/cycle-N/, so killing the process at any point and running
-the same command again continues where it stopped: generation resumes chunk by chunk, a
-published tag is not published twice, a finished training is not repeated.
+Every step leaves a marker in run_dir/cycle-N/ (and run_dir/final/), so killing the process at any
+point and running the same command again continues where it stopped: generation resumes chunk by
+chunk, a published tag is not published twice, a finished training is not repeated.
 """
 from __future__ import annotations
 
@@ -19,12 +22,16 @@ from typing import Any, Callable
 import yaml
 
 from ..config import RunConfig, SourceConfig
-from ..generation.attempts import pick_winners, read_attempts
+from ..dataset.rows import conversations
+from ..dataset.stats import plot_cycles, write_stats
+from ..generation.attempts import copy_attempts, pick_winners
+from ..generation.pipeline import GenerationConfig, Prepared, prepare
+from ..jsonl import atomic_writer
 from . import reproducible
 from .evaluation import evaluate_sources
-from ..jsonl import atomic_writer
-from ..generation.pipeline import GenerationConfig, Prepared, prepare
-from ..dataset.stats import plot_cycles, write_stats
+from .layout import RunLayout
+
+FINAL_TAG = "final"
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +49,6 @@ def _gen_config(rc: RunConfig, src: SourceConfig, model: str, cycle: int, *, rat
         torch_threads=(rc.reproducibility or {}).get("torch_threads"))
 
 
-def _source_dir(base: Path, i: int, src: SourceConfig) -> Path:
-    return base / f"{i:02d}-{Path(src.adapter).stem}"
-
-
 def _read_json(path: Path) -> Any:
     return json.loads(path.read_text("utf-8"))
 
@@ -56,12 +59,14 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 class CycleRunner:
-    """Runs the cycles of one RunConfig. `publish` and `train` are injectable for tests."""
+    """Runs the cycles of one RunConfig, then the final release. The stage methods (`generate`,
+    `publish`, `train`, `evaluate`, `final_release`) are the steps; tests may replace one."""
 
     def __init__(self, rc: RunConfig, *, echo: Callable[[str], None] = print) -> None:
         self.rc = rc
         self.echo = echo
         self.run_dir = rc.run_dir
+        self.layout = RunLayout(rc.run_dir)
         self.stats: list[dict[str, Any]] = []
         self.final: dict[str, Any] | None = None   # the final release's record (store.final_exclude_rationalized)
         self.reproducibility: dict[str, Any] = {}
@@ -83,27 +88,29 @@ class CycleRunner:
                 "reused", "redone", "new", "retired")
         total: dict[str, Any] = {k: 0 for k in keys}
         total["skipped_by_reason"] = {}
+        gen_dir = self.layout.generate_dir(self.layout.cycle(cycle))
         for i, src in enumerate(self.rc.sources):
             cfg = _gen_config(self.rc, src, model, cycle, rationalize=self.rc.rationalize)
-            d = self.run_engine(cfg, _source_dir(self._cdir(cycle) / "generate", i, src)).to_dict()
+            d = self.run_engine(cfg, self.layout.source_dir(gen_dir, i, src.adapter)).to_dict()
             for k in keys:
                 total[k] += d[k]
             for k, v in d["skipped_by_reason"].items():
                 total["skipped_by_reason"][k] = total["skipped_by_reason"].get(k, 0) + v
         return total
 
-    def evaluate(self, cycle: int, model: str, name: str, cdir: Path | None = None) -> dict[str, Any] | None:
-        """Held-out metrics of `model` (generation only, no hint): cycle/evaluation.py."""
+    def evaluate(self, cycle: int, model: str, name: str, stage: Path | None = None) -> dict[str, Any] | None:
+        """Held-out metrics of `model` (generation only, no hint) into `stage`/`name`.json
+        (default: the cycle's folder); cycle/evaluation.py."""
         if not self.rc.eval:
             return None
-        cdir = cdir or self._cdir(cycle)
-        marker = cdir / f"{name}.json"
+        stage = stage or self.layout.cycle(cycle)
+        marker = self.layout.marker(stage, name)
         if marker.exists():
             return _read_json(marker)
         runs = []
         for i, src in enumerate(self.rc.eval):
             cfg = _gen_config(self.rc, src, model, cycle, rationalize=False)
-            out = _source_dir(cdir / name, i, src)
+            out = self.layout.source_dir(stage / name, i, src.adapter)
             prepared = prepare(cfg)
             self.run_engine(cfg, out, prepared)
             runs.append((cfg, prepared, out))
@@ -136,37 +143,47 @@ class CycleRunner:
                      "labels": [label_to_struct(x) for x in ps.sample.labels]} for ps in prepare(cfg).samples]
             buf = io.BytesIO()
             pq.write_table(pa.Table.from_pylist(rows, schema=schema), buf, compression="zstd")
-            files[f"eval/{i:02d}-{Path(src.adapter).stem}.parquet"] = buf.getvalue()
+            files[f"eval/{self.layout.source_dir(Path(), i, src.adapter).name}.parquet"] = buf.getvalue()
         return files
 
     def publish(self, cycle: int) -> dict[str, Any]:
         """Accepted rows of this cycle -> the store, tagged cycle-N (idempotent on re-run)."""
-        from ..dataset.store import publish
         from ..dataset.variants import VariantOptions
 
-        marker = self._cdir(cycle) / "published.json"
+        stage = self.layout.cycle(cycle)
+        history = self.stats_so_far(cycle) + [s for s in self.stats if s["cycle"] == cycle]
+        variants = VariantOptions.parse(self.rc.store.get("variants"), self.rc.store.get("variant_seed") or 0)
+        return self._publish(stage, f"cycle-{cycle}", f"cycle {cycle}: accepted rows", history,
+                             empty="no accepted rows in this cycle: nothing to publish",
+                             has_rows=bool(json.loads(self._training_rows(cycle).read_text("utf-8"))),
+                             variants=variants)
+
+    def _publish(self, stage: Path, tag: str, message: str, history: list[dict[str, Any]], *, empty: str,
+                 has_rows: bool, variants: Any = None) -> dict[str, Any]:
+        """Publish `stage`'s generation folder as `tag` with the run's extra files (run.yaml, the
+        stats so far, the eval split), once: the stage's `published` marker holds the result."""
+        from ..dataset.store import publish
+
+        marker = self.layout.marker(stage, "published")
         if marker.exists():
             return _read_json(marker)
-        if not json.loads(self._training_rows(cycle).read_text("utf-8")):
-            info = {"tag": None, "skipped": "no accepted rows in this cycle: nothing to publish"}
-            _write_json(marker, info)
-            return info
-        history = self.stats_so_far(cycle) + [s for s in self.stats if s["cycle"] == cycle]
-        extras = {"run.yaml": (self.run_dir / "run.yaml").read_bytes(),
-                  "stats.json": json.dumps({"cycles": history}, indent=2, default=str).encode(),
-                  **self.eval_samples()}
-        result = publish(self._cdir(cycle) / "generate", self.rc.store["path"], tag=f"cycle-{cycle}",
-                         message=f"cycle {cycle}: accepted rows", hub_repo=self.rc.store.get("hub_repo"),
-                         force=True, extra_files=extras, stats_for_plot=history,
-                         variants=VariantOptions.parse(self.rc.store.get("variants"), self.rc.store.get("variant_seed") or 0))
-        info = result.to_dict()
+        if not has_rows:
+            info: dict[str, Any] = {"tag": None, "skipped": empty}
+        else:
+            extras = {"run.yaml": self.layout.run_yaml.read_bytes(),
+                      "stats.json": json.dumps({"cycles": history}, indent=2, default=str).encode(),
+                      **self.eval_samples()}
+            result = publish(self.layout.generate_dir(stage), self.rc.store["path"], tag=tag, message=message,
+                             hub_repo=self.rc.store.get("hub_repo"), force=True, extra_files=extras,
+                             stats_for_plot=history, variants=variants)
+            info = result.to_dict()
         _write_json(marker, info)
         return info
 
     def train(self, cycle: int) -> dict[str, Any]:
         """Instruction-tune the PRE-TRAINED checkpoint on this cycle's accepted rows."""
-        cdir = self._cdir(cycle)
-        return self.train_on(self._training_rows(cycle), cdir / "checkpoint", f"cycle {cycle}")
+        stage = self.layout.cycle(cycle)
+        return self.train_on(self._training_rows(cycle), self.layout.checkpoint(stage), f"cycle {cycle}")
 
     def train_on(self, data: Path, output_dir: Path, what: str) -> dict[str, Any]:
         """Train from the pre-trained checkpoint on the LLaVA rows in `data` into `output_dir`."""
@@ -188,7 +205,8 @@ class CycleRunner:
 
     def _training_rows(self, cycle: int) -> Path:
         """This cycle's training rows: exactly the rows its tag publishes (same winner rule)."""
-        return self.training_rows(self._cdir(cycle) / "generate", self._cdir(cycle) / "train.json")
+        stage = self.layout.cycle(cycle)
+        return self.training_rows(self.layout.generate_dir(stage), self.layout.train_rows(stage))
 
     def training_rows(self, gen_dir: Path, path: Path) -> Path:
         """LLaVA-format rows (absolute video paths: sources have different video roots) of the
@@ -199,36 +217,54 @@ class CycleRunner:
         rows: list[dict[str, Any]] = []
         roots: dict[int, Path] = {}
         for i, src in enumerate(self.rc.sources):
-            d = _source_dir(gen_dir, i, src)
-            if d.exists():
-                r, _ = read_attempts(d)
-                rows += r
-                roots.update({id(x): Path(src.videos or ".").resolve() for x in r})
+            r, _ = self.layout.read_rows(self.layout.source_dir(gen_dir, i, src.adapter))
+            rows += r
+            roots.update({id(x): Path(src.videos or ".").resolve() for x in r})
         chosen = pick_winners(rows)
-        items = []
-        for sid in sorted(chosen):
-            r = chosen[sid]
-            items.append({"id": f"{r['source']}/{sid}", "video": str(roots[id(r)] / r["video"]),
-                          "clip_start": r.get("clip_start"), "clip_end": r.get("clip_end"),
-                          "conversations": [{"from": "human", "value": "<video>\n" + r["question"]},
-                                            {"from": "gpt", "value": r["answer"]}]})
+        items = [{"id": f"{r['source']}/{sid}", "video": str(roots[id(r)] / r["video"]),
+                  "clip_start": r.get("clip_start"), "clip_end": r.get("clip_end"),
+                  "conversations": conversations(r["question"], r["answer"])}
+                 for sid, r in ((sid, chosen[sid]) for sid in sorted(chosen))]
         _write_json(path, items)
         return path
 
-    # -- the loop --------------------------------------------------------------------------
-    def _cdir(self, cycle: int) -> Path:
-        return self.run_dir / f"cycle-{cycle}"
+    def final_release(self, last_cycle: int) -> dict[str, Any]:
+        """The paper's final step: tag `final` with only the last cycle's direct answers, the final
+        model trained on exactly those rows, evaluated; returns stats.json's "final" record."""
+        stage = self.layout.final
+        done = self.layout.marker(stage, "stats")
+        if done.exists():
+            return _read_json(done)
+        gen_dir = self.layout.generate_dir(stage)
+        kept = copy_attempts(self.layout.generate_dir(self.layout.cycle(last_cycle)), gen_dir,
+                             keep=lambda row: row.get("origin") == "generated")
+        entry: dict[str, Any] = {"from_cycle": last_cycle, "rows": kept, "origin": "generated"}
+        entry["publish"] = self._publish(
+            stage, FINAL_TAG, f"final: direct answers of cycle {last_cycle} (no rationalized rows)", self.stats,
+            empty=f"cycle {last_cycle} has no accepted direct answers", has_rows=bool(kept))
+        published = f"published tag {FINAL_TAG}" if entry["publish"].get("tag") else "no direct answers to publish"
+        self.echo(f"final: {kept} direct answers of cycle {last_cycle}; {published}; training from "
+                  f"{self.rc.pretrained}")
+        data = self.training_rows(gen_dir, self.layout.train_rows(stage))
+        entry.update(self.train_on(data, self.layout.checkpoint(stage), "the final release"))
+        entry["eval"] = self.evaluate(last_cycle, entry["checkpoint"], "eval", stage=stage)
+        acc = (entry["eval"] or {}).get("accuracy")
+        self.echo(f"final: train loss {entry['train_loss']}, held-out accuracy "
+                  f"{'n/a' if acc is None else f'{acc:.1%}'}; checkpoint {entry['checkpoint']}")
+        _write_json(done, entry)
+        return entry
 
+    # -- the loop --------------------------------------------------------------------------
     def stats_so_far(self, cycle: int) -> list[dict[str, Any]]:
         return [s for s in self.stats if s["cycle"] < cycle]
 
     def run(self) -> list[dict[str, Any]]:
         rc = self.rc
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_writer(self.run_dir / "run.yaml") as fh:
+        with atomic_writer(self.layout.run_yaml) as fh:
             yaml.safe_dump(json.loads(json.dumps(rc.raw, default=str)), fh, sort_keys=False)
-        _write_json(self.run_dir / "sources.json", {  # resolved video folders, for `vstar-data report`
-            stage: {_source_dir(Path(), i, s).name: s.videos for i, s in enumerate(srcs)}
+        _write_json(self.layout.sources_json, {  # resolved video folders, for `vstar-data report`
+            stage: {self.layout.source_dir(Path(), i, s.adapter).name: s.videos for i, s in enumerate(srcs)}
             for stage, srcs in (("generate", rc.sources), ("eval", rc.eval))})
         restore = reproducible.restore_point() if rc.reproducibility else None
         try:
@@ -245,7 +281,7 @@ class CycleRunner:
         previous_eval = None
         self.final = None
         for cycle in range(rc.cycles["max"]):
-            done = self._cdir(cycle) / "stats.json"
+            done = self.layout.marker(self.layout.cycle(cycle), "stats")
             if done.exists():
                 entry = _read_json(done)
                 self.echo(f"cycle {cycle}: already done (resumed)")
@@ -253,8 +289,8 @@ class CycleRunner:
                 entry = self._one_cycle(cycle, model, previous_eval)
                 _write_json(done, entry)
             self.stats.append(entry)
-            write_stats(self.run_dir / "stats.json", self.stats)
-            plot_cycles(self.stats, self.run_dir / "yield_per_cycle.png")
+            write_stats(self.layout.stats, self.stats)
+            plot_cycles(self.stats, self.layout.plot)
             model = entry["checkpoint"]
             previous_eval = entry.get("eval")
             if self._plateau():
@@ -262,10 +298,8 @@ class CycleRunner:
                           f"{rc.cycles['min_delta']:.3f}")
                 break
         if rc.store.get("final_exclude_rationalized") and self.stats:
-            from .final import final_release
-
-            self.final = final_release(self, self.stats[-1]["cycle"])
-            write_stats(self.run_dir / "stats.json", self.stats, final=self.final)
+            self.final = self.final_release(self.stats[-1]["cycle"])
+            write_stats(self.layout.stats, self.stats, final=self.final)
         return self.stats
 
     def _one_cycle(self, cycle: int, model: str, previous_eval: dict[str, Any] | None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ _CYCLE = COUNT_COLUMNS.index("cycle")
 
 def write_stats(path: str | Path, stats: Sequence[dict[str, Any]], final: dict[str, Any] | None = None) -> None:
     """The run's stats.json: `{"cycles": [one object per cycle], "final": {...}}` ("final" only
-    after the final release, see cycle/final.py)."""
+    after the final release, see cycle/runner.py)."""
     doc: dict[str, Any] = {"cycles": list(stats)}
     if final is not None:
         doc["final"] = final

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import VstarError
 
@@ -76,20 +76,44 @@ def read_chunk(out: str | Path, k: int) -> tuple[list[dict[str, Any]], list[dict
     return read_file(out / ATTEMPTS_DIR / chunk_name(k)), read_file(out / SKIPPED_DIR / chunk_name(k))
 
 
-def attempt_files(rows_dir: str | Path) -> list[Path]:
-    """The JSONL attempt files of a rows folder (subfolders included), in a stable order. Skip
-    records (`skipped/` folders), retired stale rows (`retired/`) and hidden files or folders are
-    not attempt rows."""
+def is_attempt_file(rel: Path) -> bool:
+    """THE rule for which files of a rows folder hold attempt rows (engines, evaluation, the
+    final release, the writer and the report all ask here): `*.jsonl` files, except skip records
+    (`skipped/` folders), retired stale rows (`retired/`) and hidden files or folders. `rel` is the
+    path relative to the rows folder."""
+    return rel.suffix == ".jsonl" and not any(part in (SKIPPED_DIR, RETIRED_DIR) or part.startswith(".")
+                                              for part in rel.parts)
+
+
+def is_skip_file(rel: Path) -> bool:
+    """Skip records: `*.jsonl` inside a `skipped/` folder that was not retired."""
+    return rel.suffix == ".jsonl" and SKIPPED_DIR in rel.parts[:-1] and RETIRED_DIR not in rel.parts \
+        and not any(part.startswith(".") for part in rel.parts)
+
+
+def _files(root: Path, rule: Any) -> list[Path]:
+    return sorted((p for p in root.rglob("*.jsonl") if p.is_file() and rule(p.relative_to(root))),
+                  key=lambda p: p.relative_to(root).as_posix())
+
+
+def attempt_files(rows_dir: str | Path, *, missing_ok: bool = False) -> list[Path]:
+    """The attempt files of a rows folder (subfolders included, by `is_attempt_file`), in a
+    stable order. An absent folder, or one with no attempt file, is an error unless `missing_ok`."""
     root = Path(rows_dir)
     if not root.is_dir():
+        if missing_ok:
+            return []
         raise VstarError("rows folder does not exist or is not a folder", file=root)
-    files = sorted((p for p in root.rglob("*.jsonl") if p.is_file()
-                    and not any(part in (SKIPPED_DIR, RETIRED_DIR) or part.startswith(".")
-                                for part in p.relative_to(root).parts)),
-                   key=lambda p: p.relative_to(root).as_posix())
-    if not files:
+    files = _files(root, is_attempt_file)
+    if not files and not missing_ok:
         raise VstarError("no *.jsonl attempt rows found", file=root)
     return files
+
+
+def skip_files(rows_dir: str | Path) -> list[Path]:
+    """The skip-record files of a rows folder (by `is_skip_file`), in a stable order."""
+    root = Path(rows_dir)
+    return _files(root, is_skip_file) if root.is_dir() else []
 
 
 def iter_attempt_rows(rows_dir: str | Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
@@ -102,14 +126,34 @@ def iter_attempt_rows(rows_dir: str | Path) -> Iterator[tuple[str, int, dict[str
 
 
 def read_attempts(run_dir: str | Path) -> tuple[list[dict[str, Any]], int]:
-    """All attempt rows and the number of skipped samples under a generation run directory."""
-    run_dir = Path(run_dir)
-    rows: list[dict[str, Any]] = []
-    skipped = 0
-    for p in sorted(run_dir.rglob(f"{ATTEMPTS_DIR}/*.jsonl")):
-        if RETIRED_DIR not in p.relative_to(run_dir).parts:
-            rows.extend(row for _, row in iter_file(p))
-    for p in sorted(run_dir.rglob(f"{SKIPPED_DIR}/*.jsonl")):
-        if RETIRED_DIR not in p.relative_to(run_dir).parts:
-            skipped += sum(1 for _ in iter_file(p))
+    """All attempt rows and the number of skipped samples under a generation run directory
+    (([], 0) when it does not exist)."""
+    rows = [row for p in attempt_files(run_dir, missing_ok=True) for _, row in iter_file(p)]
+    skipped = sum(1 for p in skip_files(run_dir) for _ in iter_file(p))
     return rows, skipped
+
+
+def copy_attempts(src: str | Path, dst: str | Path, keep: Callable[[dict[str, Any]], bool]) -> int:
+    """Copy the attempt files of `src` into `dst` (same relative layout, so every reader sees the
+    same rows) keeping only the rows `keep` accepts; built in a `.partial` sibling, renamed when
+    complete, and idempotent (a `.done` marker holds the count). Returns the accepted rows kept."""
+    import shutil
+
+    from ..jsonl import atomic_writer, dumps
+
+    src, dst = Path(src), Path(dst)
+    if (dst / ".done").exists():
+        return int((dst / ".done").read_text())
+    tmp = dst.with_name(dst.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    kept = 0
+    for path in attempt_files(src, missing_ok=True):
+        rows = [row for _, row in iter_file(path) if keep(row)]
+        kept += sum(bool(r.get("accepted")) for r in rows)
+        with atomic_writer(tmp / path.relative_to(src)) as fh:
+            fh.writelines(dumps(r) + "\n" for r in rows)
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / ".done").write_text(str(kept))
+    shutil.rmtree(dst, ignore_errors=True)
+    tmp.rename(dst)
+    return kept
