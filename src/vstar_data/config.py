@@ -62,6 +62,23 @@ class RunConfig:
     reproducibility: dict[str, Any] = field(default_factory=dict)
 
 
+def cli_run_config(source: SourceConfig, *, backend: dict[str, Any], frames: dict[str, Any],
+                   templates: list[str] | None = None, seed: int = 0, profile: str = "default",
+                   model: str | None = None) -> RunConfig:
+    """The RunConfig that the CLI's `generate` / `eval` flags stand for: one source, the backend and
+    frames sections merged over DEFAULTS (so a flag left out means what the run config's default
+    means), no cycles. GenerationConfig.from_run_config turns it into the run, as for `build`."""
+    merged = _merge(DEFAULTS, {"seed": seed, "backend": backend, "frames": frames,
+                               "templates": list(templates or []), "verifier": {"profile": profile},
+                               "sources": [vars(source)], "model": {"pretrained": model or ""}})
+    return RunConfig(
+        run_dir=Path("."), seed=seed, sources=[source], eval=[], pretrained=model or "", initial=model or "",
+        backend=merged["backend"], frames=merged["frames"], templates=merged["templates"], profile=profile,
+        rationalize=bool(merged["rationalize"]), judge=None, training={}, store=dict(merged["store"]),
+        cycles=dict(merged["cycles"]), raw=merged, engine=dict(merged["engine"]),
+        reproducibility=dict(merged["reproducibility"]))
+
+
 def _merge(defaults: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     out = dict(defaults)
     for key, value in data.items():

@@ -172,7 +172,7 @@ ADAPTERS: Registry[Any] = Registry("adapter", "vstar_data.adapters", base="vstar
                                    package="vstar_data.adapters")
 LABEL_TYPES: Registry[Any] = Registry("label type", "vstar_data.label_types", base="vstar_data.verify.labels.base:LabelType")
 BACKENDS: Registry[Any] = Registry("backend", "vstar_data.backends", base="vstar_data.backends.base:Backend")
-ENGINES: Registry[Any] = Registry("engine", "vstar_data.engines")
+ENGINES: Registry[Any] = Registry("engine", "vstar_data.engines", base="vstar_data.generation.engines.base:Engine")
 EXPORTERS: Registry[Any] = Registry("exporter", "vstar_data.exporters", base="vstar_data.dataset.export.base:Exporter")
 
 for _n in ("category", "number", "interval", "sequence", "choice", "boolean", "text", "bbox", "timestamp"):
