@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, VstarError
 
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
@@ -139,6 +139,16 @@ def run_config_from_dict(data: dict[str, Any], *, base: Path, name: str = "run",
     if merged["engine"]["name"] not in ENGINES.names():
         problems.append(f"engine/name: unknown engine {merged['engine']['name']!r}; known: "
                         f"{', '.join(ENGINES.names())}")
+    elif any(v is not None for k, v in merged["engine"].items() if k != "name"):   # the engine's options
+        try:
+            known = ENGINES.options_of(merged["engine"]["name"])
+        except VstarError as exc:
+            problems.append(f"engine/name: {exc}")
+        else:
+            problems += [f"engine/{k}: engine {merged['engine']['name']!r} has no option {k!r}; it takes "
+                         f"{', '.join(known) or 'no options'}"
+                         for k, v in sorted(merged["engine"].items())
+                         if k != "name" and v is not None and known is not None and k not in known]
     if problems:
         raise ConfigError("invalid run config", file=file, problems=problems)
 

@@ -10,7 +10,6 @@ plugin write the same files, resume the same way and report the same summary.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import time
@@ -288,13 +287,9 @@ def make_engine(section: dict[str, Any] | None = None, *, file: str | Path | Non
     name = section.pop("name", None) or "local"
     cls = ENGINES.get(name)
     options = {k: v for k, v in section.items() if v is not None}
-    params = inspect.signature(cls.__init__).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        known = [p for p in params if p != "self" and params[p].kind in (inspect.Parameter.KEYWORD_ONLY,
-                                                                      inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-        for key in options:
-            if key not in known:
-                raise ConfigError(f"engine {name!r} has no option {key!r}; it takes "
-                                  f"{', '.join(known) if known else 'no options'}", file=file,
-                                  key=f"engine/{key}")
+    known = ENGINES.options_of(name)
+    for key in options:
+        if known is not None and key not in known:
+            raise ConfigError(f"engine {name!r} has no option {key!r}; it takes "
+                              f"{', '.join(known) if known else 'no options'}", file=file, key=f"engine/{key}")
     return cls(**options)
