@@ -123,8 +123,8 @@ class RayEngine(Engine):
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, num_actors: int | None = None, actor_cpus: float = 1.0,
-                 decode_cpus: float = 1.0) -> None:
+    def __init__(self, num_actors: int | None = None, actor_cpus: float = 1.0, decode_cpus: float = 1.0,
+                 address: str | None = None) -> None:
         super().__init__()
         env = os.environ.get(ACTORS_ENV)
         self.address = address
