@@ -38,8 +38,8 @@ def main() -> None:
 
     from vstar_data.backends.base import Backend
     from vstar_data.backends.tiny import TinyOptions, build_tiny_model
-    from vstar_data.generation.engines.local import LocalEngine, make_backend
-    from vstar_data.generation.pipeline import GenerationConfig, decode_one, prepare
+    from vstar_data.generation.engines.local import LocalEngine
+    from vstar_data.generation.pipeline import GenerationConfig, decode_one, make_backend, prepare
 
     work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     try:

@@ -39,6 +39,8 @@ _LAZY = {
     "load_profile": "vstar_data.verify.verifier",
     "verify_profiles": "vstar_data.verify.verifier",
     "GenerationConfig": "vstar_data.generation.pipeline",
+    "Engine": "vstar_data.generation.engines.base",
+    "make_engine": "vstar_data.generation.engines.base",
     "score_answer": "vstar_data.rewards",
     "trl_reward": "vstar_data.rewards",
     "verl_compute_score": "vstar_data.rewards",

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, VstarError
 
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
@@ -60,6 +60,23 @@ class RunConfig:
     raw: dict[str, Any]
     engine: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["engine"]))
     reproducibility: dict[str, Any] = field(default_factory=dict)
+
+
+def cli_run_config(source: SourceConfig, *, backend: dict[str, Any], frames: dict[str, Any],
+                   templates: list[str] | None = None, seed: int = 0, profile: str = "default",
+                   model: str | None = None) -> RunConfig:
+    """The RunConfig that the CLI's `generate` / `eval` flags stand for: one source, the backend and
+    frames sections merged over DEFAULTS (so a flag left out means what the run config's default
+    means), no cycles. GenerationConfig.from_run_config turns it into the run, as for `build`."""
+    merged = _merge(DEFAULTS, {"seed": seed, "backend": backend, "frames": frames,
+                               "templates": list(templates or []), "verifier": {"profile": profile},
+                               "sources": [vars(source)], "model": {"pretrained": model or ""}})
+    return RunConfig(
+        run_dir=Path("."), seed=seed, sources=[source], eval=[], pretrained=model or "", initial=model or "",
+        backend=merged["backend"], frames=merged["frames"], templates=merged["templates"], profile=profile,
+        rationalize=bool(merged["rationalize"]), judge=None, training={}, store=dict(merged["store"]),
+        cycles=dict(merged["cycles"]), raw=merged, engine=dict(merged["engine"]),
+        reproducibility=dict(merged["reproducibility"]))
 
 
 def _merge(defaults: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
@@ -122,6 +139,16 @@ def run_config_from_dict(data: dict[str, Any], *, base: Path, name: str = "run",
     if merged["engine"]["name"] not in ENGINES.names():
         problems.append(f"engine/name: unknown engine {merged['engine']['name']!r}; known: "
                         f"{', '.join(ENGINES.names())}")
+    elif any(v is not None for k, v in merged["engine"].items() if k != "name"):   # the engine's options
+        try:
+            known = ENGINES.options_of(merged["engine"]["name"])
+        except VstarError as exc:
+            problems.append(f"engine/name: {exc}")
+        else:
+            problems += [f"engine/{k}: engine {merged['engine']['name']!r} has no option {k!r}; it takes "
+                         f"{', '.join(known) or 'no options'}"
+                         for k, v in sorted(merged["engine"].items())
+                         if k != "name" and v is not None and known is not None and k not in known]
     if problems:
         raise ConfigError("invalid run config", file=file, problems=problems)
 

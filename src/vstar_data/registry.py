@@ -103,6 +103,17 @@ class Registry(Generic[T]):
         self._check_base(name, obj)
         return obj
 
+    def options_of(self, name: str) -> list[str] | None:
+        """The keyword options the class registered as `name` takes (None: any, it has **kwargs),
+        so a config section's keys can be checked before the class is built."""
+        import inspect
+
+        params = inspect.signature(self.get(name).__init__).parameters
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return None
+        return [k for k, p in params.items() if k != "self" and p.kind in (
+            inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+
     def _import(self, name: str, target: str) -> Any:
         module_name, _, attr = target.partition(":")
         try:
@@ -172,7 +183,7 @@ ADAPTERS: Registry[Any] = Registry("adapter", "vstar_data.adapters", base="vstar
                                    package="vstar_data.adapters")
 LABEL_TYPES: Registry[Any] = Registry("label type", "vstar_data.label_types", base="vstar_data.verify.labels.base:LabelType")
 BACKENDS: Registry[Any] = Registry("backend", "vstar_data.backends", base="vstar_data.backends.base:Backend")
-ENGINES: Registry[Any] = Registry("engine", "vstar_data.engines")
+ENGINES: Registry[Any] = Registry("engine", "vstar_data.engines", base="vstar_data.generation.engines.base:Engine")
 EXPORTERS: Registry[Any] = Registry("exporter", "vstar_data.exporters", base="vstar_data.dataset.export.base:Exporter")
 
 for _n in ("category", "number", "interval", "sequence", "choice", "boolean", "text", "bbox", "timestamp"):

@@ -57,13 +57,13 @@ def test_apply_fixes_threads_determinism_and_seeds(torch_state):
 
 
 def test_generation_keeps_the_fixed_thread_count(torch_state):
-    from vstar_data.generation.engines.local import _share_cpu_with_decoders
+    from vstar_data.generation.engines.local import share_cpu_with_decoders
     from vstar_data.generation.pipeline import GenerationConfig
 
     torch = torch_state
     torch.set_num_threads(3)
     cfg = GenerationConfig(adapter="shapes", annotations="w", decode_workers=1, torch_threads=2)
-    restore = _share_cpu_with_decoders(cfg)
+    restore = share_cpu_with_decoders(cfg)
     assert torch.get_num_threads() == 2
     restore()
     assert torch.get_num_threads() == 3

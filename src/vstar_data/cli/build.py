@@ -92,16 +92,19 @@ def eval_cmd(
     import json
 
     from .data import _parse_options
-    from ..generation.engines.local import LocalEngine
+    from ..config import SourceConfig, cli_run_config
     from ..cycle.evaluation import evaluate_sources
+    from ..generation.engines import make_engine
     from ..generation.pipeline import GenerationConfig, prepare
 
-    cfg = GenerationConfig(adapter=adapter, annotations=str(annotations), videos=str(videos), split=split,
-                           limit=limit, adapter_options=_parse_options(option), backend=backend, model=model,
-                           num_frames=num_frames, frame_size=frame_size, profile=profile, rationalize=False,
-                           chunk_size=batch_size, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    source = SourceConfig(adapter=adapter, annotations=str(annotations), videos=str(videos), split=split,
+                          limit=limit, options=_parse_options(option))
+    rc = cli_run_config(source, backend={"name": backend, "batch_size": batch_size, "max_new_tokens": max_new_tokens,
+                                         "temperature": 0.0, "decode_workers": 2, "options": {}},
+                        frames={"num_frames": num_frames, "size": frame_size}, profile=profile, model=model)
+    cfg = GenerationConfig.from_run_config(rc, source, model=model, cycle=0, rationalize=False, progress=True)
     prepared = prepare(cfg)
-    summary = LocalEngine().run(cfg, out, prepared=prepared)
+    summary = make_engine({"name": "local"}).run(cfg, out, prepared=prepared)
     result = evaluate_sources([(cfg, prepared, out)], profile=profile)
     (out / "eval.json").write_text(json.dumps(result, indent=2), "utf-8")
     print_counts(f"eval -> {out / 'eval.json'}", _eval_counts(result, summary.to_dict()))

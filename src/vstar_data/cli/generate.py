@@ -52,20 +52,21 @@ def generate_cmd(
     import yaml
 
     from .data import _parse_options
+    from ..config import SourceConfig, cli_run_config
+    from ..generation.engines import make_engine
     from ..generation.pipeline import GenerationConfig, prepare, render_dry_run
-    from ..registry import ENGINES
 
     backend = backend or ("transformers" if model else "template")   # a user who names a model means it
-    cfg = GenerationConfig(
-        adapter=adapter, annotations=str(annotations), videos=str(videos) if videos else None,
-        split=split, limit=limit, adapter_options=_parse_options(option),
-        templates=[str(t) for t in templates], backend=backend, model=model,
-        backend_options={k: yaml.safe_load(v) for k, v in _parse_options(backend_option).items()},
-        num_frames=num_frames,
-        frame_size=frame_size, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed,
-        cycle=cycle, profile=profile, rationalize=not no_rationalize, chunk_size=batch_size,
-        batch_size=batch_size, decode_workers=decode_workers, num_shards=num_shards,
-        shard_index=shard_index)
+    source = SourceConfig(adapter=adapter, annotations=str(annotations), videos=str(videos) if videos else None,
+                          split=split, limit=limit, options=_parse_options(option))
+    rc = cli_run_config(source, backend={
+        "name": backend, "batch_size": batch_size, "max_new_tokens": max_new_tokens, "temperature": temperature,
+        "decode_workers": decode_workers,
+        "options": {k: yaml.safe_load(v) for k, v in _parse_options(backend_option).items()}},
+        frames={"num_frames": num_frames, "size": frame_size}, templates=[str(t) for t in templates],
+        seed=seed, profile=profile, model=model)
+    cfg = GenerationConfig.from_run_config(rc, source, model=model, cycle=cycle, rationalize=not no_rationalize,
+                                           progress=True, num_shards=num_shards, shard_index=shard_index)
     prepared = prepare(cfg)
     if dry_run:
         for text in render_dry_run(prepared):
@@ -75,10 +76,7 @@ def generate_cmd(
         from ..errors import ConfigError
 
         raise ConfigError("generate needs --videos (or use --dry-run)")
-    if engine == "local":
-        summary = ENGINES.get("local")().run(cfg, out, prepared=prepared)
-    else:
-        summary = ENGINES.get(engine)().run(cfg, out, prepared=prepared, address=ray_address)
+    summary = make_engine({"name": engine, "address": ray_address}).run(cfg, out, prepared=prepared)
     d = summary.to_dict()
     counts = {"annotated": d["annotated"], "videos found": d["found"], "videos missing": d["missing"],
               "samples": d["samples"], "generated (accepted directly)": d["generated"],

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import yaml
 
-from ..config import RunConfig, SourceConfig
+from ..config import RunConfig
 from ..dataset.rows import conversations
 from ..dataset.stats import plot_cycles, write_stats
 from ..generation.attempts import copy_attempts, pick_winners
@@ -34,19 +34,6 @@ from .layout import RunLayout
 FINAL_TAG = "final"
 
 log = logging.getLogger(__name__)
-
-
-def _gen_config(rc: RunConfig, src: SourceConfig, model: str, cycle: int, *, rationalize: bool) -> GenerationConfig:
-    b = rc.backend
-    return GenerationConfig(
-        adapter=src.adapter, annotations=src.annotations, videos=src.videos, split=src.split,
-        limit=src.limit, adapter_options=src.options, templates=rc.templates, backend=b["name"],
-        model=model, backend_options=dict(b.get("options") or {}), num_frames=rc.frames["num_frames"],
-        frame_size=rc.frames.get("size"), max_new_tokens=b["max_new_tokens"],
-        temperature=b["temperature"], seed=rc.seed, cycle=cycle, profile=rc.profile, judge=rc.judge,
-        rationalize=rationalize, chunk_size=b["batch_size"], batch_size=b["batch_size"],
-        decode_workers=b["decode_workers"], progress=False,
-        torch_threads=(rc.reproducibility or {}).get("torch_threads"))
 
 
 def _read_json(path: Path) -> Any:
@@ -74,13 +61,9 @@ class CycleRunner:
     # -- stages ----------------------------------------------------------------------------
     def run_engine(self, cfg: GenerationConfig, out: Path, prepared: Prepared | None = None) -> Any:
         """One generation run on the configured engine (ENGINES registry)."""
-        from ..registry import ENGINES
+        from ..generation.engines import make_engine
 
-        name = self.rc.engine.get("name") or "local"
-        engine = ENGINES.get(name)()
-        if name == "local":
-            return engine.run(cfg, out, prepared=prepared)
-        return engine.run(cfg, out, prepared=prepared, address=self.rc.engine.get("address"))
+        return make_engine(self.rc.engine).run(cfg, out, prepared=prepared)
 
     def generate(self, cycle: int, model: str) -> dict[str, Any]:
         """Answer generation + rationalization over every source with `model`."""
@@ -90,7 +73,8 @@ class CycleRunner:
         total["skipped_by_reason"] = {}
         gen_dir = self.layout.generate_dir(self.layout.cycle(cycle))
         for i, src in enumerate(self.rc.sources):
-            cfg = _gen_config(self.rc, src, model, cycle, rationalize=self.rc.rationalize)
+            cfg = GenerationConfig.from_run_config(self.rc, src, model=model, cycle=cycle,
+                                                   rationalize=self.rc.rationalize)
             d = self.run_engine(cfg, self.layout.source_dir(gen_dir, i, src.adapter)).to_dict()
             for k in keys:
                 total[k] += d[k]
@@ -109,7 +93,7 @@ class CycleRunner:
             return _read_json(marker)
         runs = []
         for i, src in enumerate(self.rc.eval):
-            cfg = _gen_config(self.rc, src, model, cycle, rationalize=False)
+            cfg = GenerationConfig.from_run_config(self.rc, src, model=model, cycle=cycle, rationalize=False)
             out = self.layout.source_dir(stage / name, i, src.adapter)
             prepared = prepare(cfg)
             self.run_engine(cfg, out, prepared)
@@ -135,7 +119,8 @@ class CycleRunner:
         schema = Features({c: features()[c] for c in cols}).arrow_schema
         files: dict[str, bytes] = {}
         for i, src in enumerate(self.rc.eval):
-            cfg = _gen_config(self.rc, src, self.rc.pretrained, 0, rationalize=False)
+            cfg = GenerationConfig.from_run_config(self.rc, src, model=self.rc.pretrained, cycle=0,
+                                                   rationalize=False)
             rows = [{"id": ps.sample.id, "source": ps.sample.source, "task": ps.sample.task,
                      "split": ps.sample.split, "video": ps.sample.video, "clip_start": ps.sample.clip_start,
                      "clip_end": ps.sample.clip_end, "question": ps.question.text,

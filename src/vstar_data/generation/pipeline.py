@@ -3,8 +3,9 @@
     read -> prompt -> frames -> generate -> verify -> rationalize -> verify -> write
 
 `GenerationConfig` says what to run; `prepare` turns it into a deterministic list of prompted
-samples; `process_chunk` runs the model stages over one chunk and returns attempt rows and skip
-rows. Engines (engines/local.py, ...) decide how chunks are scheduled, written and resumed.
+samples; `ChunkProcessor.process` runs the model stages over one chunk and returns attempt rows
+and skip rows; `make_backend` / `make_verifier` build what it runs. The engine base
+(engines/base.py) plans, resumes and writes; each engine decides only how chunks are executed.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from ..config import RunConfig, SourceConfig
 from ..sources.adapter import AdapterStats, load_adapter
 from ..errors import AnnotationError, ConfigError, SkipRecord
 from ..sources.prompts import PromptedSample, prompted_samples
@@ -91,6 +93,26 @@ class GenerationConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_run_config(cls, rc: RunConfig, source: SourceConfig, *, model: str | None, cycle: int,
+                        rationalize: bool, progress: bool = False, num_shards: int = 1,
+                        shard_index: int = 0) -> "GenerationConfig":
+        """The one way from a run config's sections (backend, frames, templates, verifier, seed,
+        reproducibility) and one of its sources to a generation run. `vstar-data build` and the
+        CLI's `generate` / `eval` (config.cli_run_config) both come through here, so the same
+        settings give the same signature whichever way they were written down."""
+        b = rc.backend
+        return cls(
+            adapter=source.adapter, annotations=source.annotations, videos=source.videos, split=source.split,
+            limit=source.limit, adapter_options=dict(source.options), templates=list(rc.templates),
+            backend=b["name"], model=model, backend_options=dict(b.get("options") or {}),
+            num_frames=rc.frames["num_frames"], frame_size=rc.frames.get("size"),
+            max_new_tokens=b["max_new_tokens"], temperature=b["temperature"], seed=rc.seed, cycle=cycle,
+            profile=rc.profile, judge=rc.judge, rationalize=rationalize, chunk_size=b["batch_size"],
+            batch_size=b["batch_size"], decode_workers=b["decode_workers"], num_shards=num_shards,
+            shard_index=shard_index, progress=progress,
+            torch_threads=(rc.reproducibility or {}).get("torch_threads"))
+
 
 def _backend_attr(name: str, attr: str) -> Any:
     """A class attribute of a registered backend (None when the backend is unknown: it fails
@@ -121,7 +143,7 @@ class Prepared:
     templates: TemplateIndex
     adapter_stats: AdapterStats
     adapter_skips: list[SkipRecord]
-    # Filled by the engines' plan_run (content-keyed resume): id -> content digest, the model's
+    # Filled by Engine.plan (content-keyed resume): id -> content digest, the model's
     # fingerprint, and the ids whose earlier rows were retired as stale.
     digests: dict[str, str] = field(default_factory=dict)
     model_fingerprint: dict[str, Any] = field(default_factory=dict)
@@ -281,6 +303,21 @@ def make_verifier(cfg: GenerationConfig) -> Any:
     from ..verify.verifier import Verifier
 
     return Verifier(cfg.profile, judge=Judge.from_config(cfg.judge))
+
+
+def make_backend(cfg: GenerationConfig, prepared: Prepared) -> Any:
+    """The configured backend, loaded once (a broken model setup fails here, not per sample);
+    every engine builds its backend(s) this way, the Ray engine once per actor."""
+    from ..registry import BACKENDS
+
+    options = dict(cfg.backend_options)
+    if cfg.backend == "template":
+        options.setdefault("templates", prepared.templates)
+    backend = BACKENDS.get(cfg.backend)(model=cfg.model, batch_size=cfg.batch_size,
+                                        max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
+                                        seed=cfg.seed, device=cfg.device, **options)
+    backend.load()
+    return backend
 
 
 def _as_skip(exc: BaseException, reason: str) -> SkipRecord:

@@ -1,4 +1,4 @@
-"""The Ray Data engine: the local engine's generation step as a Ray Data pipeline.
+"""The Ray Data engine: the engine base's `execute` step as a Ray Data pipeline.
 
     chunks (from the driver) -> decode frames (CPU tasks) -> backend + verify + rationalize
     (an actor pool: one actor per GPU, else N CPU actors) -> chunk files (written by the driver)
@@ -7,10 +7,10 @@ A Ray Data row is one *chunk* (`chunks_of`), not one sample: the chunk is the un
 (one `attempts/chunk-NNNNNN.jsonl` marker) and the model's batch, and `ChunkProcessor` must see
 a whole chunk to give the local engine's rows byte for byte (rationalization batches and the
 sampling seed both depend on the batch). Decode tasks call `pipeline.decode_one` per sample;
-the actors build the backend once each with `local.make_backend` and run `ChunkProcessor`.
+the actors build the backend once each with `pipeline.make_backend` and run `ChunkProcessor`.
 
-Only the driver writes: rows come back as JSON text, and the driver writes each chunk's
-skipped/ then attempts/ file atomically, exactly as the local engine does, so the output
+Only the driver writes: rows come back as JSON text, and the engine base writes each chunk's
+skipped/ then attempts/ file atomically, exactly as for the local engine, so the output
 directory need only be visible to the driver. Finished chunks are skipped before anything is
 sent to Ray, so a re-run (with either engine) adds nothing, and a killed run loses at most the
 chunks in flight. Samples and decoded frames (`Frames` with its numpy array, or the SkipRecord
@@ -25,16 +25,15 @@ import os
 import pickle
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Iterator
 
 import ray  # at import time, so a missing install is reported with its fix by the registry
 
 from ...errors import ConfigError, VstarError
-from ...jsonl import atomic_writer, dumps
-from ..pipeline import ChunkProcessor, GenerationConfig, Prepared, decode_one
-from .local import RunSummary, _progress, count_generated, finish_chunk, make_backend, plan_run, tally
+from ...jsonl import dumps
+from ..pipeline import ChunkProcessor, GenerationConfig, Prepared, decode_one, make_backend, make_verifier
+from .base import ChunkResult, Engine, RunPlan
 
 log = logging.getLogger(__name__)
 ACTORS_ENV = "VSTAR_RAY_ACTORS"   # CPU actors when the cluster has no GPUs (CLI users set this)
@@ -113,78 +112,50 @@ class ChunkActor:
         return out
 
 
-class RayEngine:
-    """Ray Data engine with the local engine's output, resume and provenance.
+class RayEngine(Engine):
+    """Ray Data engine with the local engine's output, resume and provenance (the engine base's).
 
-    `num_actors`: model actors (default: one per GPU, or 1 CPU actor; the environment variable
-    VSTAR_RAY_ACTORS sets it for the CLI). `actor_cpus` / `decode_cpus`: CPUs reserved per
-    model actor / per decode task.
+    `address`: the Ray cluster to join (default: an initialised Ray, RAY_ADDRESS, a `ray start`
+    cluster on this machine, else a new local one). `num_actors`: model actors (default: one per
+    GPU, or 1 CPU actor; the environment variable VSTAR_RAY_ACTORS sets it for the CLI).
+    `actor_cpus` / `decode_cpus`: CPUs reserved per model actor / per decode task.
     """
 
     name = "ray"
 
-    def __init__(self, num_actors: int | None = None, actor_cpus: float = 1.0, decode_cpus: float = 1.0) -> None:
+    def __init__(self, num_actors: int | None = None, actor_cpus: float = 1.0, decode_cpus: float = 1.0,
+                 address: str | None = None) -> None:
+        super().__init__()
         env = os.environ.get(ACTORS_ENV)
+        self.address = address
         self.num_actors = num_actors if num_actors is not None else (int(env) if env else None)
         self.actor_cpus = actor_cpus
         self.decode_cpus = decode_cpus
-        self.stats: dict[str, Any] = {}   # the last run: Ray connect and first-chunk times, pool, model time
 
-    def run(self, cfg: GenerationConfig, out: str | Path, *, backend: Any = None,
-            prepared: Prepared | None = None, address: str | None = None) -> RunSummary:
-        from ..pipeline import make_verifier
-
-        t_start = time.perf_counter()
-        out = Path(out)
-        prepared, summary, todo = plan_run(cfg, out, prepared)
-        self.stats = {"chunks_todo": len(todo)}
-        if not todo:
-            summary.seconds = time.perf_counter() - t_start
-            return summary
-
+    def execute(self, plan: RunPlan) -> Iterator[ChunkResult]:
+        cfg = plan.cfg
         verifier = make_verifier(cfg)               # a bad profile fails here, before Ray starts
-        uses_frames = _uses_frames(cfg, backend)
-        blob = _backend_blob(backend)
+        uses_frames = _uses_frames(cfg, plan.backend)
+        blob = _backend_blob(plan.backend)
         t_ray = time.perf_counter()
-        started = _connect(address)
+        started = _connect(self.address)
         self.stats["ray_connect_s"] = round(time.perf_counter() - t_ray, 3)
-        sizes = {k: len(rng) for k, rng in todo}
-        members = dict(todo)
-        bar = _progress(cfg, sum(sizes.values()))
         try:
             pool = plan_pool(ray.cluster_resources().get("GPU", 0), cfg, self.num_actors, self.actor_cpus)
             self.stats["pool"] = vars(pool)
-            ds = _dataset(cfg, prepared, todo, pool, uses_frames, verifier, blob, self.decode_cpus)
+            ds = _dataset(cfg, plan.prepared, plan.todo, pool, uses_frames, verifier, blob, self.decode_cpus)
             t_pipe = time.perf_counter()
             for result in ds.iter_rows():
                 if result["error"]:
                     raise pickle.loads(result["error"])
                 # actors started, model loaded, first chunk decoded and answered
                 self.stats.setdefault("first_result_s", round(time.perf_counter() - t_pipe, 3))
-                k = int(result["chunk"])
-                rows = [json.loads(line) for line in result["rows"].splitlines()]
-                skips = [json.loads(line) for line in result["skips"].splitlines()]
-                finish_chunk(out, k, members[k], prepared, rows, skips)
-                summary.model_busy_s += float(result["model_s"])
-                tally(summary, rows, skips)
-                count_generated(summary, prepared, members[k])
-                if bar is not None:
-                    done = summary.generated + summary.rationalized + summary.rejected
-                    bar.update(sizes[k])
-                    bar.set_postfix(accept=f"{(summary.generated + summary.rationalized) / max(done, 1):.0%}")
-        except KeyboardInterrupt:
-            summary.interrupted = True
-            log.warning("interrupt: finished chunks are on disk; re-run the same command to resume")
+                yield ChunkResult(int(result["chunk"]), [json.loads(line) for line in result["rows"].splitlines()],
+                                  [json.loads(line) for line in result["skips"].splitlines()],
+                                  float(result["model_s"]))
         finally:
-            if bar is not None:
-                bar.close()
             if started:
                 ray.shutdown()
-        summary.seconds = time.perf_counter() - t_start
-        self.stats["model_busy_s"] = round(summary.model_busy_s, 3)
-        with atomic_writer(out / f"summary-{cfg.shard_index:05d}.json") as fh:
-            json.dump(summary.to_dict(), fh, indent=2)
-        return summary
 
 
 def _uses_frames(cfg: GenerationConfig, backend: Any) -> bool:
@@ -219,7 +190,7 @@ def _connect(address: str | None) -> bool:
     return True
 
 
-def _dataset(cfg: GenerationConfig, prepared: Prepared, todo: list[tuple[int, range]], pool: PoolPlan,
+def _dataset(cfg: GenerationConfig, prepared: Prepared, todo: list[tuple[int, list[int]]], pool: PoolPlan,
              uses_frames: bool, verifier: Any, blob: bytes | None, decode_cpus: float) -> Any:
     """read chunks -> decode (tasks) -> model, verify, rationalize (actor pool)."""
     import ray.data
