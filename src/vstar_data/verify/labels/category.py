@@ -31,7 +31,6 @@ from ._text import (
     WORD,
     Doc,
     analyze,
-    empty_answer,
     negated,
     stem,
     token_sim,
@@ -362,10 +361,8 @@ class CategoryLabel(LabelType):
     type_name = "category"
     uses_vocabulary = True
 
-    def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+    def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
-        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
-            return empty
         variants = compile_name(str(spec["value"]), tuple(spec.get("synonyms") or ()))
         doc = analyze(answer)
         thr = float(profile.fuzzy_threshold)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._text import FUNCTION, NUM, WORD, Doc, analyze, empty_answer, negated, stem
+from ._text import FUNCTION, NUM, WORD, Doc, analyze, negated, stem
 from ._commitment import check, commitment_extra
 from .base import LabelResult, LabelType, Profile
 from ._numbers import UNITS, fmt_number, numbers
@@ -152,10 +152,8 @@ class IntervalLabel(LabelType):
 
     type_name = "interval"
 
-    def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+    def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
-        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
-            return empty
         start, end = float(spec["start"]), float(spec["end"])
         min_iou = float(spec.get("min_iou", profile.min_iou))
         doc = analyze(answer)

@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from ._commitment import CONTRAST, CORRECT, check, commitment_extra
-from ._text import FUNCTION, HARD, NUM, PUNCT, WORD, Doc, analyze, empty_answer, negated, stem
+from ._text import FUNCTION, HARD, NUM, PUNCT, WORD, Doc, analyze, negated, stem
 from ._numbers import UNITS, Number, fmt_number, numbers
 from .base import LabelResult, LabelType, Profile
 
@@ -152,10 +152,8 @@ class NumberLabel(LabelType):
 
     type_name = "number"
 
-    def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+    def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
-        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
-            return empty
         target = float(spec["value"])
         unit = spec.get("unit")
         key = _key(name, unit)

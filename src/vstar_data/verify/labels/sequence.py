@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from ._commitment import assertion
-from ._text import HARD, NEG, NUM, PUNCT, SKIP, WORD, Doc, analyze, empty_answer, stem, token_sim
+from ._text import HARD, NEG, NUM, PUNCT, SKIP, WORD, Doc, analyze, stem, token_sim
 from .base import LabelResult, LabelType, Profile
 from ._numbers import fmt_number, numbers
 
@@ -120,11 +120,9 @@ class SequenceLabel(LabelType):
 
     type_name = "sequence"
 
-    def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+    def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
         items = [str(v) for v in spec["value"]]
-        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
-            return empty
         doc = analyze(answer)
         stream = _canon_stream(doc)
         thr = float(profile.fuzzy_threshold)
