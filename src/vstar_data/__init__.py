@@ -34,6 +34,8 @@ _LAZY = {
     "LabelType": "vstar_data.verify.labels.base",
     "LabelResult": "vstar_data.verify.labels.base",
     "Profile": "vstar_data.verify.labels.base",
+    "ScoreContext": "vstar_data.verify.labels.base",
+    "Metric": "vstar_data.verify.metrics",
     "Verifier": "vstar_data.verify.verifier",
     "Verdict": "vstar_data.verify.verifier",
     "load_profile": "vstar_data.verify.verifier",
@@ -84,6 +86,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .sources.safe_pickle import safe_load
     from .sources.sample import LabelSpec, Sample, validate_label_specs
     from .sources.templates import TemplateIndex
-    from .verify.labels.base import LabelResult, LabelType, Profile
+    from .verify.labels.base import LabelResult, LabelType, Profile, ScoreContext
+    from .verify.metrics import Metric
     from .verify.verifier import Verdict, Verifier, load_profile, verify_profiles
     from .video.frames import Frames, sample_frames

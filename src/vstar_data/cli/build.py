@@ -114,31 +114,33 @@ def _pct(v: object) -> str:
     return "-" if v is None else f"{v:.1%}"
 
 
-def _num(v: object) -> str:
-    return "-" if v is None else f"{v:.3f}"
+def _declared_metrics(type_name: str) -> type | None:
+    """The registered label type of an eval.json entry when it declares metrics of its own, else None
+    (types reporting only `correct`, the verifier's verdict, and types not installed here)."""
+    from ..errors import VstarError
+    from ..registry import LABEL_TYPES
+
+    try:
+        cls = LABEL_TYPES.get(type_name)
+    except VstarError:
+        return None
+    return cls if cls.declares_metrics() else None
 
 
 def _eval_counts(result: dict, run: dict) -> dict[str, object]:
-    """The eval.json numbers as the summary table shows them."""
+    """The eval.json numbers as the summary table shows them; each label type that declares metrics
+    gets a line in its own words (LabelType.metrics_text)."""
     counts: dict[str, object] = {"annotated": run["annotated"], "videos found": run["found"],
                                  "videos missing": run["missing"], "samples": result["n"],
                                  "skipped (counted wrong)": result["skipped"],
                                  "accuracy (every label right)": _pct(result["accuracy"]),
                                  "verifier acceptance": _pct(result["acceptance"])}
-    for t in ("category", "number", "interval", "sequence"):
-        d = result.get(t)
-        if not d:
+    for t, d in result.items():
+        lt = _declared_metrics(t) if isinstance(d, dict) and t != "by_source" else None
+        if lt is None:
             continue
-        if t == "category":
-            line = f"top-1 {_pct(d['top1'])}"
-        elif t == "number":
-            line = f"MAE {_num(d['mae'])}, Spearman {_num(d['spearman'])}, within tol. {_pct(d['within_tol'])}"
-        elif t == "interval":
-            line = (f"mIoU {_num(d['miou'])}, R@1 IoU 0.3/0.5/0.7 {_pct(d['r1@0.3'])} / {_pct(d['r1@0.5'])} / "
-                    f"{_pct(d['r1@0.7'])}")
-        else:
-            line = f"exact order {_pct(d['exact_order'])}, edit distance {_num(d['edit_distance'])}"
-        counts[f"{t} ({d['n']} labels, {d['skipped']} skipped)"] = f"{line}; acceptance {_pct(d['acceptance'])}"
+        counts[f"{t} ({d['n']} labels, {d['skipped']} skipped)"] = \
+            f"{lt.metrics_text(d)}; acceptance {_pct(d['acceptance'])}"
     if len(result.get("by_source", {})) > 1:
         for src, d in result["by_source"].items():
             counts[f"{src}: accuracy"] = f"{_pct(d['accuracy'])} of {d['n']}"

@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -56,7 +56,8 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
 
 def label_type_tables(stats: list[dict[str, Any]], attempts: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """One table per label type: per cycle, the share of that type's labels each origin passed
-    during generation, then every held-out metric the evaluation wrote for it (names as written)."""
+    during generation, then every held-out metric the evaluation wrote for it (names as written,
+    values formatted as the label type declares: percent, number or count)."""
     types: list[str] = []
     gen: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
     for cycle, rows in sorted(attempts.items()):
@@ -75,7 +76,8 @@ def label_type_tables(stats: list[dict[str, Any]], attempts: dict[int, list[dict
             if isinstance(v, dict):
                 flat: dict[str, Any] = {}
                 _flatten("", v, flat)
-                evals[t][s["cycle"]] = {f"held-out: {k}": x for k, x in flat.items()}
+                fmt = _metric_formats(t) if t != "by_source" else {}
+                evals[t][s["cycle"]] = {f"held-out: {k}": fmt[k](x) if k in fmt else x for k, x in flat.items()}
     for t in list(gen) + list(evals):
         if t not in types:
             types.append(t)
@@ -91,6 +93,18 @@ def label_type_tables(stats: list[dict[str, Any]], attempts: dict[int, list[dict
                 for c in cycles]
         tables.append({"type": t, "columns": ["cycle"] + columns, "rows": rows})
     return tables
+
+
+def _metric_formats(type_name: str) -> dict[str, Callable[[Any], str]]:
+    """metric name -> formatter (percent, number, count) as the registered label type declares its
+    metrics; {} for a type not installed here (its values are shown as written)."""
+    from ..registry import LABEL_TYPES
+
+    try:
+        metrics = LABEL_TYPES.get(type_name).metrics
+    except VstarError:
+        return {}
+    return {m.name: m.format_value for m in metrics}
 
 
 def _fmt(v: Any) -> str:

@@ -11,18 +11,21 @@ same (lowercase) names::
 
 The suite checks the class shape and registration, that passing answers pass and failing ones
 fail with a reason slug, that results are well formed (score in [0, 1], `matched` equals the
-answer at `span`, JSON-serialisable), that the label's own hint text verifies, and that odd text
-never raises.
+answer at `span`, JSON-serialisable), that the label's own hint text verifies, that odd text
+never raises, and that the declared held-out metrics are well formed (unique names, known
+aggregations and formats) and score a passing answer as right, with finite values.
 """
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any, ClassVar
 
 import pytest
 
-from ..verify.labels.base import LabelResult, LabelType, Profile
+from ..verify.labels.base import LabelResult, LabelType, Profile, ScoreContext
+from ..verify.metrics import metric_problems
 from ..registry import LABEL_TYPES
 from ..sources.sample import validate_label_spec
 from ..sources.templates import label_key
@@ -139,3 +142,25 @@ class LabelTypeContract:
         for spec, answer in passing_cases[:3] + failing_cases[:3]:
             first = label_type.verify(spec, answer, profile).to_dict()
             assert label_type.verify(spec, answer, profile).to_dict() == first
+
+    # held-out metrics -------------------------------------------------------------------------
+    def test_declared_metrics_are_well_formed(self, label_type_class: type[LabelType]) -> None:
+        problems = metric_problems(label_type_class.metrics, label_type_class.right)
+        assert not problems, f"{label_type_class.__name__}.metrics: " + "; ".join(problems)
+
+    def test_passing_answer_scores_right(self, label_type: LabelType, passing_cases: list[Case],
+                                         profile: Profile) -> None:
+        for spec, answer in passing_cases[:3]:
+            verdict = label_type.verify(spec, answer, profile).to_dict()
+            vocabulary = (str(spec.get("value")),) if label_type.uses_vocabulary else ()
+            item = label_type.score(spec, answer, verdict, ScoreContext(profile, vocabulary))
+            assert isinstance(item, dict), f"score must return a dict, got {type(item).__name__}"
+            assert item.get(label_type.right) is True or item.get(label_type.right) == 1, \
+                f"a passing answer must score {label_type.right!r} right: {answer!r} -> {item}"
+            for metric in label_type.metrics:
+                assert metric.key in item, f"metric {metric.name!r} reads {metric.key!r}, missing from {item}"
+            result = {m.name: m.aggregate([item[m.key]]) for m in label_type.metrics}
+            for name, value in result.items():
+                assert value is None or (isinstance(value, (int, float)) and math.isfinite(value)), \
+                    f"metric {name!r} of one passing answer is {value!r}"
+            json.dumps(result)

@@ -17,7 +17,6 @@ from typing import Any
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
-from .base import LabelResult
 
 WORD, NUM, PUNCT = 0, 1, 2
 
@@ -334,13 +333,6 @@ class Doc:
 
 def _is_camel(word: str) -> bool:
     return any(word[k].islower() and word[k + 1].isupper() for k in range(len(word) - 1))
-
-
-def empty_answer(type_name: str, spec: dict[str, Any], answer: Any) -> LabelResult | None:
-    """The failed result for a blank or non-text answer (every label type's first check), else None."""
-    if isinstance(answer, str) and answer.strip():
-        return None
-    return LabelResult(spec.get("name", ""), type_name, False, 0.0, reason="empty_answer")
 
 
 @lru_cache(maxsize=64)

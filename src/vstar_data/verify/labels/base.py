@@ -1,9 +1,12 @@
-"""The LabelType interface, its result, and verifier profiles (named threshold sets)."""
+"""The LabelType interface, its result, verifier profiles (named threshold sets) and the context
+a type's held-out metrics are scored in."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
+
+from ..metrics import Metric
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,19 +50,43 @@ class LabelResult:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class ScoreContext:
+    """What scoring one held-out answer may use besides its spec and verdict: the verifier profile,
+    and the source's classes for this label (types with `uses_vocabulary`; empty otherwise)."""
+
+    profile: Profile
+    vocabulary: tuple[str, ...] = ()
+
+
 class LabelType(ABC):
-    """One kind of label. Subclasses set `type_name` and implement `verify` and `hint_text`.
+    """One kind of label. Subclasses set `type_name` and implement `check` (or `verify`) and
+    `hint_text`.
 
     `uses_vocabulary`: the verifier passes the source's class list (when it has one) to this type
     as the spec's `vocabulary` key, unless the spec carries its own.
+
+    Held-out metrics are declared as data: `score` turns one answer into per-answer values,
+    `metrics` says how each reported metric aggregates them (verify/metrics.py), and `right` names
+    the per-answer value that decides whether the label counts as right for `accuracy`. By default
+    a type reports `correct`, the verifier's verdict.
     """
 
     type_name: ClassVar[str]
     uses_vocabulary: ClassVar[bool] = False
+    metrics: ClassVar[tuple[Metric, ...]] = (Metric("correct", label="correct"),)
+    right: ClassVar[str] = "correct"
 
-    @abstractmethod
     def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
-        """Does the free-text `answer` state this label? Never raises on odd text."""
+        """Does the free-text `answer` state this label? Never raises on odd text. A blank or
+        non-text answer fails with `empty_answer`; any other goes to `check`."""
+        if not (isinstance(answer, str) and answer.strip()):
+            return LabelResult(spec.get("name", ""), self.type_name, False, 0.0, reason="empty_answer")
+        return self.check(spec, answer, profile)
+
+    def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+        """`verify` for an answer with text in it; a subclass implements this or overrides `verify`."""
+        raise NotImplementedError(f"{type(self).__name__} must implement check() or verify()")
 
     @abstractmethod
     def hint_text(self, spec: dict[str, Any]) -> str:
@@ -68,3 +95,25 @@ class LabelType(ABC):
     def answer_text(self, spec: dict[str, Any]) -> str:
         """A short natural statement of the value, used by the template backend."""
         return self.hint_text(spec)
+
+    def score(self, spec: dict[str, Any], answer: str | None, verdict: Mapping[str, Any],
+              context: ScoreContext) -> dict[str, Any]:
+        """Per-answer values the declared `metrics` aggregate, for one held-out answer. `answer` is
+        None when no answer was produced (a skipped clip: it counts as wrong); `verdict` is the
+        verifier's score for this label (`LabelResult.to_dict()`, {} when none)."""
+        return {"correct": bool(verdict.get("passed"))}
+
+    @classmethod
+    def declares_metrics(cls) -> bool:
+        """Whether this type declares metrics of its own (not only the default `correct`)."""
+        return cls.metrics != LabelType.metrics
+
+    @classmethod
+    def metrics_text(cls, values: Mapping[str, Any]) -> str:
+        """The declared metrics of one eval bucket as one table line ("top-1 80.0%, ...")."""
+        return ", ".join(f"{m.display} {m.format_value(values.get(m.name))}" for m in cls.metrics if m.shown)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.verify is LabelType.verify and cls.check is LabelType.check and "type_name" in vars(cls):
+            raise TypeError(f"label type {cls.__name__} must implement check() or verify()")

@@ -18,7 +18,7 @@ from typing import Any
 
 from ._commitment import check, commitment_extra
 from ._numbers import fmt_number
-from ._text import analyze, empty_answer, negated
+from ._text import analyze, negated
 from .base import LabelResult, LabelType, Profile
 
 _N = r"(-?\d+(?:\.\d+)?)"
@@ -72,10 +72,8 @@ class BboxLabel(LabelType):
 
     type_name = "bbox"
 
-    def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+    def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
-        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
-            return empty
         target = [float(v) for v in spec["box"]]
         min_iou = float(spec.get("min_iou", profile.min_iou))
         boxes = stated_boxes(answer)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._claims import hedged
-from ._text import PUNCT, WORD, Doc, analyze, empty_answer, negated
+from ._text import PUNCT, WORD, Doc, analyze, negated
 from .base import LabelResult, LabelType, Profile
 
 _YES = frozenset({"yes", "yeah", "yep", "yup", "affirmative", "indeed", "certainly", "definitely"})
@@ -76,10 +76,8 @@ class BooleanLabel(LabelType):
 
     type_name = "boolean"
 
-    def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+    def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
-        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
-            return empty
         want = bool(spec["value"])
         doc = analyze(answer)
         found = verdicts(doc)

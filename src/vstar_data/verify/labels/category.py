@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 from rapidfuzz import fuzz
 
@@ -31,12 +31,12 @@ from ._text import (
     WORD,
     Doc,
     analyze,
-    empty_answer,
     negated,
     stem,
     token_sim,
 )
-from .base import LabelResult, LabelType, Profile
+from ..metrics import Metric
+from .base import LabelResult, LabelType, Profile, ScoreContext
 from ._numbers import NUMBER_WORDS
 from ._commitment import check, commitment_extra
 from ._vocabulary import corrected_claims, disjunction_forms, listed_alternatives, vocabulary_index
@@ -361,11 +361,11 @@ class CategoryLabel(LabelType):
 
     type_name = "category"
     uses_vocabulary = True
+    metrics = (Metric("top1", label="top-1"),)
+    right = "top1"
 
-    def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+    def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
-        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
-            return empty
         variants = compile_name(str(spec["value"]), tuple(spec.get("synonyms") or ()))
         doc = analyze(answer)
         thr = float(profile.fuzzy_threshold)
@@ -396,3 +396,25 @@ class CategoryLabel(LabelType):
 
     def hint_text(self, spec: dict[str, Any]) -> str:
         return str(spec["value"])
+
+    def top1(self, spec: dict[str, Any], answer: str, vocabulary: Iterable[str], profile: Profile) -> bool:
+        """The gold class is named and no other class of `vocabulary` is (a class inside the gold
+        name's own match, "guitar" in "playing guitar", does not count)."""
+        gold = self.verify(spec, answer, profile)
+        if not gold.passed:
+            return False
+        own = {str(spec["value"]).lower(), *(str(s).lower() for s in spec.get("synonyms") or ())}
+        for cls in vocabulary:
+            if cls.lower() in own:
+                continue
+            other = self.verify({"type": "category", "name": spec["name"], "value": cls, "synonyms": []},
+                                answer, profile)
+            inside = gold.span and other.span and gold.span[0] <= other.span[0] and other.span[1] <= gold.span[1]
+            if other.passed and not inside:
+                return False
+        return True
+
+    def score(self, spec: dict[str, Any], answer: str | None, verdict: Mapping[str, Any],
+              context: ScoreContext) -> dict[str, Any]:
+        """`top1` against the source's classes (`context.vocabulary`)."""
+        return {"top1": answer is not None and self.top1(spec, answer, context.vocabulary, context.profile)}

@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from ._claims import hedged, sentences
-from ._text import GLUE, PUNCT, SKIP, WORD, Doc, analyze, empty_answer, negated, stem, token_sim
+from ._text import GLUE, PUNCT, SKIP, WORD, Doc, analyze, negated, stem, token_sim
 from .base import LabelResult, LabelType, Profile
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -265,10 +265,8 @@ class ChoiceLabel(LabelType):
 
     type_name = "choice"
 
-    def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+    def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
-        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
-            return empty
         correct = int(spec["correct"])
         found = selections(spec, answer, float(profile.fuzzy_threshold))
         if spec.get("select_by") == "text":              # a caption must describe the option, not name it

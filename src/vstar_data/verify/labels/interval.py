@@ -10,13 +10,15 @@ belong to another noun ("3 people") never form an interval. Negated statements a
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
-from ._text import FUNCTION, NUM, WORD, Doc, analyze, empty_answer, negated, stem
+from ._text import FUNCTION, NUM, WORD, Doc, analyze, negated, stem
 from ._commitment import check, commitment_extra
-from .base import LabelResult, LabelType, Profile
+from ..metrics import Metric
+from .base import LabelResult, LabelType, Profile, ScoreContext
 from ._numbers import UNITS, fmt_number, numbers
 
+THRESHOLDS = (0.3, 0.5, 0.7)   # R@1 at these IoUs, in held-out evaluation
 _TIME_UNITS = {u: f for u, (family, f) in UNITS.items() if family == "time"}
 _RANGE = frozenset({"-", "–", "—", "to", "until", "till", "through", "thru"})
 _START_CUES = frozenset(stem(w) for w in ("start", "starts", "begins", "beginning", "began", "from", "between",
@@ -151,11 +153,13 @@ class IntervalLabel(LabelType):
     """A [start, end] segment in seconds; passes when a stated interval has IoU >= min_iou."""
 
     type_name = "interval"
+    # from ONE predicted interval per answer (`first_interval`); none, or several differing: IoU 0
+    metrics = (Metric("miou", item="iou", label="mIoU", format="number"),
+               *(Metric(f"r1@{t}", label=f"R@1 IoU {t}") for t in THRESHOLDS))
+    right = "hit"
 
-    def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+    def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
-        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
-            return empty
         start, end = float(spec["start"]), float(spec["end"])
         min_iou = float(spec.get("min_iou", profile.min_iou))
         doc = analyze(answer)
@@ -185,6 +189,31 @@ class IntervalLabel(LabelType):
         c0, c1 = doc.span(i0, i1)
         return LabelResult(name, self.type_name, False, score, (c0, c1), answer[c0:c1], reason="low_iou",
                            extra={"start": s, "end": e})
+
+    @staticmethod
+    def first_interval(answer: str) -> tuple[float, float] | None:
+        """The first (start, end) the answer states, unnegated; None when none, or when it states
+        several differing ones."""
+        doc = analyze(answer or "")
+        found = sorted((i0, s, e) for s, e, i0, i1, _ in stated_intervals(doc) if negated(doc, i0, i1) < 0)
+        if not found or len({(round(s, 3), round(e, 3)) for _, s, e in found}) > 1:
+            return None
+        return found[0][1], found[0][2]
+
+    def score(self, spec: dict[str, Any], answer: str | None, verdict: Mapping[str, Any],
+              context: ScoreContext) -> dict[str, Any]:
+        """IoU of the first interval, R@1 at each threshold, and `hit`: IoU >= the label's min_iou."""
+        pred = self.first_interval(answer) if answer is not None else None
+        v = iou(pred[0], pred[1], float(spec["start"]), float(spec["end"])) if pred else 0.0
+        return {"iou": v, **{f"r1@{t}": v >= t - 1e-9 for t in THRESHOLDS},
+                "hit": v >= float(spec.get("min_iou", context.profile.min_iou)) - 1e-9}
+
+    @classmethod
+    def metrics_text(cls, values: Mapping[str, Any]) -> str:
+        """mIoU, then R@1 at the thresholds on one line ("R@1 IoU 0.3/0.5/0.7 50.0% / ...")."""
+        r1 = [m for m in cls.metrics if m.name.startswith("r1@")]
+        return (f"{cls.metrics[0].display} {cls.metrics[0].format_value(values.get('miou'))}, R@1 IoU "
+                + "/".join(m.name[3:] for m in r1) + " " + " / ".join(m.format_value(values.get(m.name)) for m in r1))
 
     def hint_text(self, spec: dict[str, Any]) -> str:
         return f"{fmt_number(float(spec['start']))} s to {fmt_number(float(spec['end']))} s"

@@ -21,12 +21,13 @@ Numbers are read by `_numbers` (shared with the interval and sequence types).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Mapping
 
 from ._commitment import CONTRAST, CORRECT, check, commitment_extra
-from ._text import FUNCTION, HARD, NUM, PUNCT, WORD, Doc, analyze, empty_answer, negated, stem
+from ._text import FUNCTION, HARD, NUM, PUNCT, WORD, Doc, analyze, negated, stem
 from ._numbers import UNITS, Number, fmt_number, numbers
-from .base import LabelResult, LabelType, Profile
+from ..metrics import Metric
+from .base import LabelResult, LabelType, Profile, ScoreContext
 
 # Attaching a number to its label --------------------------------------------------------------
 # head word of a label name -> (mention phrases, unit words)
@@ -151,11 +152,15 @@ class NumberLabel(LabelType):
     """A number with a tolerance (`rel_tol` or `abs_tol`, else the profile's) and an optional unit."""
 
     type_name = "number"
+    # mae / spearman over the answers the parser read a value from (n_parsed); within_tol: the verdict
+    metrics = (Metric("mae", item="error", label="MAE", format="number"),
+               Metric("spearman", "spearman", item="pair", label="Spearman", format="number"),
+               Metric("within_tol", label="within tol."),
+               Metric("n_parsed", "count", item="pair", format="count", shown=False))
+    right = "within_tol"
 
-    def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+    def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
-        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
-            return empty
         target = float(spec["value"])
         unit = spec.get("unit")
         key = _key(name, unit)
@@ -302,6 +307,16 @@ class NumberLabel(LabelType):
         for n in list(cands):
             follow(n)
         return cands, negs
+
+    def score(self, spec: dict[str, Any], answer: str | None, verdict: Mapping[str, Any],
+              context: ScoreContext) -> dict[str, Any]:
+        """`within_tol` (the verdict) and, when the verifier read a value, its error and (value, gold) pair."""
+        out: dict[str, Any] = {"within_tol": bool(verdict.get("passed"))}
+        value = verdict.get("value")
+        if answer is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+            pred, true = float(value), float(spec["value"])
+            out.update(error=abs(pred - true), pair=(pred, true))
+        return out
 
     def hint_text(self, spec: dict[str, Any]) -> str:
         text = fmt_number(float(spec["value"]))

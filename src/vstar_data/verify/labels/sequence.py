@@ -11,11 +11,12 @@ in the label's order (non-overlapping) over the number of items; all must be fou
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Mapping
 
 from ._commitment import assertion
-from ._text import HARD, NEG, NUM, PUNCT, SKIP, WORD, Doc, analyze, empty_answer, stem, token_sim
-from .base import LabelResult, LabelType, Profile
+from ._text import HARD, NEG, NUM, PUNCT, SKIP, WORD, Doc, analyze, stem, token_sim
+from ..metrics import Metric, edit_distance
+from .base import LabelResult, LabelType, Profile, ScoreContext
 from ._numbers import fmt_number, numbers
 
 _ABBREV = {stem(k): stem(v) for k, v in {
@@ -119,12 +120,13 @@ class SequenceLabel(LabelType):
     """An ordered list of items that must all appear, in order."""
 
     type_name = "sequence"
+    metrics = (Metric("exact_order", label="exact order"),
+               Metric("edit_distance", label="edit distance", format="number"))
+    right = "exact_order"
 
-    def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+    def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
         items = [str(v) for v in spec["value"]]
-        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
-            return empty
         doc = analyze(answer)
         stream = _canon_stream(doc)
         thr = float(profile.fuzzy_threshold)
@@ -163,6 +165,27 @@ class SequenceLabel(LabelType):
         if passed and strict and _alternatives(doc, t0, t1):
             passed, reason = False, "competing_value"     # "tuck or pike", "..., entry - or back 1.5 ..."
         return LabelResult(name, self.type_name, passed, score, (s, e), answer[s:e], reason=reason, extra=extra)
+
+    def predicted_order(self, spec: dict[str, Any], answer: str, profile: Profile) -> list[str]:
+        """The gold items in the order the answer first names them (items not named left out)."""
+        stream = _canon_stream(analyze(answer or ""))
+        thr = float(profile.fuzzy_threshold)
+        firsts = []
+        for k, item in enumerate(str(v) for v in spec["value"]):
+            toks = _item_tokens(item)
+            occ = _occurrences(stream, toks, thr) if toks else []
+            if occ:
+                firsts.append((min(o[0] for o in occ), k, item))
+        return [item for _, _, item in sorted(firsts)]
+
+    def score(self, spec: dict[str, Any], answer: str | None, verdict: Mapping[str, Any],
+              context: ScoreContext) -> dict[str, Any]:
+        """`exact_order` (every item, in the gold order) and `edit_distance` (Levenshtein between
+        predicted and gold order over the longer length; 1 for a skipped clip)."""
+        gold = [str(x) for x in spec["value"]]
+        pred = self.predicted_order(spec, answer, context.profile) if answer is not None else []
+        return {"exact_order": answer is not None and pred == gold,
+                "edit_distance": edit_distance(pred, gold) / max(len(gold), len(pred), 1)}
 
     def hint_text(self, spec: dict[str, Any]) -> str:
         return ", ".join(str(v) for v in spec["value"])

@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from . import _embed
 from ._claims import hedged, sentences
-from ._text import WORD, analyze, empty_answer
+from ._text import WORD, analyze
 from .base import LabelResult, LabelType, Profile
 
 DEFAULT_MIN_SIMILARITY = 0.6
@@ -57,10 +57,8 @@ class TextLabel(LabelType):
         if texts:
             _embed.embed(texts)
 
-    def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+    def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
-        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
-            return empty
         refs = _values(spec)
         thr = float(spec.get("min_similarity", DEFAULT_MIN_SIMILARITY))
         units = _units(answer)

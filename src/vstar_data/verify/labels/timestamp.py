@@ -14,7 +14,7 @@ from typing import Any
 
 from ._commitment import check, commitment_extra
 from ._numbers import fmt_number
-from ._text import NUM, WORD, analyze, empty_answer, negated
+from ._text import NUM, WORD, analyze, negated
 from .base import LabelResult, LabelType, Profile
 from .interval import _times, stated_intervals
 
@@ -53,10 +53,8 @@ class TimestampLabel(LabelType):
 
     type_name = "timestamp"
 
-    def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+    def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
-        if (empty := empty_answer(self.type_name, spec, answer)) is not None:
-            return empty
         value = float(spec["value"])
         tol = float(spec.get("abs_tol", DEFAULT_ABS_TOL))
         doc = analyze(answer)

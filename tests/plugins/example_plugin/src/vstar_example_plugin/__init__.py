@@ -1,7 +1,8 @@
 """An example third-party plugin for vstar-data, using only the public API (`import vstar_data`).
 
 - adapter `colour_clips`: a JSON Lines file of `{"video": ..., "colour": "#rrggbb"}` rows;
-- label type `hex_colour`: passes when the answer states a hex colour within `max_distance`;
+- label type `hex_colour`: passes when the answer states a hex colour within `max_distance`, and
+  declares its held-out metrics (`correct` and the mean channel error of the colours stated);
 - backend `mean_colour`: answers with the mean colour of the frames it is given (its output
   depends on its input, so it exercises a real model-dependent path without weights).
 """
@@ -10,10 +11,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Mapping
 
-from vstar_data import (Adapter, AnnotationError, Backend, GenerationError, LabelResult, LabelType, Profile,
-                        Request, Sample, SkipRecord)
+from vstar_data import (Adapter, AnnotationError, Backend, GenerationError, LabelResult, LabelType, Metric,
+                        Profile, Request, Sample, ScoreContext, SkipRecord)
 
 TEMPLATES = Path(__file__).with_name("templates")
 _HEX = re.compile(r"#([0-9a-fA-F]{6})\b")
@@ -53,6 +54,9 @@ class ColourClipsAdapter(Adapter):
 
 class HexColourLabel(LabelType):
     type_name: ClassVar[str] = "hex_colour"
+    metrics: ClassVar[tuple[Metric, ...]] = (
+        Metric("correct"), Metric("channel_error", item="distance", label="mean channel error", format="number"))
+    right: ClassVar[str] = "correct"
 
     def verify(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         text = answer if isinstance(answer, str) else ""
@@ -67,7 +71,14 @@ class HexColourLabel(LabelType):
         limit = int(spec.get("max_distance", 16))
         score = max(0.0, 1.0 - dist / 255.0)
         return LabelResult(spec["name"], self.type_name, dist <= limit, score, span=m.span(), matched=m.group(0),
-                           reason=None if dist <= limit else "out_of_tolerance")
+                           reason=None if dist <= limit else "out_of_tolerance", extra={"distance": dist})
+
+    def score(self, spec: dict[str, Any], answer: str | None, verdict: Mapping[str, Any],
+              context: ScoreContext) -> dict[str, Any]:
+        out: dict[str, Any] = {"correct": bool(verdict.get("passed"))}
+        if answer is not None and "distance" in verdict:
+            out["distance"] = verdict["distance"]
+        return out
 
     def hint_text(self, spec: dict[str, Any]) -> str:
         return str(spec["value"])
