@@ -18,7 +18,6 @@ from vstar_data.backends.openai import OpenAIBackend, _normalise_url
 from vstar_data.generation.engines.local import LocalEngine
 from vstar_data.errors import ConfigError
 from vstar_data.generation.pipeline import GenerationConfig
-from vstar_data.sources.question_gen import hf_generate_text
 from vstar_data.testing.backends import BackendContract, make_frames
 
 SERVED = "tiny-qwen2-vl"
@@ -147,7 +146,7 @@ def test_token_suppression_from_generation_config_becomes_logit_bias(tmp_path, t
 
 def test_text_only_prompts_match_the_transformers_model(server, hf_backend):
     prompts = ["I am performing action recognition. Generate 10 unique questions.", "Say something."]
-    assert _client(server).generate_text(prompts) == hf_generate_text(hf_backend, prompts)
+    assert _client(server).generate_text(prompts) == hf_backend.generate_text(prompts)
 
 
 # ---------------------------------------------------------------------------- failing servers
