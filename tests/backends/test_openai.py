@@ -14,7 +14,8 @@ from openai_server import LoopbackServer
 
 from vstar_data.backends.base import GenerationError, Request
 from vstar_data.backends.transformers import TransformersBackend
-from vstar_data.backends.openai import OpenAIBackend, _normalise_url
+from vstar_data.backends.openai import OpenAIBackend
+from vstar_data.backends.openai_http import normalise_url
 from vstar_data.generation.engines.local import LocalEngine
 from vstar_data.errors import ConfigError
 from vstar_data.generation.pipeline import GenerationConfig
@@ -319,10 +320,10 @@ def test_wrong_model_wrong_key_and_bad_options_are_config_errors(monkeypatch):
 
 
 def test_base_url_forms():
-    assert _normalise_url("http://h:8000") == "http://h:8000/v1"
-    assert _normalise_url("http://h:8000/v1/") == "http://h:8000/v1"
-    assert _normalise_url("https://api.x.com/v1/chat/completions") == "https://api.x.com/v1"
-    assert _normalise_url("http://h/openai/v1") == "http://h/openai/v1"
+    assert normalise_url("http://h:8000") == "http://h:8000/v1"
+    assert normalise_url("http://h:8000/v1/") == "http://h:8000/v1"
+    assert normalise_url("https://api.x.com/v1/chat/completions") == "https://api.x.com/v1"
+    assert normalise_url("http://h/openai/v1") == "http://h/openai/v1"
 
 
 def test_frames_are_sent_losslessly_as_png():
