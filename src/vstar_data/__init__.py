@@ -58,6 +58,7 @@ _LAZY = {
     "verl_compute_score": "vstar_data.rewards",
     "easyr1_compute_score": "vstar_data.rewards",
     "Exporter": "vstar_data.dataset.export.base",
+    "RecordExporter": "vstar_data.dataset.export.base",
     "export": "vstar_data.dataset.export",
 }
 
@@ -89,7 +90,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from .backends.base import Backend, Request
     from .dataset.export import export
-    from .dataset.export.base import Exporter
+    from .dataset.export.base import Exporter, RecordExporter
     from .rewards import easyr1_compute_score, score_answer, trl_reward, verl_compute_score
     from .generation.pipeline import GenerationConfig
     from .sources.adapter import Adapter, AdapterStats, load_adapter, resolve_under, safe_relpath
