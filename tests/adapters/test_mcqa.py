@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qa_factory import TEMPCOMPASS_SKIPS, write_tempcompass
+from video_factory import placeholder_videos
 from vstar_data.adapters.mcqa import MCQAAdapter, parse_captioning
 from vstar_data.cli import app
 from vstar_data.errors import AnnotationError
@@ -24,11 +25,7 @@ class TestMCQAContract(AdapterContract):
 
     @pytest.fixture
     def videos(self, tmp_path: Path) -> Path:
-        vdir = tmp_path / "videos_root"
-        (vdir / "videos").mkdir(parents=True)
-        (vdir / "videos" / "1034419625.mp4").write_bytes(b"\0")
-        (vdir / "2222.gif").write_bytes(b"\0")
-        return vdir
+        return placeholder_videos(tmp_path / "videos_root", ["videos/1034419625.mp4", "2222.gif"])
 
 
 def _by_id(root: Path) -> tuple[dict, MCQAAdapter]:

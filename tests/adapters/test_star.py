@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qa_factory import FPS, star_questions, write_star
+from video_factory import placeholder_videos
 from vstar_data.adapters.star import STARAdapter
 from vstar_data.cli import app
 from vstar_data.errors import AnnotationError, ConfigError
@@ -24,11 +25,8 @@ class TestSTARContract(AdapterContract):
         return write_star(tmp_path / "star")
 
     @pytest.fixture
-    def videos(self, tmp_path: Path) -> Path:
-        vdir = tmp_path / "Charades"
-        (vdir / "Charades_v1_480").mkdir(parents=True)
-        (vdir / "Charades_v1_480" / "6H78U.mp4").write_bytes(b"\0")   # found by lookup; YSE1G is missing
-        return vdir
+    def videos(self, tmp_path: Path) -> Path:     # 6H78U is found by lookup; YSE1G is missing
+        return placeholder_videos(tmp_path / "Charades", ["Charades_v1_480/6H78U.mp4"])
 
 
 def _samples(path: Path, **kw) -> tuple[list, STARAdapter]:
