@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, Union
 
 import av
 import numpy as np
@@ -245,14 +245,19 @@ def kinetics_clip_set(dest: str | Path, videos_dir: Path, rows: Sequence[tuple[s
     return csv, vdir
 
 
-def contract_inputs(annotations: str, videos: str | None = None) -> type:
-    """A mixin giving AdapterContract its `annotations` / `videos` fixtures as ``"fixture/rel/path"``
-    (the named fixture's folder joined with the rest), so a contract test is the adapter name plus
-    where its input is: ``class TestX(contract_inputs("world/annotations.csv", "world/videos"),
-    AdapterContract)``."""
+Input = Union[str, Callable[[Path], Path]]   # "fixture/rel/path" or a writer of tmp_path
+
+
+def contract_inputs(annotations: Input, videos: Input | None = None) -> type:
+    """A mixin giving AdapterContract its `annotations` / `videos` fixtures, so a contract test is
+    the adapter name plus where its input is. Each is ``"fixture/rel/path"`` (the named fixture's
+    folder joined with the rest) or a function of `tmp_path` that writes the input:
+    ``class TestX(contract_inputs("world/annotations.csv", "world/videos"), AdapterContract)``."""
     import pytest
 
-    def resolve(request: "pytest.FixtureRequest", spec: str) -> Path:
+    def resolve(request: "pytest.FixtureRequest", spec: Input) -> Path:
+        if callable(spec):
+            return spec(request.getfixturevalue("tmp_path"))
         name, _, rel = spec.partition("/")
         base = Path(request.getfixturevalue(name))
         return base / rel if rel else base
