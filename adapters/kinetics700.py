@@ -15,9 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Iterator
 
-from vstar_data import Adapter, Sample, SkipRecord
-
-from ._csv import VIDEO_EXTS, IndexedLookupMixin, annotation_files, check_options, read_csv_rows
+from vstar_data import (VIDEO_EXTS, Adapter, IndexedLookupMixin, Sample, SkipRecord, annotation_files,
+                        check_options, read_csv_rows)
 
 COLUMNS = {"label": ("label",), "youtube_id": ("youtube_id",), "time_start": ("time_start",),
            "time_end": ("time_end",)}

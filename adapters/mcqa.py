@@ -32,10 +32,7 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
-from vstar_data import Adapter, Sample, SkipRecord
-from vstar_data.errors import AnnotationError
-
-from ._csv import check_options
+from vstar_data import Adapter, AnnotationError, Sample, SkipRecord, check_options
 
 FORMATS = ("multi-choice", "yes_no", "caption_matching", "captioning")
 DIMENSIONS = ("action", "direction", "speed", "order", "attribute_change")

@@ -39,11 +39,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
-from vstar_data import Adapter, Sample, SkipRecord
-from vstar_data.errors import AnnotationError, ConfigError
-from vstar_data.sources.safe_pickle import safe_load
-
-from ._csv import check_options
+from vstar_data import Adapter, AnnotationError, ConfigError, Sample, SkipRecord, check_options, safe_load
 
 QA, OPEN, WHEN, WHERE = "star_qa", "star_open_qa", "temporal_localization", "object_localization"
 TASKS = (QA, OPEN, WHEN, WHERE)

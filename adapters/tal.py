@@ -38,11 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
-from vstar_data import Adapter, AnnotationError, ConfigError, Sample, SkipRecord
-
-from ._csv import (VIDEO_EXTS, IndexedLookupMixin, annotation_files, bool_option, check_options,
-                   finite_number, float_option, int_option, is_plain_name, read_csv_rows,
-                   split_from_name)
+from vstar_data import (VIDEO_EXTS, Adapter, AnnotationError, ConfigError, IndexedLookupMixin, Sample, SkipRecord,
+                        annotation_files, bool_option, check_options, finite_number, float_option, int_option,
+                        is_plain_name, read_csv_rows, split_from_name)
 
 CLS, LOC = "temporal_classification", "temporal_localization"
 _TASK_ALIASES = {"classification": CLS, "cls": CLS, CLS: CLS,

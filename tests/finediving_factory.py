@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from video_factory import placeholder_videos
+
 FINE = "FineDiving_fine-grained_annotation.pkl"
 COARSE = "FineDiving_coarse_annotation.pkl"
 TABLE = "Sub_action_Types_Table.pkl"
@@ -173,7 +175,5 @@ def write_frames(videos: Path, dive: Dive) -> Path:
 
 def write_clip(videos: Path, dive: Dive) -> Path:
     """A placeholder trimmed clip `videos/<video_name>/<idx>.mp4` (lookup checks presence only)."""
-    path = videos / dive.video_name / f"{dive.idx}.mp4"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"\x00\x00\x00\x18ftypmp42")
-    return path
+    rel = f"{dive.video_name}/{dive.idx}.mp4"
+    return placeholder_videos(videos, [rel], b"\x00\x00\x00\x18ftypmp42") / rel

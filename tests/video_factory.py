@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, Union
 
 import av
 import numpy as np
@@ -205,3 +205,70 @@ def open_fds() -> int:
         return len(os.listdir("/proc/self/fd"))
     except OSError:
         return -1
+
+
+# ------------------------------------------------------------------ folders of clips for adapter tests
+BROKEN = {"empty": b"", "garbage": None}       # stems that become a zero-byte / random-bytes ".mp4"
+KINETICS_HEADER = "label,youtube_id,time_start,time_end,split\n"
+
+
+def placeholder_videos(root: str | Path, relpaths: Iterable[str], data: bytes = b"\0") -> Path:
+    """A video folder holding placeholder files at `relpaths` (adapters' video lookup checks
+    presence only, so nothing needs to decode)."""
+    root = Path(root)
+    for rel in relpaths:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+def kinetics_clip_set(dest: str | Path, videos_dir: Path, rows: Sequence[tuple[str, str, float, float]],
+                      split: str = "validate") -> tuple[Path, Path]:
+    """(clips.csv, videos/) under `dest`: a Kinetics-style CSV of `rows` (label, youtube_id, start,
+    end) in that order, each id a copy of the real fixture clip of that stem; the ids `empty` and
+    `garbage` become a zero-byte and a random-bytes ``.mp4`` (videos that must be skipped)."""
+    import shutil
+
+    dest = Path(dest)
+    vdir = dest / "videos"
+    vdir.mkdir(parents=True, exist_ok=True)
+    lines = [KINETICS_HEADER]
+    for label, stem, start, end in rows:
+        if stem in BROKEN:
+            (vdir / f"{stem}.mp4").write_bytes(BROKEN[stem] if BROKEN[stem] is not None else os.urandom(4096))
+        elif not any(vdir.glob(stem + ".*")):
+            shutil.copy(next(videos_dir.glob(stem + ".*")), vdir)
+        lines.append(f"{label},{stem},{start:g},{end:g},{split}\n")
+    csv = dest / "clips.csv"
+    csv.write_text("".join(lines))
+    return csv, vdir
+
+
+Input = Union[str, Callable[[Path], Path]]   # "fixture/rel/path" or a writer of tmp_path
+
+
+def contract_inputs(annotations: Input, videos: Input | None = None) -> type:
+    """A mixin giving AdapterContract its `annotations` / `videos` fixtures, so a contract test is
+    the adapter name plus where its input is. Each is ``"fixture/rel/path"`` (the named fixture's
+    folder joined with the rest) or a function of `tmp_path` that writes the input:
+    ``class TestX(contract_inputs("world/annotations.csv", "world/videos"), AdapterContract)``."""
+    import pytest
+
+    def resolve(request: "pytest.FixtureRequest", spec: Input) -> Path:
+        if callable(spec):
+            return spec(request.getfixturevalue("tmp_path"))
+        name, _, rel = spec.partition("/")
+        base = Path(request.getfixturevalue(name))
+        return base / rel if rel else base
+
+    class Inputs:
+        @pytest.fixture
+        def annotations(self, request: "pytest.FixtureRequest") -> Path:
+            return resolve(request, annotations)
+
+        @pytest.fixture
+        def videos(self, request: "pytest.FixtureRequest") -> Path | None:
+            return None if videos is None else resolve(request, videos)
+
+    return Inputs

@@ -22,6 +22,20 @@ _LAZY = {
     "Adapter": "vstar_data.sources.adapter",
     "AdapterStats": "vstar_data.sources.adapter",
     "load_adapter": "vstar_data.sources.adapter",
+    "safe_relpath": "vstar_data.sources.adapter",
+    "resolve_under": "vstar_data.sources.adapter",
+    "VIDEO_EXTS": "vstar_data.sources.annotations",
+    "annotation_files": "vstar_data.sources.annotations",
+    "read_csv_rows": "vstar_data.sources.annotations",
+    "split_from_name": "vstar_data.sources.annotations",
+    "finite_number": "vstar_data.sources.annotations",
+    "is_plain_name": "vstar_data.sources.annotations",
+    "check_options": "vstar_data.sources.options",
+    "float_option": "vstar_data.sources.options",
+    "int_option": "vstar_data.sources.options",
+    "bool_option": "vstar_data.sources.options",
+    "VideoIndex": "vstar_data.sources.lookup",
+    "IndexedLookupMixin": "vstar_data.sources.lookup",
     "Sample": "vstar_data.sources.sample",
     "LabelSpec": "vstar_data.sources.sample",
     "validate_label_specs": "vstar_data.sources.sample",
@@ -48,6 +62,7 @@ _LAZY = {
     "verl_compute_score": "vstar_data.rewards",
     "easyr1_compute_score": "vstar_data.rewards",
     "Exporter": "vstar_data.dataset.export.base",
+    "RecordExporter": "vstar_data.dataset.export.base",
     "export": "vstar_data.dataset.export",
 }
 
@@ -79,10 +94,14 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from .backends.base import Backend, Request
     from .dataset.export import export
-    from .dataset.export.base import Exporter
+    from .dataset.export.base import Exporter, RecordExporter
     from .rewards import easyr1_compute_score, score_answer, trl_reward, verl_compute_score
     from .generation.pipeline import GenerationConfig
-    from .sources.adapter import Adapter, AdapterStats, load_adapter
+    from .sources.adapter import Adapter, AdapterStats, load_adapter, resolve_under, safe_relpath
+    from .sources.annotations import (VIDEO_EXTS, annotation_files, finite_number, is_plain_name, read_csv_rows,
+                                      split_from_name)
+    from .sources.lookup import IndexedLookupMixin, VideoIndex
+    from .sources.options import bool_option, check_options, float_option, int_option
     from .sources.safe_pickle import safe_load
     from .sources.sample import LabelSpec, Sample, validate_label_specs
     from .sources.templates import TemplateIndex

@@ -10,22 +10,15 @@ import pytest
 from vstar_data.adapters.kinetics700 import Kinetics700Adapter
 from vstar_data.errors import AnnotationError, ConfigError, SkipRecord
 from vstar_data.testing.adapters import AdapterContract
+from video_factory import contract_inputs
 
 HEADER = "label,youtube_id,time_start,time_end,split\n"
 
 
-class TestKinetics700Contract(AdapterContract):
+class TestKinetics700Contract(contract_inputs("kinetics_dir/local_clips.csv", "videos_dir"), AdapterContract):
     """The conformance suite on the real clips: local_clips.csv plus the fixture videos folder."""
 
     adapter = "kinetics700"
-
-    @pytest.fixture
-    def annotations(self, kinetics_dir: Path) -> Path:
-        return kinetics_dir / "local_clips.csv"
-
-    @pytest.fixture
-    def videos(self, videos_dir: Path) -> Path:
-        return videos_dir
 
 
 def _write(tmp_path: Path, text: str, name: str = "list.csv") -> Path:

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qa_factory import TEMPCOMPASS_SKIPS, write_tempcompass
+from video_factory import contract_inputs, placeholder_videos
 from vstar_data.adapters.mcqa import MCQAAdapter, parse_captioning
 from vstar_data.cli import app
 from vstar_data.errors import AnnotationError
@@ -15,20 +16,11 @@ from vstar_data.testing.adapters import AdapterContract
 from vstar_data.verify.verifier import Verifier
 
 
-class TestMCQAContract(AdapterContract):
+class TestMCQAContract(contract_inputs(lambda tmp: write_tempcompass(tmp / "TempCompass"),
+                                       lambda tmp: placeholder_videos(tmp / "videos_root",
+                                                                      ["videos/1034419625.mp4", "2222.gif"])),
+                       AdapterContract):
     adapter = "mcqa"
-
-    @pytest.fixture
-    def annotations(self, tmp_path: Path) -> Path:
-        return write_tempcompass(tmp_path / "TempCompass")
-
-    @pytest.fixture
-    def videos(self, tmp_path: Path) -> Path:
-        vdir = tmp_path / "videos_root"
-        (vdir / "videos").mkdir(parents=True)
-        (vdir / "videos" / "1034419625.mp4").write_bytes(b"\0")
-        (vdir / "2222.gif").write_bytes(b"\0")
-        return vdir
 
 
 def _by_id(root: Path) -> tuple[dict, MCQAAdapter]:

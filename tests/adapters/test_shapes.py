@@ -10,6 +10,7 @@ from vstar_data.adapters.shapes import ShapesAdapter, render_world
 from vstar_data.errors import AnnotationError
 from vstar_data.video.frames import sample_frames
 from vstar_data.testing.adapters import AdapterContract
+from video_factory import contract_inputs
 
 
 @pytest.fixture(scope="module")
@@ -17,16 +18,8 @@ def world(tmp_path_factory) -> Path:
     return render_world(tmp_path_factory.mktemp("shapes"), n=12, seed=7, objects=0)
 
 
-class TestShapesContract(AdapterContract):
+class TestShapesContract(contract_inputs("world/annotations.csv", "world/videos"), AdapterContract):
     adapter = "shapes"
-
-    @pytest.fixture
-    def annotations(self, world: Path) -> Path:
-        return world / "annotations.csv"
-
-    @pytest.fixture
-    def videos(self, world: Path) -> Path:
-        return world / "videos"
 
 
 def _digest(folder: Path) -> str:

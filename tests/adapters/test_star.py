@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qa_factory import FPS, star_questions, write_star
+from video_factory import contract_inputs, placeholder_videos
 from vstar_data.adapters.star import STARAdapter
 from vstar_data.cli import app
 from vstar_data.errors import AnnotationError, ConfigError
@@ -16,19 +17,10 @@ from vstar_data.sources.safe_pickle import UnsafePickleError
 from vstar_data.testing.adapters import AdapterContract
 
 
-class TestSTARContract(AdapterContract):
+class TestSTARContract(contract_inputs(lambda tmp: write_star(tmp / "star"),     # 6H78U is found; YSE1G is missing
+                                       lambda tmp: placeholder_videos(tmp / "Charades", ["Charades_v1_480/6H78U.mp4"])),
+                       AdapterContract):
     adapter = "star"
-
-    @pytest.fixture
-    def annotations(self, tmp_path: Path) -> Path:
-        return write_star(tmp_path / "star")
-
-    @pytest.fixture
-    def videos(self, tmp_path: Path) -> Path:
-        vdir = tmp_path / "Charades"
-        (vdir / "Charades_v1_480").mkdir(parents=True)
-        (vdir / "Charades_v1_480" / "6H78U.mp4").write_bytes(b"\0")   # found by lookup; YSE1G is missing
-        return vdir
 
 
 def _samples(path: Path, **kw) -> tuple[list, STARAdapter]:

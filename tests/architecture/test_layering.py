@@ -1,5 +1,6 @@
 """The package layout is the data flow: a stage imports only from earlier stages and the ground
-floor, there is no import cycle between modules, and no module grows past ~400 lines.
+floor, there is no import cycle between modules, and nothing crosses a package boundary by a
+private (underscore) name. Modules are split by job, not by size: there is no line cap.
 
 Every import is read from the source (module level and the lazy ones inside functions), so a
 backwards import cannot hide behind a function body.
@@ -14,7 +15,19 @@ import vstar_data
 PKG = Path(vstar_data.__file__).resolve().parent
 GROUND = {"errors", "registry", "config", "jsonl", "schemas", "__init__"}
 STAGES = ["sources", "video", "backends", "verify", "rewards", "generation", "dataset", "training", "cycle", "cli", "testing"]
-MAX_LINES = 430
+# (importing file, private name) pairs allowed for now; each entry must still be a real offender
+# (the test fails on a stale one, so the list only shrinks).
+KNOWN_PRIVATE_IMPORTS: set[tuple[str, str]] = {
+    # removed by the metrics branch (label types declare their metrics; evaluation stops parsing text)
+    ("cycle/evaluation.py", "_text"),
+    ("cycle/evaluation.py", "_canon_stream"),
+    ("cycle/evaluation.py", "_item_tokens"),
+    ("cycle/evaluation.py", "_occurrences"),
+    # verify/ reads answers with verify/labels' shared text analysis; making `_text` a public module
+    # of verify/labels waits for the metrics branch, which is changing that package
+    ("verify/echo.py", "_text"),
+    ("verify/verifier.py", "_text"),
+}
 
 
 def _module_name(path: Path) -> str:
@@ -122,9 +135,70 @@ def test_no_import_cycle_between_modules() -> None:
             visit(mod)
 
 
-def test_modules_stay_small() -> None:
-    long = {m: n for m, p in _modules().items() if (n := len(p.read_text("utf-8").splitlines())) > MAX_LINES}
-    assert not long, f"modules over {MAX_LINES} lines (split them by job): {long}"
+def _package_of(mod: str, known: dict[str, Path]) -> str:
+    """The package a module lives in (its directory); a package's `__init__` lives in itself."""
+    path = known.get(mod)
+    if path is not None and path.name == "__init__.py":
+        return mod
+    return mod.rsplit(".", 1)[0]
+
+
+def _private_imports(mod: str, path: Path, known: dict[str, Path]) -> list[str]:
+    """The underscore-prefixed modules or attributes (dotted, up to that part) this module imports
+    from a package other than its own."""
+    here = _package_of(mod, known)
+    found = []
+    for target in sorted(_imports(path, mod)):
+        parts = target.split(".")
+        for i, part in enumerate(parts):
+            if part.startswith("_") and not (part.startswith("__") and part.endswith("__")):
+                owner = ".".join(parts[:i])          # the module or package that holds the name
+                owner_pkg = owner if owner in known and known[owner].name == "__init__.py" else owner.rsplit(".", 1)[0]
+                if owner_pkg != here:
+                    found.append(".".join(parts[:i + 1]))
+                break
+    return sorted(set(found))
+
+
+def test_no_private_name_crosses_a_package_boundary() -> None:
+    """`from ..verify.labels._text import analyze` (from cycle/) or `from .sibling_pkg.mod import
+    _helper` couples a package to another's internals; within one package a private name is fine."""
+    known = _modules()
+    problems, seen = [], set()
+    for mod, path in known.items():
+        rel = _rel(path)
+        for target in _private_imports(mod, path, known):
+            key = (rel, target.rsplit(".", 1)[-1])
+            if key in KNOWN_PRIVATE_IMPORTS:
+                seen.add(key)
+                continue
+            problems.append(f"{rel} imports the private name {target}")
+    assert not problems, "make these public names of their package (or move the code there):\n" + "\n".join(problems)
+    stale = KNOWN_PRIVATE_IMPORTS - seen
+    assert not stale, f"fixed: remove from KNOWN_PRIVATE_IMPORTS: {sorted(stale)}"
+
+
+def _rel(path: Path) -> str:
+    """A module's path as shown in messages: under src/vstar_data/ or the top-level adapters/."""
+    try:
+        return path.relative_to(PKG).as_posix()
+    except ValueError:
+        return "adapters/" + path.relative_to(PKG.parents[1] / "adapters").as_posix()
+
+
+def test_no_reach_into_adapter_or_backend_internals() -> None:
+    """Plugins' and stages' code uses the public helpers: `adapter.skip` / `adapter.unwrite`, a
+    backend's `generate_text`; only the owning module touches these (the adapter base its counts,
+    the transformers backend its `hf_model`)."""
+    banned = {"._skip(": None, ".stats.written -=": "vstar_data.sources.adapter",
+              "hf_model": "vstar_data.backends.transformers"}
+    problems = []
+    for mod, path in _modules().items():
+        text = path.read_text("utf-8")
+        for word, owner in banned.items():
+            if word in text and mod != owner:
+                problems.append(f"{_rel(path)}: {word}")
+    assert not problems, "\n".join(problems)
 
 
 def test_each_stage_package_says_what_it_takes_and_gives() -> None:

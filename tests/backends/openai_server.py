@@ -4,7 +4,7 @@
 TransformersBackend (so answers are real model output): it decodes the request's image parts
 (or a vLLM-style ``data:video/jpeg;base64,f1,f2,...`` video part) back into frames and asks the
 backend, with the request's max_tokens / temperature / top_p / seed. Text-only requests go
-through `question_gen.hf_generate_text`. Without a backend it echoes (``echo N frames: PROMPT``).
+through its `generate_text`. Without a backend it echoes (``echo N frames: PROMPT``).
 ``GET /v1/models`` lists the served name; ``GET /v1/_stats`` and ``POST /v1/_reset`` let a
 client in another process read and clear the request count and handler times.
 
@@ -236,7 +236,6 @@ class LoopbackServer:
             return f"echo {len(frames)} frames: {prompt}"
         from vstar_data.backends.base import Request
         from vstar_data.video.frames import Frames
-        from vstar_data.sources.question_gen import hf_generate_text
 
         with self._model_lock:
             b = self.backend
@@ -245,7 +244,7 @@ class LoopbackServer:
             b.top_p = float(body.get("top_p") or 1.0)
             b.seed = int(body.get("seed") or 0)
             if not frames:
-                out = hf_generate_text(b, [prompt])[0]
+                out = b.generate_text([prompt])[0]
             else:
                 n = len(frames)
                 arr = np.stack(frames)

@@ -14,11 +14,11 @@ from openai_server import LoopbackServer
 
 from vstar_data.backends.base import GenerationError, Request
 from vstar_data.backends.transformers import TransformersBackend
-from vstar_data.backends.openai import OpenAIBackend, _normalise_url
+from vstar_data.backends.openai import OpenAIBackend
+from vstar_data.backends.openai_http import normalise_url
 from vstar_data.generation.engines.local import LocalEngine
 from vstar_data.errors import ConfigError
 from vstar_data.generation.pipeline import GenerationConfig
-from vstar_data.sources.question_gen import hf_generate_text
 from vstar_data.testing.backends import BackendContract, make_frames
 
 SERVED = "tiny-qwen2-vl"
@@ -147,7 +147,7 @@ def test_token_suppression_from_generation_config_becomes_logit_bias(tmp_path, t
 
 def test_text_only_prompts_match_the_transformers_model(server, hf_backend):
     prompts = ["I am performing action recognition. Generate 10 unique questions.", "Say something."]
-    assert _client(server).generate_text(prompts) == hf_generate_text(hf_backend, prompts)
+    assert _client(server).generate_text(prompts) == hf_backend.generate_text(prompts)
 
 
 # ---------------------------------------------------------------------------- failing servers
@@ -320,10 +320,10 @@ def test_wrong_model_wrong_key_and_bad_options_are_config_errors(monkeypatch):
 
 
 def test_base_url_forms():
-    assert _normalise_url("http://h:8000") == "http://h:8000/v1"
-    assert _normalise_url("http://h:8000/v1/") == "http://h:8000/v1"
-    assert _normalise_url("https://api.x.com/v1/chat/completions") == "https://api.x.com/v1"
-    assert _normalise_url("http://h/openai/v1") == "http://h/openai/v1"
+    assert normalise_url("http://h:8000") == "http://h:8000/v1"
+    assert normalise_url("http://h:8000/v1/") == "http://h:8000/v1"
+    assert normalise_url("https://api.x.com/v1/chat/completions") == "https://api.x.com/v1"
+    assert normalise_url("http://h/openai/v1") == "http://h/openai/v1"
 
 
 def test_frames_are_sent_losslessly_as_png():

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from video_factory import kinetics_clip_set
 from vstar_data.cli import app
 from vstar_data.generation.engines.local import LocalEngine
 from vstar_data.errors import ConfigError
@@ -39,18 +38,9 @@ def _skips(out: Path) -> list[dict]:
 @pytest.fixture
 def clips(tmp_path: Path, videos_dir: Path, kinetics_dir: Path) -> tuple[Path, Path]:
     """Four real clips plus a zero-byte and a garbage 'video', with a Kinetics-style CSV."""
-    vdir = tmp_path / "videos"
-    vdir.mkdir()
-    for name in ("arm_wrestling.mp4", "yoga.mp4", "pool_cleaning_1s.mp4", "eye_makeup.avi"):
-        shutil.copy(videos_dir / name, vdir / name)
-    (vdir / "empty.mp4").write_bytes(b"")
-    (vdir / "garbage.mp4").write_bytes(os.urandom(4096))
-    csv = tmp_path / "clips.csv"
-    csv.write_text("label,youtube_id,time_start,time_end,split\n"
-                   "arm wrestling,arm_wrestling,0,10,validate\nyoga,yoga,0,10,validate\n"
-                   "cleaning pool,pool_cleaning_1s,0,1,validate\nputting on eyeliner,eye_makeup,0,7,validate\n"
-                   "yoga,empty,0,10,validate\nyoga,garbage,0,10,validate\n")
-    return csv, vdir
+    return kinetics_clip_set(tmp_path, videos_dir, [
+        ("arm wrestling", "arm_wrestling", 0, 10), ("yoga", "yoga", 0, 10), ("cleaning pool", "pool_cleaning_1s", 0, 1),
+        ("putting on eyeliner", "eye_makeup", 0, 7), ("yoga", "empty", 0, 10), ("yoga", "garbage", 0, 10)])
 
 
 def _cfg(csv: Path, vdir: Path, **kw) -> GenerationConfig:

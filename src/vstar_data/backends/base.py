@@ -72,7 +72,9 @@ class Backend(ABC):
     """Base class of answer generators (registered in `vstar_data.registry.BACKENDS`).
 
     Subclasses accept the common options below (unused ones are ignored) plus their own, and
-    implement `load`, `generate`, `model_name` and `model_revision`.
+    implement `load`, `generate`, `model_name` and `model_revision`. A backend that can also answer
+    text-only prompts (the judge, question generation) adds the public
+    `generate_text(prompts, sample_ids=None) -> list[str | GenerationError]` (openai, transformers).
 
     Common options: ``model`` (path or Hub id), ``batch_size``, ``max_new_tokens``,
     ``temperature`` (0 = greedy), ``top_p``, ``seed``, ``device``, ``dtype``.

@@ -40,16 +40,32 @@ from collections import Counter
 from typing import Any, ClassVar
 
 from ..errors import ConfigError, MissingDependencyError
-from ._openai_http import (MM_REFUSED, _error_text, _normalise_url, _Runner, encode_frames, find_generation_config,
-                           flag, generation_config_bias, media_io_kwargs, read_response, video_part)
 from ._request_cache import RequestCache, array_digest, request_key
 from .base import Backend, GenerationError, Request
+from .openai_http import Runner, error_text, normalise_url, read_response
+from .openai_request import encode_frames, find_generation_config, generation_config_bias, media_io_kwargs, video_part
 
 log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 FRAMES_AS = ("images", "video")
 IMAGE_FORMATS = {"jpeg": ("JPEG", "jpeg"), "jpg": ("JPEG", "jpeg"), "png": ("PNG", "png")}
 CACHE_VERSION = 2
+MM_REFUSED = ("backend 'openai': the server refused the frames' timing (media_io_kwargs: fps and frame indices, "
+              "which set the model's temporal positions): {detail}. Restart it with `vllm serve ... "
+              "--trust-request-mm-kwargs`, or pass --backend-option video_timing=false to send none (the server "
+              "then assumes 1 fps)")
+
+
+def flag(value: Any, name: str) -> bool:
+    """A boolean backend option, also from the command line's strings ("false", "0", "no")."""
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"backend 'openai': {name} must be true or false, got {value!r}")
+    return bool(value)
 
 
 def _httpx() -> Any:
@@ -119,7 +135,7 @@ class OpenAIBackend(Backend):
                   (extra_body is None or isinstance(extra_body, dict), "extra_body must be a JSON object")]
         problems = [msg for ok, msg in checks if not ok]
         try:
-            self.base_url = _normalise_url(base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
+            self.base_url = normalise_url(base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
         except ValueError as exc:
             problems.append(str(exc))
         if problems:
@@ -143,7 +159,7 @@ class OpenAIBackend(Backend):
         self.stats: Counter = Counter()
         self.served_models: list[str] = []
         self._cache: RequestCache | None = None
-        self._runner: _Runner | None = None
+        self._runner: Runner | None = None
 
     # ------------------------------------------------------------------ setup
     def _headers(self) -> dict[str, str]:
@@ -177,7 +193,7 @@ class OpenAIBackend(Backend):
         if resp.status_code == 404:    # some servers have no model list: the endpoint is up, go on
             log.warning("%s answered 404; not checking the model name", url)
         elif resp.status_code >= 400:
-            raise ConfigError(f"backend 'openai': {url} answered {resp.status_code}: {_error_text(resp)}")
+            raise ConfigError(f"backend 'openai': {url} answered {resp.status_code}: {error_text(resp)}")
         else:
             try:
                 data = resp.json()["data"]
@@ -198,7 +214,7 @@ class OpenAIBackend(Backend):
         if self.cache_dir and self._cache is None:
             self._cache = RequestCache(self.cache_dir)
         if self._runner is None:
-            self._runner = _Runner(httpx, self._headers(), self.timeout, self.concurrency)
+            self._runner = Runner(httpx, self._headers(), self.timeout, self.concurrency)
             weakref.finalize(self, self._runner.close)
         self._loaded = True
 
@@ -364,7 +380,7 @@ class OpenAIBackend(Backend):
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         return data, time.perf_counter() - t0
 
-    async def _one(self, runner: "_Runner", prompt: str, frames: Any, sample_id: str) -> Any:
+    async def _one(self, runner: "Runner", prompt: str, frames: Any, sample_id: str) -> Any:
         """One request with retries; a server that refuses video parts is asked again with image
         parts (and gets images from then on). Never raises (except cancellation)."""
         answer = await self._send(runner, prompt, frames, sample_id, True)
@@ -377,7 +393,7 @@ class OpenAIBackend(Backend):
             answer = await self._send(runner, prompt, frames, sample_id, False)
         return answer
 
-    async def _send(self, runner: "_Runner", prompt: str, frames: Any, sample_id: str, allow_video: bool) -> Any:
+    async def _send(self, runner: "Runner", prompt: str, frames: Any, sample_id: str, allow_video: bool) -> Any:
         httpx = runner.httpx
         async with runner.semaphore:
             as_video = allow_video and frames is not None and self.sends_video   # decided when it goes out

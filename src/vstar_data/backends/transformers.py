@@ -271,6 +271,40 @@ class TransformersBackend(Backend):
                     out[i] = res
         return out
 
+    def generate_text(self, prompts: list[str], sample_ids: list[str] | None = None) -> list[Any]:
+        """Text-only chat (no frames), for the judge and question generation: one prompt at a
+        time with this backend's sampling settings, seeded per prompt from (seed, id, prompt) so
+        the same call gives the same text. One entry per prompt: the text or a GenerationError."""
+        import torch
+
+        self.ensure_loaded()
+        model, tok = self.hf_model, self.processor.tokenizer
+        gen = copy.deepcopy(model.generation_config)
+        gen.max_new_tokens, gen.max_length = self.max_new_tokens, None
+        gen.pad_token_id = gen.pad_token_id if gen.pad_token_id is not None else tok.pad_token_id
+        if self.temperature > 0:
+            gen.do_sample, gen.temperature, gen.top_p = True, self.temperature, self.top_p
+        else:
+            gen.do_sample, gen.temperature, gen.top_p, gen.top_k = False, None, None, None
+        out: list[Any] = []
+        for prompt, sid in zip(prompts, sample_ids or [""] * len(prompts)):
+            messages: list[dict[str, Any]] = []
+            if self.system_prompt:
+                messages.append({"role": "system", "content": [{"type": "text", "text": self.system_prompt}]})
+            messages.append({"role": "user", "content": [{"type": "text", "text": prompt}]})
+            try:
+                text = self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+                enc = tok([text], return_tensors="pt", add_special_tokens=False).to(model.device)
+                key = f"{self.seed}\x00{sid}\x00{prompt}".encode()
+                devices = [model.device.index or 0] if model.device.type == "cuda" else []
+                with torch.inference_mode(), torch.random.fork_rng(devices=devices):
+                    torch.manual_seed(int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") % 2**63)
+                    ids_out = model.generate(**enc, generation_config=gen)
+                out.append(tok.decode(ids_out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True).strip())
+            except Exception as exc:  # one failed prompt is one failure, as in generate()
+                out.append(GenerationError("generation_failed", f"{type(exc).__name__}: {exc}", sample_id=sid))
+        return out
+
     def _batch_safe(self, requests: list[Request], part: list[tuple[int, str]]) -> list[Any]:
         """Run one batch; if it fails, run its items one by one so one bad item costs one row."""
         try:

@@ -46,7 +46,8 @@ class AdapterStats:
 
 def safe_relpath(path: str, *, file: str | Path | None = None, row: Any = None,
                  key: str | None = None) -> str:
-    """Normalise a video path from an annotation; refuse absolute paths and `..` escapes."""
+    """Normalise a video path from an annotation (public: `vstar_data.safe_relpath`); refuse
+    absolute paths and `..` escapes with an UnsafePathError located at `file` / `row` / `key`."""
     text = str(path).replace("\\", "/").strip()
     pure = PurePosixPath(text)
     if not text or pure.is_absolute() or (len(text) > 1 and text[1] == ":") or ".." in pure.parts:
@@ -56,7 +57,8 @@ def safe_relpath(path: str, *, file: str | Path | None = None, row: Any = None,
 
 
 def resolve_under(root: Path, relpath: str) -> Path:
-    """`root / relpath` for a path from an annotation, which must stay inside `root` as written
+    """`root / relpath` for a path from an annotation (public: `vstar_data.resolve_under`, for any
+    code that opens a file named by data: adapters, training data), which must stay inside `root` as written
     (relative, no `..`: `safe_relpath`). Symlinks that the user placed in the video folder are
     followed wherever they point: large datasets are usually laid out as folders of links."""
     rel = safe_relpath(relpath)
@@ -110,18 +112,27 @@ class Adapter(ABC):
                         classes.setdefault(spec["name"], set()).add(spec["value"])
         return {name: sorted(values) for name, values in classes.items()}
 
-    def _skip(self, skip: SkipRecord) -> None:
+    def skip(self, skip: SkipRecord) -> None:
+        """Record one skipped row: counted under its reason, kept in `skips`, and (the first 20)
+        shown as examples in the summary. For code that drives an adapter (the prompt stage);
+        `read` yields its SkipRecords instead."""
         self.stats.skipped[skip.reason] += 1
         self.skips.append(skip)
         if len(self.stats.skip_examples) < 20:
             self.stats.skip_examples.append(str(skip))
+
+    def unwrite(self, skip: SkipRecord) -> None:
+        """A sample `samples()` already yielded (and counted as written) turned out unusable later,
+        e.g. no question renders for it: move it from `written` to the skips under `skip`'s reason."""
+        self.stats.written -= 1
+        self.skip(skip)
 
     def samples(self) -> Iterator[Sample]:
         """Samples after split filter, label validation, video lookup and limit; counts in `stats`."""
         for item in self.read(self.annotations):
             if isinstance(item, SkipRecord):
                 self.stats.read += 1
-                self._skip(item)
+                self.skip(item)
                 continue
             self.stats.splits[item.split] += 1
             if self.split is not None and item.split != self.split:
@@ -131,18 +142,18 @@ class Adapter(ABC):
                 item.video = safe_relpath(item.video, file=self.annotations, row=item.id)
                 validate_label_specs(item.labels, file=str(self.annotations), row=item.id)
             except (UnsafePathError, ConfigError) as exc:
-                self._skip(SkipRecord("invalid_row", str(exc), file=self.annotations, row=item.id,
+                self.skip(SkipRecord("invalid_row", str(exc), file=self.annotations, row=item.id,
                                       sample_id=item.id))
                 continue
             except Exception as exc:  # LabelSpecError and friends: a bad row, not a bad run
-                self._skip(SkipRecord("invalid_labels", str(exc), file=self.annotations, row=item.id,
+                self.skip(SkipRecord("invalid_labels", str(exc), file=self.annotations, row=item.id,
                                       sample_id=item.id))
                 continue
             if self.videos is not None:
                 try:
                     found = self._locate(item)
                 except UnsafePathError as exc:   # refused, never a silent "missing"
-                    self._skip(SkipRecord("unsafe_video_path", str(exc), file=self.annotations, row=item.id,
+                    self.skip(SkipRecord("unsafe_video_path", str(exc), file=self.annotations, row=item.id,
                                           sample_id=item.id))
                     continue
                 if found is None:

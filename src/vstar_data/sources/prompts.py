@@ -31,7 +31,6 @@ def prompted_samples(adapter: Adapter, templates: TemplateIndex, seed: int = 0) 
         try:
             question = templates.get(sample.task).choose(sample, seed)
         except SkipRecord as skip:
-            adapter.stats.written -= 1
-            adapter._skip(skip)
+            adapter.unwrite(skip)
             continue
         yield PromptedSample(sample, question)

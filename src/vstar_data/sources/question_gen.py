@@ -12,7 +12,6 @@ placeholders, or repeats a kept one (same words, or near-duplicate by rapidfuzz)
 from __future__ import annotations
 
 import copy
-import hashlib
 import math
 import random
 import re
@@ -292,47 +291,9 @@ _Dumper.add_representer(str, lambda dumper, value: dumper.represent_scalar(
 
 # ---------------------------------------------------------------------------- asking a backend
 def text_asker(backend: Any) -> Asker:
-    """`ask(prompts, ids)` for a loaded backend that can answer text without frames."""
+    """`ask(prompts, ids)` for a loaded backend that answers text without frames (its public
+    `generate_text`: the openai and transformers backends have one)."""
     if hasattr(backend, "generate_text"):
         return lambda prompts, ids: backend.generate_text(prompts, ids)
-    if getattr(backend, "hf_model", None) is not None and getattr(backend, "processor", None) is not None:
-        return lambda prompts, ids: hf_generate_text(backend, prompts, ids)
     raise ConfigError(f"backend {getattr(backend, 'name', backend)!r} cannot answer text-only prompts; "
                       "use --backend openai or --backend transformers")
-
-
-def hf_generate_text(backend: Any, prompts: list[str], ids: Sequence[str] | None = None) -> list[Any]:
-    """Text-only chat with a loaded transformers backend's model (its `generate` wants frames),
-    one prompt at a time, with the backend's sampling settings; sampling is seeded per prompt
-    from (backend seed, id, prompt), so the same call gives the same text."""
-    import torch
-
-    from ..errors import GenerationError
-
-    backend.ensure_loaded()
-    processor, model, tok = backend.processor, backend.hf_model, backend.processor.tokenizer
-    gen = copy.deepcopy(model.generation_config)
-    gen.max_new_tokens, gen.max_length = backend.max_new_tokens, None
-    gen.pad_token_id = gen.pad_token_id if gen.pad_token_id is not None else tok.pad_token_id
-    if backend.temperature > 0:
-        gen.do_sample, gen.temperature, gen.top_p = True, backend.temperature, backend.top_p
-    else:
-        gen.do_sample, gen.temperature, gen.top_p, gen.top_k = False, None, None, None
-    out: list[Any] = []
-    for prompt, sid in zip(prompts, ids or [""] * len(prompts)):
-        messages: list[dict[str, Any]] = []
-        if getattr(backend, "system_prompt", None):
-            messages.append({"role": "system", "content": [{"type": "text", "text": backend.system_prompt}]})
-        messages.append({"role": "user", "content": [{"type": "text", "text": prompt}]})
-        try:
-            text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-            enc = tok([text], return_tensors="pt", add_special_tokens=False).to(model.device)
-            key = f"{backend.seed}\x00{sid}\x00{prompt}".encode()
-            devices = [model.device.index or 0] if model.device.type == "cuda" else []
-            with torch.inference_mode(), torch.random.fork_rng(devices=devices):
-                torch.manual_seed(int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") % 2**63)
-                ids_out = model.generate(**enc, generation_config=gen)
-            out.append(tok.decode(ids_out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True).strip())
-        except Exception as exc:  # one failed prompt is one failure, as in Backend.generate
-            out.append(GenerationError("generation_failed", f"{type(exc).__name__}: {exc}", sample_id=sid))
-    return out

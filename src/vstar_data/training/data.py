@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ..sources.adapter import resolve_under, safe_relpath
+from .. import resolve_under, safe_relpath
 from ..errors import ConfigError, SkipRecord, UnsafePathError
 
 log = logging.getLogger(__name__)

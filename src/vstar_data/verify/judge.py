@@ -11,8 +11,8 @@ Run config (off by default):
       judge: {backend: openai, model: Qwen2.5-7B-Instruct, when: ambiguous,
               options: {base_url: "http://127.0.0.1:8000/v1"}}
 
-Any backend that answers text-only prompts works (`openai`: `generate_text`; `transformers`:
-its model through `question_gen.hf_generate_text`). The backend is built and loaded on first use,
+Any backend that answers text-only prompts through its public `generate_text(prompts, sample_ids)`
+works (`openai`, `transformers`). The backend is built and loaded on first use,
 so a Verifier with a judge can be pickled to Ray actors before that.
 """
 from __future__ import annotations
@@ -74,7 +74,6 @@ class Judge:
         if self._ask is not None:
             return
         from ..registry import BACKENDS
-        from ..sources.question_gen import text_asker
 
         if self._backend is None:
             kwargs = {**self.options}
@@ -87,7 +86,10 @@ class Judge:
             self._backend.ensure_loaded()
         elif hasattr(self._backend, "load"):
             self._backend.load()
-        self._ask = text_asker(self._backend)
+        if not hasattr(self._backend, "generate_text"):
+            raise ConfigError(f"judge backend {self.backend_name!r} cannot answer text-only prompts "
+                              "(it has no generate_text); use openai or transformers", key="verifier.judge.backend")
+        self._ask = self._backend.generate_text
 
     def wants(self, verdict: Any) -> bool:
         """Ask about this verdict? (`when: always`, or the rules marked it ambiguous)."""

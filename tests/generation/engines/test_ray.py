@@ -5,7 +5,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from typer.testing import CliRunner
 
 ray = pytest.importorskip("ray")
 
+from video_factory import kinetics_clip_set  # noqa: E402
 from vstar_data.backends.template import TemplateBackend  # noqa: E402
 from vstar_data.cli import app  # noqa: E402
 from vstar_data.generation.engines.local import LocalEngine  # noqa: E402
@@ -96,16 +96,9 @@ def test_cli_ray_engine_writes_the_local_engines_rows_and_a_rerun_adds_nothing(l
 
 
 def test_decoded_frames_reach_the_actors_intact_and_bad_videos_are_skipped(local_ray, videos_dir, tmp_path):
-    vdir = tmp_path / "videos"
-    vdir.mkdir()
-    for name in ("arm_wrestling.mp4", "eye_makeup.avi", "pool_cleaning_1s.mp4"):
-        shutil.copy(videos_dir / name, vdir / name)
-    (vdir / "empty.mp4").write_bytes(b"")
-    (vdir / "garbage.mp4").write_bytes(os.urandom(4096))
-    csv = tmp_path / "clips.csv"
-    csv.write_text("label,youtube_id,time_start,time_end,split\narm wrestling,arm_wrestling,0,10,validate\n"
-                   "yoga,empty,0,10,validate\nputting on eyeliner,eye_makeup,0,7,validate\n"
-                   "yoga,garbage,0,10,validate\ncleaning pool,pool_cleaning_1s,0,1,validate\n")
+    csv, vdir = kinetics_clip_set(tmp_path, videos_dir, [
+        ("arm wrestling", "arm_wrestling", 0, 10), ("yoga", "empty", 0, 10), ("putting on eyeliner", "eye_makeup", 0, 7),
+        ("yoga", "garbage", 0, 10), ("cleaning pool", "pool_cleaning_1s", 0, 1)])
     backend = PixelBackend(templates=None)
     backend.load()
     LocalEngine().run(_cfg(csv, vdir), tmp_path / "local", backend=backend)

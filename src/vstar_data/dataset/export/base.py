@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from ...errors import SkipRecord
+from ...jsonl import dumps
 
 _TAG_RE = re.compile(r"<(?:video|image)>", re.IGNORECASE)
 
@@ -114,6 +115,50 @@ class Exporter(ABC):
 
     def finish(self) -> None:
         """Close files; write indexes (dataset_info.json, task YAML ...)."""
+
+
+class RecordExporter(Exporter):
+    """A format that is one record per row in one data file: subclasses implement `record` (and
+    may extend `begin` / `finish` for indexes); this class owns opening, framing and closing.
+
+    `layout`: "jsonl" (one compact JSON object per line) or "json" (one JSON list, streamed).
+    `data_file`: the file's name inside a folder export (a file export writes `out` itself).
+    `with_frames`: sample each row's clip into JPEG files under `frames/` (`self.frame_writer`).
+    """
+
+    layout: ClassVar[str] = "jsonl"
+    data_file: ClassVar[str] = "data.jsonl"
+    with_frames: ClassVar[bool] = False
+
+    @abstractmethod
+    def record(self, row: dict[str, Any], video: str | None, video_file: Any) -> dict[str, Any]:
+        """The row as this format's record (same arguments as `add`; raise SkipRecord to leave it out)."""
+
+    def data_path(self) -> Path:
+        """Where the records go under `self.staging`."""
+        return self.staging if self.kind == "file" else self.staging / self.data_file
+
+    def begin(self) -> None:
+        self._fh = self.data_path().open("w", encoding="utf-8")
+        self._n = 0
+        if self.layout == "json":
+            self._fh.write("[")
+        if self.with_frames:
+            self.frame_writer = FrameWriter(self.staging / "frames", self.out.resolve() / "frames",
+                                            self.options, self.report)
+
+    def add(self, row: dict[str, Any], video: str | None, video_file: Any) -> None:
+        item = self.record(row, video, video_file)
+        if self.layout == "json":
+            self._fh.write(("\n" if self._n == 0 else ",\n") + json.dumps(item, ensure_ascii=False))
+        else:
+            self._fh.write(dumps(item) + "\n")
+        self._n += 1
+
+    def finish(self) -> None:
+        if self.layout == "json":
+            self._fh.write("\n]\n")
+        self._fh.close()
 
 
 # ------------------------------------------------------------------------------ shared helpers

@@ -11,35 +11,31 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import SkipRecord
-from ...jsonl import dumps
-from .base import Exporter, FrameWriter, labels_json, question_and_answer
+from .base import RecordExporter, labels_json, question_and_answer
 from .trl import user_turn
 
 
-class GrpoExporter(Exporter):
+class GrpoExporter(RecordExporter):
     name = "grpo"
     kind = "folder"
     absolute_paths = True
+    with_frames = True
     description = "prompt-only rows (frames + video + question) with labels as ground truth, for GRPO"
 
     def begin(self) -> None:
-        self._fh = (self.staging / "data.jsonl").open("w", encoding="utf-8")
-        self._frames = FrameWriter(self.staging / "frames", self.out.resolve() / "frames", self.options, self.report)
+        super().begin()
         self._seen: set[str] = set()
 
-    def add(self, row: dict[str, Any], video: str | None, video_file: Any) -> None:
+    def record(self, row: dict[str, Any], video: str | None, video_file: Any) -> dict[str, Any]:
         question, _ = question_and_answer(row)
         if row["id"] in self._seen:
             raise SkipRecord("duplicate_prompt", "another row of this sample was already written")
         labels = labels_json(row)
         if labels == "[]":
             raise SkipRecord("no_labels", "a prompt without labels cannot be rewarded")
-        images = self._frames.frames(video_file, row)
+        images = self.frame_writer.frames(video_file, row)
         self._seen.add(row["id"])
-        self._fh.write(dumps({"id": row["id"], "source": row.get("source"), "task": row.get("task"),
-                              "prompt": [user_turn(question, len(images))], "images": images,
-                              "video": video, "clip_start": row.get("clip_start"),
-                              "clip_end": row.get("clip_end"), "labels": labels}) + "\n")
-
-    def finish(self) -> None:
-        self._fh.close()
+        return {"id": row["id"], "source": row.get("source"), "task": row.get("task"),
+                "prompt": [user_turn(question, len(images))], "images": images,
+                "video": video, "clip_start": row.get("clip_start"),
+                "clip_end": row.get("clip_end"), "labels": labels}

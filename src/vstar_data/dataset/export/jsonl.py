@@ -4,24 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...jsonl import dumps
-from .base import Exporter
+from .base import RecordExporter
 
 
-class JsonlExporter(Exporter):
+class JsonlExporter(RecordExporter):
     name = "jsonl"
     kind = "file"
     suffixes = (".jsonl",)
     needs_video = False
     description = "every column as JSON Lines, label specs restored"
 
-    def begin(self) -> None:
-        self._fh = self.staging.open("w", encoding="utf-8")
-
-    def add(self, row: dict[str, Any], video: str | None, video_file: Any) -> None:
+    def record(self, row: dict[str, Any], video: str | None, video_file: Any) -> dict[str, Any]:
         from ..rows import from_record
 
-        self._fh.write(dumps({**from_record(row), "video": video}) + "\n")
-
-    def finish(self) -> None:
-        self._fh.close()
+        return {**from_record(row), "video": video}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .base import Exporter, has_window, question_and_answer
+from .base import RecordExporter, has_window, question_and_answer
 
 DATASET_NAME = "vstar"
 DATA_FILE = "vstar.json"
@@ -31,28 +31,23 @@ def dataset_info() -> dict[str, Any]:
     }}
 
 
-class LlamaFactoryExporter(Exporter):
+class LlamaFactoryExporter(RecordExporter):
     name = "llamafactory"
     kind = "folder"
     paths_relative_to = "out"
+    layout = "json"
+    data_file = DATA_FILE
     description = "LLaMA-Factory dataset_dir: vstar.json (sharegpt messages + videos) and dataset_info.json"
 
-    def begin(self) -> None:
-        self._fh = (self.staging / DATA_FILE).open("w", encoding="utf-8")
-        self._fh.write("[")
-        self._n = 0
-
-    def add(self, row: dict[str, Any], video: str | None, video_file: Any) -> None:
+    def record(self, row: dict[str, Any], video: str | None, video_file: Any) -> dict[str, Any]:
         question, answer = question_and_answer(row)
         item = {"messages": [{"role": "user", "content": "<video>" + question},
                              {"role": "assistant", "content": answer}],
                 "videos": [video]}
         if has_window(row):
             self.report.notes["use the whole clip (LLaMA-Factory has no clip_start/clip_end)"] += 1
-        self._fh.write(("\n" if self._n == 0 else ",\n") + json.dumps(item, ensure_ascii=False))
-        self._n += 1
+        return item
 
     def finish(self) -> None:
-        self._fh.write("\n]\n")
-        self._fh.close()
+        super().finish()
         (self.staging / "dataset_info.json").write_text(json.dumps(dataset_info(), indent=2) + "\n", "utf-8")

@@ -6,30 +6,20 @@ ignore the keys). Without --video-root the stored relative paths are written unc
 trainer joins them to its --videos folder)."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from .base import Exporter
+from .base import RecordExporter
 
 
-class LlavaExporter(Exporter):
+class LlavaExporter(RecordExporter):
     name = "llava"
     kind = "file"
     suffixes = (".json",)
+    layout = "json"
     needs_video = False
     description = "Video-LLaVA JSON list (id, video, conversations with <video>), for the bundled trainer"
 
-    def begin(self) -> None:
-        self._fh = self.staging.open("w", encoding="utf-8")
-        self._fh.write("[")
-        self._n = 0
-
-    def add(self, row: dict[str, Any], video: str | None, video_file: Any) -> None:
+    def record(self, row: dict[str, Any], video: str | None, video_file: Any) -> dict[str, Any]:
         item = {"id": row["id"], "video": video, "conversations": row["conversations"]}
         item.update((k, row[k]) for k in ("clip_start", "clip_end") if row.get(k) is not None)
-        self._fh.write(("\n" if self._n == 0 else ",\n") + json.dumps(item, ensure_ascii=False))
-        self._n += 1
-
-    def finish(self) -> None:
-        self._fh.write("\n]\n")
-        self._fh.close()
+        return item

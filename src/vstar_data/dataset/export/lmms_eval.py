@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigError
-from ...jsonl import dumps
-from .base import Exporter, has_window, labels_json, question_and_answer
+from .base import RecordExporter, has_window, labels_json, question_and_answer
 
 #: split names taken as held out, in order, when --split is not given
 HELD_OUT = ("eval", "test", "validation", "validate", "val")
@@ -97,7 +97,7 @@ def held_out_split(available: list[str]) -> str:
                       f"{', '.join(available) or 'none'}; name one with --split", key="split")
 
 
-class LmmsEvalExporter(Exporter):
+class LmmsEvalExporter(RecordExporter):
     name = "lmms-eval"
     kind = "folder"
     absolute_paths = True
@@ -118,18 +118,20 @@ class LmmsEvalExporter(Exporter):
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", task):
             raise ConfigError(f"task name {task!r} must be letters, digits and underscores", key="task_name")
         self.task = task
-        self._fh = (self.staging / f"{task}.jsonl").open("w", encoding="utf-8")
+        super().begin()
 
-    def add(self, row: dict[str, Any], video: str | None, video_file: Any) -> None:
+    def data_path(self) -> Path:
+        return self.staging / f"{self.task}.jsonl"
+
+    def record(self, row: dict[str, Any], video: str | None, video_file: Any) -> dict[str, Any]:
         question, answer = question_and_answer(row)
         if has_window(row):
             self.report.notes["use the whole clip (lmms-eval models read whole videos)"] += 1
-        self._fh.write(dumps({"id": row["id"], "source": row.get("source"), "task": row.get("task"),
-                              "video": video, "question": question, "answer": answer,
-                              "labels": labels_json(row)}) + "\n")
+        return {"id": row["id"], "source": row.get("source"), "task": row.get("task"),
+                "video": video, "question": question, "answer": answer, "labels": labels_json(row)}
 
     def finish(self) -> None:
-        self._fh.close()
+        super().finish()
         data_file = self.out.resolve() / f"{self.task}.jsonl"
         (self.staging / f"{self.task}.yaml").write_text(
             YAML.format(task=self.task, split=self.split, data_file=json.dumps(str(data_file))), "utf-8")

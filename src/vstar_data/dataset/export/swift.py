@@ -6,26 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...jsonl import dumps
-from .base import Exporter, has_window, question_and_answer
+from .base import RecordExporter, has_window, question_and_answer
 
 
-class SwiftExporter(Exporter):
+class SwiftExporter(RecordExporter):
     name = "swift"
     kind = "file"
     suffixes = (".jsonl",)
     description = "ms-swift JSONL (messages + videos)"
 
-    def begin(self) -> None:
-        self._fh = self.staging.open("w", encoding="utf-8")
-
-    def add(self, row: dict[str, Any], video: str | None, video_file: Any) -> None:
+    def record(self, row: dict[str, Any], video: str | None, video_file: Any) -> dict[str, Any]:
         question, answer = question_and_answer(row)
         if has_window(row):
             self.report.notes["use the whole clip (ms-swift has no clip_start/clip_end)"] += 1
-        self._fh.write(dumps({"messages": [{"role": "user", "content": "<video>" + question},
-                                           {"role": "assistant", "content": answer}],
-                              "videos": [video]}) + "\n")
-
-    def finish(self) -> None:
-        self._fh.close()
+        return {"messages": [{"role": "user", "content": "<video>" + question},
+                             {"role": "assistant", "content": answer}],
+                "videos": [video]}

@@ -9,31 +9,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...jsonl import dumps
-from .base import Exporter, FrameWriter, question_and_answer
+from .base import RecordExporter, question_and_answer
 
 
 def user_turn(question: str, n_images: int) -> dict[str, Any]:
+    """The user turn: one image part per frame, then the question."""
     return {"role": "user", "content": [{"type": "image"}] * n_images + [{"type": "text", "text": question}]}
 
 
-class TrlExporter(Exporter):
+class TrlExporter(RecordExporter):
     name = "trl"
     kind = "folder"
     absolute_paths = True
+    with_frames = True
     description = "TRL conversational dataset: data.jsonl (messages with image parts + images) and frames/"
 
-    def begin(self) -> None:
-        self._fh = (self.staging / "data.jsonl").open("w", encoding="utf-8")
-        self._frames = FrameWriter(self.staging / "frames", self.out.resolve() / "frames", self.options, self.report)
-
-    def add(self, row: dict[str, Any], video: str | None, video_file: Any) -> None:
+    def record(self, row: dict[str, Any], video: str | None, video_file: Any) -> dict[str, Any]:
         question, answer = question_and_answer(row)
-        images = self._frames.frames(video_file, row)
-        self._fh.write(dumps({"id": row["id"],
-                              "messages": [user_turn(question, len(images)),
-                                           {"role": "assistant", "content": [{"type": "text", "text": answer}]}],
-                              "images": images}) + "\n")
-
-    def finish(self) -> None:
-        self._fh.close()
+        images = self.frame_writer.frames(video_file, row)
+        return {"id": row["id"],
+                "messages": [user_turn(question, len(images)),
+                             {"role": "assistant", "content": [{"type": "text", "text": answer}]}],
+                "images": images}

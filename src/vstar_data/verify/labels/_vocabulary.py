@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ._cues import CONTRAST, CORRECT
+from ._commitment import CONTRAST, CORRECT
 from ._text import FUNCTION, NEG, PUNCT, SKIP, WORD, Doc
 
 
