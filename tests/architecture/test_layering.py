@@ -17,17 +17,9 @@ GROUND = {"errors", "registry", "config", "jsonl", "schemas", "__init__"}
 STAGES = ["sources", "video", "backends", "verify", "rewards", "generation", "dataset", "training", "cycle", "cli", "testing"]
 # (importing file, private name) pairs allowed for now; each entry must still be a real offender
 # (the test fails on a stale one, so the list only shrinks).
-KNOWN_PRIVATE_IMPORTS: set[tuple[str, str]] = {
-    # removed by the metrics branch (label types declare their metrics; evaluation stops parsing text)
-    ("cycle/evaluation.py", "_text"),
-    ("cycle/evaluation.py", "_canon_stream"),
-    ("cycle/evaluation.py", "_item_tokens"),
-    ("cycle/evaluation.py", "_occurrences"),
-    # verify/ reads answers with verify/labels' shared text analysis; making `_text` a public module
-    # of verify/labels waits for the metrics branch, which is changing that package
-    ("verify/echo.py", "_text"),
-    ("verify/verifier.py", "_text"),
-}
+# (module, private name) pairs still allowed: none. A new entry needs a reason; the test fails
+# when one goes stale, so the list only shrinks.
+KNOWN_PRIVATE_IMPORTS: set[tuple[str, str]] = set()
 
 
 def _module_name(path: Path) -> str:
@@ -161,7 +153,7 @@ def _private_imports(mod: str, path: Path, known: dict[str, Path]) -> list[str]:
 
 
 def test_no_private_name_crosses_a_package_boundary() -> None:
-    """`from ..verify.labels._text import analyze` (from cycle/) or `from .sibling_pkg.mod import
+    """`from ..verify.labels.analysis import analyze` (from cycle/) or `from .sibling_pkg.mod import
     _helper` couples a package to another's internals; within one package a private name is fine."""
     known = _modules()
     problems, seen = [], set()

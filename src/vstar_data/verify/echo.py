@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from .labels._text import FUNCTION, PUNCT, SOFT, WORD, Doc, analyze
+from .labels.analysis import FUNCTION, PUNCT, SOFT, WORD, Doc, analyze
 
 # 1. Stock phrases ---------------------------------------------------------------------------
 _ECHO_RE = re.compile("|".join(rf"(?:{p})" for p in (

@@ -29,7 +29,7 @@ import yaml
 
 from ..errors import ConfigError
 from .echo import is_hint_echo, leans_on_hint
-from .labels._text import analyze
+from .labels.analysis import analyze
 from .labels.base import LabelResult, LabelType, Profile
 from ..registry import LABEL_TYPES
 

@@ -8,7 +8,7 @@ import pytest
 
 from vstar_data.errors import ConfigError
 from vstar_data.verify.labels._commitment import REASONS, assertion, check, coordinated
-from vstar_data.verify.labels._text import analyze
+from vstar_data.verify.labels.analysis import analyze
 from vstar_data.verify.labels.base import Profile
 from vstar_data.verify.verifier import Verifier, load_profile
 

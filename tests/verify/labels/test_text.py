@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from vstar_data.verify.labels._text import analyze, negated, stem, token_sim
+from vstar_data.verify.labels.analysis import analyze, negated, stem, token_sim
 from vstar_data.verify.labels._numbers import fmt_number, numbers
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ._text import CLAUSE_WORDS, HARD, PUNCT, SOFT, WORD, Doc
+from .analysis import CLAUSE_WORDS, HARD, PUNCT, SOFT, WORD, Doc
 
 HEDGES = frozenset({"maybe", "perhaps", "possibly", "probably", "might", "unclear", "uncertain", "unsure",
                     "guess", "likely", "presumably", "seemingly", "either"})

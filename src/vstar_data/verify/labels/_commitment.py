@@ -48,7 +48,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Sequence
 
-from ._text import CLAUSE_WORDS, HARD, NUM, PUNCT, SOFT, WORD, Doc, negated
+from .analysis import CLAUSE_WORDS, HARD, NUM, PUNCT, SOFT, WORD, Doc, negated
 
 REASONS = ("negated", "questioned", "hedged", "counterfactual", "not_carried_out", "attributed_elsewhere",
            "retracted", "competing_value")

@@ -5,7 +5,7 @@ private to the label types.
 """
 from __future__ import annotations
 
-from ._text import NUM, WORD, Doc, positions
+from .analysis import NUM, WORD, Doc, positions
 
 # Reading numbers from text (shared with interval and sequence) ------------------------------
 _ONES = {w: i for i, w in enumerate(

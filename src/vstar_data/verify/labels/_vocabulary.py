@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ._commitment import CONTRAST, CORRECT
-from ._text import FUNCTION, NEG, PUNCT, SKIP, WORD, Doc
+from .analysis import FUNCTION, NEG, PUNCT, SKIP, WORD, Doc
 
 
 class _Vocabulary:

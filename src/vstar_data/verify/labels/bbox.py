@@ -18,7 +18,7 @@ from typing import Any
 
 from ._commitment import check, commitment_extra
 from ._numbers import fmt_number
-from ._text import analyze, negated
+from .analysis import analyze, negated
 from .base import LabelResult, LabelType, Profile
 
 _N = r"(-?\d+(?:\.\d+)?)"

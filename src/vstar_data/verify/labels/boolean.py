@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._claims import hedged
-from ._text import PUNCT, WORD, Doc, analyze, negated
+from .analysis import PUNCT, WORD, Doc, analyze, negated
 from .base import LabelResult, LabelType, Profile
 
 _YES = frozenset({"yes", "yeah", "yep", "yup", "affirmative", "indeed", "certainly", "definitely"})

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 
 from rapidfuzz import fuzz
 
-from ._text import (
+from .analysis import (
     FUNCTION,
     GLUE,
     HARD,

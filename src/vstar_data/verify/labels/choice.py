@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from ._claims import hedged, sentences
-from ._text import GLUE, PUNCT, SKIP, WORD, Doc, analyze, negated, stem, token_sim
+from .analysis import GLUE, PUNCT, SKIP, WORD, Doc, analyze, negated, stem, token_sim
 from .base import LabelResult, LabelType, Profile
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

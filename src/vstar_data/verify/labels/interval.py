@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ._text import FUNCTION, NUM, WORD, Doc, analyze, negated, stem
+from .analysis import FUNCTION, NUM, WORD, Doc, analyze, negated, stem
 from ._commitment import check, commitment_extra
 from ..metrics import Metric
 from .base import LabelResult, LabelType, Profile, ScoreContext

@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from ._commitment import CONTRAST, CORRECT, check, commitment_extra
-from ._text import FUNCTION, HARD, NUM, PUNCT, WORD, Doc, analyze, negated, stem
+from .analysis import FUNCTION, HARD, NUM, PUNCT, WORD, Doc, analyze, negated, stem
 from ._numbers import UNITS, Number, fmt_number, numbers
 from ..metrics import Metric
 from .base import LabelResult, LabelType, Profile, ScoreContext

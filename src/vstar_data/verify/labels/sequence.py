@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from ._commitment import assertion
-from ._text import HARD, NEG, NUM, PUNCT, SKIP, WORD, Doc, analyze, stem, token_sim
+from .analysis import HARD, NEG, NUM, PUNCT, SKIP, WORD, Doc, analyze, stem, token_sim
 from ..metrics import Metric, edit_distance
 from .base import LabelResult, LabelType, Profile, ScoreContext
 from ._numbers import fmt_number, numbers

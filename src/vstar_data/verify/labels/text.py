@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from . import _embed
 from ._claims import hedged, sentences
-from ._text import WORD, analyze
+from .analysis import WORD, analyze
 from .base import LabelResult, LabelType, Profile
 
 DEFAULT_MIN_SIMILARITY = 0.6

@@ -14,7 +14,7 @@ from typing import Any
 
 from ._commitment import check, commitment_extra
 from ._numbers import fmt_number
-from ._text import NUM, WORD, analyze, negated
+from .analysis import NUM, WORD, analyze, negated
 from .base import LabelResult, LabelType, Profile
 from .interval import _times, stated_intervals
 
