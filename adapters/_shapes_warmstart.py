@@ -20,6 +20,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
+from vstar_data.dataset.rows import conversations
+
 # It explains a hint in its own words only on clips whose field has one of these values (half of
 # the colours); on the others it defers to the hint, so cycle-0 rationalization yields about half.
 EXPLAINS = ("colour", ("red", "green"))
@@ -46,16 +48,13 @@ def _rows(world: Path, template: Any, rng: random.Random, per_clip: int,
             thing = f"a {truth['colour']} {truth['shape']}"
             for k in range(per_clip):
                 q = rng.choice(template.questions)["text"]
-                rows.append({"id": f"{truth['clip']}-d{k}", "video": video, "conversations": [
-                    {"from": "human", "value": "<video>\n" + template.generation_form.format(question=q)},
-                    {"from": "gpt", "value": f"The video shows {thing}."}]})
+                rows.append({"id": f"{truth['clip']}-d{k}", "video": video, "conversations": conversations(
+                    template.generation_form.format(question=q), f"The video shows {thing}.")})
                 hint = rng.choice(HINT_POOL)
                 prompt = template.rationalization_form.format(question=q, label=f"direction: {hint}")
-                rows.append({"id": f"{truth['clip']}-h{k}", "video": video, "conversations": [
-                    {"from": "human", "value": "<video>\n" + prompt},
-                    {"from": "gpt", "value": f"The video shows {thing} that moves {hint}."
-                     if truth[explains[0]] in explains[1] else
-                     f"As the hint says, the video shows {thing} that moves {hint}."}]})
+                rows.append({"id": f"{truth['clip']}-h{k}", "video": video, "conversations": conversations(
+                    prompt, f"The video shows {thing} that moves {hint}." if truth[explains[0]] in explains[1]
+                    else f"As the hint says, the video shows {thing} that moves {hint}.")})
     return rows
 
 

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from ..errors import VstarError
 from ..schemas import load_schema
+from ..sources.templates import VIDEO_TOKEN
 
 # Column order of the published dataset (README `dataset_info` and every parquet shard).
 LABEL_FIELDS = ("type", "name", "value_text", "value_number", "values", "start", "end", "synonyms",
@@ -132,7 +133,7 @@ def struct_to_score(struct: dict[str, Any]) -> dict[str, Any]:
 
 def conversations(question: str, answer: str) -> list[dict[str, str]]:
     """LLaVA-style turns: the `<video>` token opens the first human turn."""
-    return [{"from": "human", "value": "<video>\n" + question}, {"from": "gpt", "value": answer}]
+    return [{"from": "human", "value": f"{VIDEO_TOKEN}\n{question}"}, {"from": "gpt", "value": answer}]
 
 
 def to_record(row: dict[str, Any], variant: str = "original") -> tuple:
