@@ -164,11 +164,12 @@ class ShapesAdapter(Adapter):
                              metadata={"fps": float(row["fps"]), "frames": int(row["frames"])})
 
     @classmethod
-    def warm_start(cls, out: str | Path, *, arch: str = "qwen2_vl", seed: int = 0) -> Path:
-        """A tiny model pre-trained on this world's *other* skills (see _shapes_warmstart.py)."""
+    def warm_start(cls, out: str | Path, *, arch: str = "qwen2_vl", seed: int = 0, steps: int = 300) -> Path:
+        """A tiny model pre-trained on this world's *other* skills (see _shapes_warmstart.py);
+        fewer `steps` give a weaker model sooner (a quick world for tests)."""
         from vstar_data.adapters._shapes_warmstart import build_warm_start
 
-        return build_warm_start(out, render_world, arch=arch, seed=seed)
+        return build_warm_start(out, render_world, arch=arch, seed=seed, steps=steps)
 
     @staticmethod
     def _label(kind: str, row: dict[str, str]) -> dict[str, Any] | None:

@@ -45,8 +45,10 @@ def demo_config(world: Path, model: Path, out: Path, *, cycles: int, seed: int, 
 
 
 def run_demo(out: str | Path, *, cycles: int = 3, clips: int = 512, seed: int = 0, rationalize: bool = True,
-             train_steps: int = 300, echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
-    """Render the world, build the warm-start model, run the cycles; returns stats.json's list."""
+             train_steps: int = 300, warm_start_steps: int = 300,
+             echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Render the world, build the warm-start model, run the cycles; returns stats.json's list.
+    (`train_steps` / `warm_start_steps`: fewer make a quick, smaller demo, as the tests run.)"""
     from ..adapters.shapes import ShapesAdapter, render_world
 
     out = Path(out).resolve()
@@ -57,7 +59,7 @@ def run_demo(out: str | Path, *, cycles: int = 3, clips: int = 512, seed: int = 
     model = out / "models" / "warm-start"
     if not (model / "train_done.json").exists():
         echo(f"training the warm-start model (colour, shape, restating a hint) -> {model}")
-        ShapesAdapter.warm_start(model, seed=seed)
+        ShapesAdapter.warm_start(model, seed=seed, steps=warm_start_steps)
     run_dir = out / ("run" if rationalize else "run-no-rationalization")
     config = run_dir.parent / f"{run_dir.name}.yaml"
     config.write_text(yaml.safe_dump(demo_config(world, model, run_dir, cycles=cycles, seed=seed,

@@ -12,7 +12,6 @@ generation/attempts.py (the one rule) which files of a generation run hold attem
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from typing import Any
 from ..generation.attempts import attempt_files, read_attempts
 
 FINAL = "final"
-_CYCLE = re.compile(r"^cycle-(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -58,12 +56,6 @@ class RunLayout:
     @property
     def final(self) -> Path:
         return self.root / FINAL
-
-    def cycles_on_disk(self) -> list[int]:
-        """Cycle numbers that have a folder, ascending."""
-        if not self.root.is_dir():
-            return []
-        return sorted(int(m.group(1)) for p in self.root.iterdir() if (m := _CYCLE.match(p.name)) and p.is_dir())
 
     @staticmethod
     def generate_dir(stage: Path) -> Path:
