@@ -12,7 +12,6 @@ generation/attempts.py (the one rule) which files of a generation run hold attem
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,33 +20,19 @@ from ..generation.attempts import attempt_files, read_attempts
 FINAL = "final"
 
 
-@dataclass(frozen=True)
 class RunLayout:
     """Paths of a run directory (`root`); creating the object touches nothing on disk."""
 
-    root: Path
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.run_yaml = self.root / "run.yaml"         # the merged run config
+        self.sources_json = self.root / "sources.json"  # resolved video folders (for `vstar-data report`)
+        self.stats = self.root / "stats.json"
+        self.plot = self.root / "yield_per_cycle.png"
+        self.report = self.root / "report.html"
 
-    # -- run-level files -------------------------------------------------------------------------
-    @property
-    def run_yaml(self) -> Path:
-        return self.root / "run.yaml"
-
-    @property
-    def sources_json(self) -> Path:
-        """Resolved video folders per stage and source folder (for `vstar-data report`)."""
-        return self.root / "sources.json"
-
-    @property
-    def stats(self) -> Path:
-        return self.root / "stats.json"
-
-    @property
-    def plot(self) -> Path:
-        return self.root / "yield_per_cycle.png"
-
-    @property
-    def report(self) -> Path:
-        return self.root / "report.html"
+    def __repr__(self) -> str:
+        return f"RunLayout({str(self.root)!r})"
 
     # -- stages: cycle-N/ and final/ ------------------------------------------------------------
     def cycle(self, n: int) -> Path:
