@@ -108,3 +108,36 @@ def test_yield_per_cycle_from_rows_and_from_runner_stats(tmp_path):
 def test_size_categories():
     assert [size_category(n) for n in (5, 5_000, 50_000, 500_000, 1_000_000)] == [
         "n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M"]
+
+
+def test_html_in_quoted_values_shows_as_text(tmp_path):
+    """Release message, task, model, revision and profile names come from users; the Hub renders
+    the card's Markdown as HTML, so none of their tags may survive as HTML."""
+    evil = '<script>alert(1)</script><img src=x onerror="alert(2)"> a|b & c'
+    rows = make_attempts(6, cycle=1)
+    for r in rows:
+        r.update(task=f"task {evil}", model=f"model {evil}", model_revision=f"rev `{evil}`",
+                 verifier_profile=f"prof {evil}")
+    store = tmp_path / "vstar-1m"
+    publish(write_rows_dir(tmp_path / "rows", rows), store, "v0.1.0", f"first\n\n# {evil}", hub_repo=None,
+            pretty_name=f"Name {evil}", profiles={f"prof {evil}": {"rel_tol": evil}})
+    text = (store / "README.md").read_text()
+    body = text.split("\n---\n", 1)[1]
+    prose = re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", re.sub(r"```.*?```", "", body, flags=re.S))  # no code
+    assert "<script" not in prose and "<img" not in prose and "&lt;script&gt;alert(1)&lt;/script&gt;" in prose
+    assert "\n# " not in body.split("# Name", 1)[1]   # the message's newline cannot start a heading
+    assert "a\\|b &amp; c" in body                    # a pipe cannot split a table cell
+    task_rows = body.split("**Rows per task**", 1)[1].split("\n\n\n", 1)[0].splitlines()[4:]
+    assert [r.rsplit(" | ", 2)[0] for r in task_rows if r] == [
+        "| task &lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=\"alert(2)\"&gt; a\\|b &amp; c"]
+    models = body.split("Models: ", 1)[1].split("\n", 1)[0]
+    assert models.startswith("`model <script>") and "`` rev `<script>" in models  # code spans: shown as typed
+    assert DatasetCard.load(store / "README.md").data.to_dict()["pretty_name"] == f"Name {evil}"
+
+
+def test_markdown_escapers():
+    from vstar_data.dataset.card import md_code, md_text
+
+    assert md_text("<b>x</b> & y|z\nw") == "&lt;b&gt;x&lt;/b&gt; &amp; y\\|z w"
+    assert md_code("a<b>") == "`a<b>`" and md_code("x ``y`` z") == "```x ``y`` z```"
+    assert md_code("`q") == "`` `q ``" and md_code("a|b\nc") == "`a\\|b c`"

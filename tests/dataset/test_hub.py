@@ -141,15 +141,84 @@ def test_offline_hub_push_fails_clearly_after_the_local_release(tmp_path, rows_v
     assert Store.open(store).resolve("refs/tags/v0.1.0")
 
 
+def _all_uploaded_bytes(hub: HubServer) -> bytes:
+    """Every byte the client sent: commit payloads (regular files inline) and LFS bodies."""
+    return b"".join(json.dumps(r).encode() for r in hub.requests) + b"".join(
+        e.content or b"" for c in hub.repo(REPO).commits.values() for e in c.files.values())
+
+
+@pytest.mark.slow
+def test_push_uploads_the_release_commit_only_not_ignored_files_or_links_out(tmp_path, rows_v1, hub):
+    """The fault campaign's store: an ignored `.env` and an ignored link to a file outside the
+    store (plus an untracked file). The Hub gets exactly the files of the release's commit."""
+    store = tmp_path / "vstar-1m"
+    with pytest.raises(VstarError, match="HF_HUB_OFFLINE"):  # the local release only, for now
+        publish(rows_v1, store, "v0.1.0", "first", hub_repo=REPO)
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("OUTSIDE-SECRET-CONTENTS\n")
+    (store / ".git" / "info" / "exclude").write_text(".env\ndata/leak.txt\n")
+    (store / ".env").write_text("HF_TOKEN=ENV-SECRET-CONTENTS\n")
+    (store / "data" / "leak.txt").symlink_to(secret)
+    assert Store.open(store).is_clean()  # git status does not show ignored files
+    res = _push(hub, rows_v1, store, "v0.1.0", "first")
+    assert res.returncode == 0, res.stderr[-3000:]
+    repo = hub.repo(REPO)
+    local = _local_files(store, "v0.1.0")
+    assert set(repo.commits[repo.tags["v0.1.0"]].files) - {".gitattributes"} == local
+    sent = _all_uploaded_bytes(hub)
+    assert b"ENV-SECRET" not in sent and b"OUTSIDE-SECRET" not in sent
+
+    # An untracked, not ignored file makes the tree unclean: the release is read from git instead.
+    (store / "notes.txt").write_text("UNTRACKED-CONTENTS\n")
+    repo.tags.clear()
+    res = _push(hub, rows_v1, store, "v0.1.0", "first")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert set(repo.commits[repo.tags["v0.1.0"]].files) - {".gitattributes"} == local
+    assert b"UNTRACKED" not in _all_uploaded_bytes(hub)
+
+
+def test_a_symlink_committed_into_a_release_is_refused_not_followed(tmp_path, rows_v1):
+    from vstar_data.dataset.store import push_release
+
+    store = tmp_path / "vstar-1m"
+    publish(rows_v1, store, "v0.1.0", "first")
+    (tmp_path / "secret.txt").write_text("OUTSIDE")
+    (store / "link.txt").symlink_to(tmp_path / "secret.txt")
+    st = Store.open(store)
+    st.git("add", "link.txt")
+    st.git("commit", "-q", "-m", "hand-made")
+    st.git("tag", "-a", "v-link", "-m", "hand-made")
+    with pytest.raises(VstarError, match="symbolic link") as err:
+        push_release(st, "v-link", REPO)
+    assert err.value.key == "link.txt" and "link.txt" in str(err.value)
+
+
+def test_push_files_refuses_a_link_it_is_given(tmp_path):
+    import huggingface_hub.constants as c
+
+    from vstar_data.dataset.hub import push_files
+
+    (tmp_path / "secret.txt").write_text("OUTSIDE")
+    (tmp_path / "release").mkdir()
+    (tmp_path / "release" / "a.txt").symlink_to(tmp_path / "secret.txt")
+    offline, c.HF_HUB_OFFLINE = c.HF_HUB_OFFLINE, False
+    try:
+        with pytest.raises(VstarError, match="not a regular file"):
+            push_files(tmp_path / "release", ["a.txt"], REPO, tag="v1", message="m", endpoint="http://127.0.0.1:9")
+    finally:
+        c.HF_HUB_OFFLINE = offline
+
+
 def test_hub_repo_id_must_have_a_namespace(tmp_path):
-    from vstar_data.dataset.hub import push_folder
+    from vstar_data.dataset.hub import push_files
 
     with pytest.raises(VstarError, match="ORG/NAME"):
         import huggingface_hub.constants as c
 
         offline, c.HF_HUB_OFFLINE = c.HF_HUB_OFFLINE, False
         try:
-            push_folder(tmp_path, "vstar-1m", tag="v1", message="m")
+            push_files(tmp_path, [], "vstar-1m", tag="v1", message="m")
         finally:
             c.HF_HUB_OFFLINE = offline
 

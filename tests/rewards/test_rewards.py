@@ -102,3 +102,18 @@ def test_verl_and_easyr1_signatures():
                                 {"response": "It happens from 12 s to 16 s.", "ground_truth": json.dumps([SEG])}])
     assert out == [{"overall": 0.25, "accuracy": 0.25, "accepted": 0.0},
                    {"overall": pytest.approx(0.4), "accuracy": pytest.approx(0.4), "accepted": 0.0}]
+
+
+@pytest.mark.parametrize("labels", [
+    '[{"type": "number", "name": "dive_score", "value": NaN}]',
+    '[{"type": "number", "name": "dive_score", "value": 1e999}]',
+    [{"type": "number", "name": "dive_score", "value": 80.0, "abs_tol": float("inf")}],
+    [{"type": "number", "name": "dive_score", "value_number": float("nan"), "extra": None}],   # a published struct
+])
+def test_non_finite_label_is_a_clear_error_not_an_accept(labels):
+    from vstar_data.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="dive_score.*not a finite number"):
+        score_answer(labels, "The dive score is 80.")
+    with pytest.raises(ConfigError, match="not a finite number"):
+        parse_labels(labels)

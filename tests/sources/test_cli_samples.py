@@ -197,3 +197,51 @@ class TestScaffoldedAdapterContract(AdapterContract):
         (tmp_path / "v" / "sub").mkdir(parents=True)
         (tmp_path / "v" / "sub" / "b.webm").write_bytes(b"")
         return tmp_path / "v"
+
+
+_NUMBER_ADAPTER = '''
+import csv
+from pathlib import Path
+from typing import ClassVar, Iterator
+
+from vstar_data import Adapter, Sample, SkipRecord
+
+
+class CountsAdapter(Adapter):
+    """A CSV ``video,label,count``: one category and one number label per clip."""
+
+    name: ClassVar[str] = "counts"
+    description: ClassVar[str] = "test adapter with a number label"
+    tasks: ClassVar[tuple[str, ...]] = ("my_task",)
+    label_types: ClassVar[tuple[str, ...]] = ("category", "number")
+
+    def read(self, root: Path) -> Iterator[Sample | SkipRecord]:
+        with root.open(newline="") as fh:
+            for row in csv.DictReader(fh):
+                yield Sample(id=row["video"].split(".")[0], source=self.name, task="my_task", video=row["video"],
+                             split="train", labels=[{"type": "category", "name": "category", "value": row["label"]},
+                                                    {"type": "number", "name": "count", "value": float(row["count"])}])
+'''
+
+
+def test_non_finite_number_label_is_a_located_skip(tmp_path: Path) -> None:
+    """float('1e999'), float('nan') and float('inf') parse: the sample is skipped, named, the run goes on."""
+    _scaffold(tmp_path)
+    template = tmp_path / "templates" / "my_task.yaml"
+    template.write_text(template.read_text().replace("label_types: [category]", "label_types: [category, number]"))
+    adapter_py = tmp_path / "counts.py"
+    adapter_py.write_text(_NUMBER_ADAPTER)
+    ann = tmp_path / "ann.csv"
+    ann.write_text("video,label,count\na.mp4,juggling,3\nb.mp4,juggling,1e999\nc.mp4,juggling,nan\n"
+                   "d.mp4,juggling,-inf\ne.mp4,juggling,4\n", "utf-8")
+    out = tmp_path / "s.jsonl"
+    result = _run(adapter_py, "-a", ann, "--templates", tmp_path / "templates", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in _lines(out)] == ["a", "e"]
+    assert "skipped (invalid_labels)" in result.output and "3" in result.output
+    adapter = load_adapter(str(adapter_py))(ann)
+    assert [s.id for s in adapter.samples()] == ["a", "e"]
+    skips = {s.sample_id: str(s) for s in adapter.skips}
+    assert set(skips) == {"b", "c", "d"}
+    assert str(ann) in skips["b"] and "inf is not a finite number" in skips["b"]
+    assert "nan is not a finite number" in skips["c"]

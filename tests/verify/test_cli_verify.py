@@ -133,3 +133,27 @@ def test_verify_vocabulary_file_must_exist(tmp_path: Path) -> None:
     result = runner.invoke(app, ["verify", str(src), "--out", str(tmp_path / "o.jsonl"),
                                  "--vocabulary", str(tmp_path / "nope.txt")])
     assert result.exit_code != 0 and "nope.txt" in (result.output + str(result.exception))
+
+
+@pytest.mark.parametrize("raw, shown", [
+    ('{"type": "number", "name": "final_score", "value": 1e999}', "inf"),
+    ('{"type": "number", "name": "final_score", "value": NaN}', "nan"),
+    ('{"type": "number", "name": "final_score", "value": 65.6, "abs_tol": Infinity}', "inf"),
+    ('{"type": "interval", "name": "seg", "start": 1, "end": 1e999}', "inf"),
+    ('{"type": "number", "name": "final_score", "value": 65.6, "note": [NaN]}', "nan"),   # an extra key too
+])
+def test_non_finite_label_is_invalid_input_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture, raw: str, shown: str) -> None:
+    """json.loads reads NaN / Infinity / 1e999 (-> inf): such a label would accept any answer."""
+    src = _write(tmp_path / "in.jsonl", [ROWS[0], '{"id": "x", "labels": [' + raw + '], "answer": "It is 65.6."}'])
+    out = tmp_path / "v.jsonl"
+    result = runner.invoke(app, ["verify", str(src), "--out", str(out)])
+    assert isinstance(result.exception, LabelSpecError), result.output
+    message = str(result.exception)
+    assert str(src) in message and "row 2" in message and f"{shown} is not a finite number" in message
+    assert not out.exists()
+    monkeypatch.setattr(sys, "argv", ["vstar-data", "verify", str(src), "-o", str(out)])
+    with pytest.raises(SystemExit) as info:
+        main()
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.startswith("error: ") and "row 2" in err and "Traceback" not in err

@@ -1,11 +1,13 @@
 """The dataset card: README.md YAML (configs, dataset_info, licences) and the Jinja body.
 
 The YAML is produced by the libraries that read it back (`MetadataConfigs`, `DatasetInfosDict`,
-`DatasetCardData`), never written by hand; the body is `cards/dataset_card.md.j2`. Every count in
-the card comes from the build's `Manifest`, the same object that named the shards.
+`DatasetCardData`), never written by hand; the body is `cards/dataset_card.md.j2`, rendered with every quoted value escaped (HTML shows as
+text: `md_text`, `md_code`). Every count in the card comes from the build's `Manifest`, the same
+object that named the shards.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from importlib.resources import files
 from typing import Any, Mapping, Sequence
@@ -161,9 +163,9 @@ def render_card(man: Manifest, *, tag: str, message: str = "", store_name: str =
     for key, n in man.counts.items():
         models[(key[_KEY["model"]], key[_KEY["model_revision"]])] += n
     template = files("vstar_data._cards").joinpath("dataset_card.md.j2").read_text("utf-8")
-    card = DatasetCard.from_template(
-        build_card_data(man, licenses=licenses, pretty_name=pretty_name, eval_files=eval_files),
-        template_str=template, eval_files=sorted(eval_files), eval_config=EVAL_CONFIG,
+    card_data = build_card_data(man, licenses=licenses, pretty_name=pretty_name, eval_files=eval_files)
+    body = _environment().from_string(template).render(
+        card_data.to_dict(), card_data=_Raw(card_data.to_yaml()), eval_files=sorted(eval_files), eval_config=EVAL_CONFIG,
         pretty_name=pretty_name, tag=tag, message=message, total=man.total, sources=sorted(man.configs),
         all_splits=all_splits, config_rows=config_rows, store_name=store_name, hub_repo=hub_repo,
         example_config=example, example_split=ordered_splits(man.configs[example])[-1],
@@ -175,4 +177,41 @@ def render_card(man: Manifest, *, tag: str, message: str = "", store_name: str =
         models=[{"name": m, "revision": r, "rows": n} for (m, r), n in
                 sorted(models.items(), key=lambda kv: -kv[1])],
         licences=source_licenses(sorted(man.configs), licenses))
-    return str(card)
+    return str(DatasetCard(body))
+
+
+# --------------------------------------------------------------------------- escaping
+# The card is Markdown rendered as HTML on the Hub; every value it quotes (release message, task,
+# model and profile names, licence notes, ...) comes from user input and must show as text.
+
+class _Raw(str):
+    """Already-safe Markdown (the YAML header, a built code span): not escaped again."""
+
+
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "\n": " ", "\r": " "})
+
+
+def md_text(value: Any) -> str:
+    """`value` as Markdown text: HTML characters as entities, `|` escaped (tables), on one line."""
+    if isinstance(value, _Raw):
+        return value
+    return str(value).translate(_TEXT_ESCAPES) if value is not None else ""
+
+
+def md_code(value: Any) -> _Raw:
+    """`value` as an inline code span (HTML inside one shows as text): a backtick fence longer
+    than any run of backticks in it, `|` escaped for tables, on one line."""
+    text = str(value).replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+    runs = [len(r) for r in re.findall(r"`+", text)]
+    fence = "`" * (max(runs, default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return _Raw(f"{fence}{pad}{text}{pad}{fence}")
+
+
+def _environment() -> Any:
+    """Jinja with every `{{ value }}` escaped as Markdown text unless it is `_Raw`."""
+    import jinja2
+
+    env = jinja2.Environment(finalize=md_text)
+    env.filters["code"] = md_code
+    return env

@@ -134,6 +134,36 @@ class Store:
     def is_clean(self) -> bool:
         return not self.git("status", "--porcelain", "--untracked-files=all").strip()
 
+    def release_files(self, commit: str) -> list[str]:
+        """The files of `commit`, by git's own listing (never a walk of the folder: ignored or
+        untracked files are not part of a release). Only regular files: a symbolic link (git stores
+        its target as text) or a submodule is refused, since the Hub has no such thing and
+        following a link could upload a file from outside the store."""
+        out = []
+        for entry in filter(None, self.git("ls-tree", "-r", "-z", "--full-tree", commit).split("\0")):
+            meta, rel = entry.split("\t", 1)
+            mode, kind = meta.split()[:2]
+            if mode not in ("100644", "100755"):
+                what = "a symbolic link" if mode == "120000" else f"a {kind} (mode {mode})"
+                raise VstarError(f"release commit {commit[:12]} holds {what}, not a regular file; a release "
+                                 "uploads regular files only. Publish the release again with `vstar-data "
+                                 "push`, which never makes links", file=self.path / rel, key=rel)
+            out.append(rel)
+        return sorted(out)
+
+    def worktree_holds(self, commit: str, files: list[str]) -> bool:
+        """True when the working tree has exactly `commit`'s content for `files` (HEAD is `commit`,
+        git sees no change) and each of them is a regular file inside the store, reached through no
+        symbolic link; False means: read the release from git instead."""
+        if self.resolve("HEAD") != commit or not self.is_clean():
+            return False
+        root = os.path.realpath(self.path)
+        for rel in files:
+            path = os.path.join(root, rel)
+            if os.path.realpath(path) != path or not os.path.isfile(path) or os.path.islink(path):
+                return False
+        return True
+
     @contextmanager
     def lock(self) -> Iterator[None]:
         """One publisher per store; git's own lock files left by a killed git are stale under it."""

@@ -65,10 +65,12 @@ def with_retries(fn: Callable[[], T], what: str, *, attempts: int = 5, wait: flo
     raise AssertionError("unreachable")
 
 
-def push_folder(folder: str | Path, repo_id: str, *, tag: str, message: str, token: str | None = None,
-                endpoint: str | None = None, private: bool | None = None, force: bool = False,
-                exclude: Iterable[str] = (), attempts: int = 5, retry_wait: float | None = None) -> HubResult:
-    """Upload every file under `folder` as one commit of dataset repo `repo_id`, tagged `tag`."""
+def push_files(root: str | Path, files: Iterable[str], repo_id: str, *, tag: str, message: str,
+               token: str | None = None, endpoint: str | None = None, private: bool | None = None,
+               force: bool = False, attempts: int = 5, retry_wait: float | None = None) -> HubResult:
+    """Upload `files` (paths relative to `root`: the caller's listing of a release, never a walk of
+    the folder) as one commit of dataset repo `repo_id`, tagged `tag`. Each must be a regular file
+    inside `root`, reached through no symbolic link: a link is refused, never followed."""
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -77,11 +79,13 @@ def push_folder(folder: str | Path, repo_id: str, *, tag: str, message: str, tok
                          "(the local release is complete)")
     if repo_id.count("/") != 1:
         raise VstarError(f"Hub repo must be ORG/NAME, got {repo_id!r}", key="hub_repo")
-    folder = Path(folder)
-    skip = set(exclude)
-    local = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
-                   if p.is_file() and ".git" not in p.relative_to(folder).parts
-                   and p.relative_to(folder).as_posix() not in skip)
+    folder = Path(os.path.realpath(root))
+    local = sorted(set(files))
+    for rel in local:
+        path = folder / rel
+        if os.path.realpath(path) != str(path) or not path.is_file():
+            raise VstarError("is not a regular file inside the release folder (a symbolic link, or missing); "
+                             "nothing was uploaded", file=path)
     api = HfApi(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None,
                 token=token or os.environ.get("HF_TOKEN") or None)
     wait = retry_wait if retry_wait is not None else float(os.environ.get("VSTAR_HUB_RETRY_WAIT", "1"))

@@ -3,7 +3,10 @@
 Attempt rows (what generation writes, `schemas/row.schema.json`) are checked by a validator
 compiled from that JSON Schema to plain Python (jsonschema itself costs ~1 ms a row, 17 minutes
 for VSTaR-1M); when a row fails, jsonschema is asked for the message, so the schema file stays
-the single source of truth for both speed and wording.
+the single source of truth for both speed and wording. Both read `number` as a *finite* number
+(see `schemas`), and the open parts of a row that are published (label specs' and scores' extra
+keys) are searched for NaN / Infinity too; a label type that is not registered is refused, as
+`vstar-data verify` refuses it.
 
 Label specs are open-ended (plugins may add types and keys) but the Hub viewer needs one column
 type for every config, so a spec becomes one struct whose fields are all nullable
@@ -13,12 +16,14 @@ type for every config, so a spec becomes one struct whose fields are all nullabl
 from __future__ import annotations
 
 import json
+import math
 import re
 from functools import lru_cache
 from typing import Any, Callable
 
 from ..errors import VstarError
-from ..schemas import load_schema
+from ..registry import LABEL_TYPES
+from ..schemas import NONFINITE_HINT, all_finite, find_nonfinite, load_schema, validator_class
 from ..sources.templates import VIDEO_TOKEN
 
 # Column order of the published dataset (README `dataset_info` and every parquet shard).
@@ -168,9 +173,7 @@ def _validators() -> tuple[Callable[[Any], bool], Any]:
     schema, label = load_schema("row"), load_schema("label_spec")
     resources = {label["$id"]: label, schema["$id"]: schema}
     registry = Registry().with_resources((k, Resource.from_contents(v)) for k, v in resources.items())
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return compile_schema(schema, resources), cls(schema, registry=registry)
+    return compile_schema(schema, resources), validator_class(schema)(schema, registry=registry)
 
 
 def check_row(row: Any, *, file: str | None = None, line: int | None = None) -> None:
@@ -182,11 +185,21 @@ def check_row(row: Any, *, file: str | None = None, line: int | None = None) -> 
         err = jsonschema.exceptions.best_match(slow.iter_errors(row))
         if err is not None:
             field = "/".join(str(p) for p in err.absolute_path) or "(row)"
-            raise VstarError(f"invalid attempt row: {err.message}", file=file, row=line, key=field)
+            bad = err.instance
+            message = f"{bad!r} {NONFINITE_HINT}" if type(bad) is float and not math.isfinite(bad) else err.message
+            raise VstarError(f"invalid attempt row: {message}", file=file, row=line, key=field)
+    for key in ("labels", "verifier_scores"):  # open objects: extra keys are published as JSON
+        found = None if all_finite(row[key]) else find_nonfinite(row[key])
+        if found is not None:
+            raise VstarError(f"invalid attempt row: {found[1]!r} {NONFINITE_HINT}", file=file, row=line,
+                             key=f"{key}/{found[0]}")
     start, end = row.get("clip_start"), row.get("clip_end")
     if start is not None and end is not None and end < start:
         raise VstarError("clip_end is before clip_start", file=file, row=line, key="clip_end")
-    for spec in row["labels"]:
+    for i, spec in enumerate(row["labels"]):
+        if spec["type"] not in LABEL_TYPES:
+            raise VstarError(f"unknown label type {spec['type']!r} (is the plugin that provides it installed?); "
+                             f"known: {', '.join(LABEL_TYPES.names())}", file=file, row=line, key=f"labels/{i}/type")
         if spec["type"] == "interval" and spec["end"] < spec["start"]:
             raise VstarError(f"interval {spec['name']!r} ends before it starts", file=file, row=line,
                              key="labels")
@@ -199,7 +212,7 @@ def check_row(row: Any, *, file: str | None = None, line: int | None = None) -> 
 _TYPE_EXPR = {
     "string": "type({v}) is str",
     "integer": "(type({v}) is int or type({v}) is float and {v}.is_integer())",
-    "number": "type({v}) in _NUMBER",
+    "number": "(type({v}) is int or type({v}) is float and _isfinite({v}))",
     "boolean": "type({v}) is bool",
     "null": "{v} is None",
     "array": "type({v}) is list",
@@ -229,7 +242,7 @@ class _Compiler:
         name = self.function(schema, schema)
         from jsonschema._utils import equal
 
-        namespace: dict[str, Any] = {"_equal": equal, "_MISSING": object(), "_NUMBER": (int, float), **self.consts}
+        namespace: dict[str, Any] = {"_equal": equal, "_MISSING": object(), "_isfinite": math.isfinite, **self.consts}
         exec(compile("\n".join(self.sources), "<row.schema.json>", "exec"), namespace)  # noqa: S102
         return namespace[name]
 

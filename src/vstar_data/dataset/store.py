@@ -1,5 +1,5 @@
 """Publishing a release: attempt rows -> validated shards + card -> one commit and one tag in the
-local store (`gitstore.Store`) -> optionally one commit and one tag on the Hub (`hub.push_folder`).
+local store (`gitstore.Store`) -> optionally one commit and one tag on the Hub (`hub.push_files`).
 
 The release is built and every row checked in a staging folder beside the store; only then, under
 the store lock, is it handed to the store through the journal (`gitstore.Store.apply`), so a bad
@@ -203,19 +203,23 @@ def _build(staging: Path, rows_dir: str | Path, tag: str, message: str, extras: 
 
 
 def push_release(store: Store | str | Path, tag: str, repo_id: str, **hub_kwargs: Any) -> Any:
-    """Push release `tag` of a store to the Hub (from the working tree when it holds that release)."""
-    from .hub import push_folder
+    """Push release `tag` of a store to the Hub: exactly the files of the tag's commit, by git's own
+    listing (`Store.release_files`), never a walk of the folder, so ignored or untracked files and
+    links out of the store are never uploaded. Contents come from the working tree when git finds it
+    holds that commit unchanged, else from a checkout of the commit."""
+    from .hub import push_files
 
     st = store if isinstance(store, Store) else Store.open(store, create=False)
     commit = st.resolve(f"refs/tags/{tag}")
     if commit is None:
         raise VstarError(f"no release tagged {tag!r}", file=st.path)
     message = st.git("log", "-1", "--format=%s", commit).strip()
-    if st.resolve("HEAD") == commit and st.is_clean():
-        return push_folder(st.path, repo_id, tag=tag, message=message, exclude={MARKER}, **hub_kwargs)
+    files = [rel for rel in st.release_files(commit) if rel != MARKER]
+    if st.worktree_holds(commit, files):
+        return push_files(st.path, files, repo_id, tag=tag, message=message, **hub_kwargs)
     with tempfile.TemporaryDirectory(prefix="vstar-hub-") as tmp:
         folder = st.checkout(tag, Path(tmp) / "release")
-        return push_folder(folder, repo_id, tag=tag, message=message, **hub_kwargs)
+        return push_files(folder, files, repo_id, tag=tag, message=message, **hub_kwargs)
 
 
 def _as_bytes(value: str | bytes | os.PathLike) -> bytes:

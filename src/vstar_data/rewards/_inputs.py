@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..errors import ConfigError
+from ..schemas import nonfinite_error
 
 # Fields of the published dataset's `labels` struct (vstar_data.dataset.rows.LABEL_FIELDS): a
 # struct is turned back into a spec here without importing the dataset stage.
@@ -27,7 +28,8 @@ def _from_struct(struct: dict[str, Any]) -> dict[str, Any]:
 
 def parse_labels(labels: Any) -> list[dict[str, Any]]:
     """Label specs from a list of spec dicts, the published dataset's label structs, one spec
-    dict, or a JSON string of any of these. Keys that Arrow filled with None are dropped."""
+    dict, or a JSON string of any of these. Keys that Arrow filled with None are dropped. A spec
+    holding a non-finite number (NaN, Infinity, 1e999) raises ConfigError."""
     if labels is None:
         return []
     if isinstance(labels, (bytes, bytearray)):
@@ -51,10 +53,13 @@ def parse_labels(labels: Any) -> list[dict[str, Any]]:
             continue
         if not isinstance(item, dict) or "type" not in item:
             raise ConfigError(f"a label spec must be an object with a 'type', got {str(item)[:80]!r}")
-        if _STRUCT_MARKERS & item.keys() or "extra" in item:
-            out.append(_from_struct(item))
-        else:
-            out.append({k: v for k, v in item.items() if v is not None})
+        spec = _from_struct(item) if _STRUCT_MARKERS & item.keys() or "extra" in item else \
+            {k: v for k, v in item.items() if v is not None}
+        problem = nonfinite_error(spec)  # a NaN / Infinity target would score any answer
+        if problem:
+            raise ConfigError(f"label {spec.get('name')!r} ({spec['type']}) is not a usable label spec: {problem}",
+                              key=str(spec.get("name")))
+        out.append(spec)
     return out
 
 

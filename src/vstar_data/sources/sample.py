@@ -3,10 +3,12 @@
 Label specs are plain JSON objects (the project's public interchange format, see
 ``schemas/label_spec.schema.json``): ``{"type": "category", "name": "action", "value": ...}``.
 They are validated once, on the way in, against the shipped JSON Schema and the label-type
-registry, so every later stage can trust them.
+registry, so every later stage can trust them. Every number must be finite (`NaN`, `Infinity`,
+`1e999` are refused: they would accept any answer, or be published as invalid JSON).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +23,13 @@ def _str(v: Any) -> bool:
     return type(v) is str and v != ""
 
 
+def _finite(v: Any) -> bool:
+    """A JSON number that is finite: `json.loads` reads NaN, Infinity and 1e999 (-> inf) as floats."""
+    return type(v) is int or (type(v) is float and math.isfinite(v))
+
+
 def _num(v: Any) -> bool:
-    return type(v) in (int, float) and v >= 0
+    return _finite(v) and v >= 0
 
 
 # Fast path: per built-in type, its required keys and a check for every key the schema
@@ -33,24 +40,24 @@ def _num(v: Any) -> bool:
 _FAST_CHECKS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "category": (("value",), {"value": _str, "synonyms": lambda v: type(v) is list and all(map(_str, v)),
                               "vocabulary": lambda v: type(v) is list and all(map(_str, v))}),
-    "number": (("value",), {"value": lambda v: type(v) in (int, float), "rel_tol": _num,
+    "number": (("value",), {"value": _finite, "rel_tol": _num,
                             "abs_tol": _num, "unit": lambda v: type(v) is str}),
     "interval": (("start", "end"), {"start": _num, "end": _num,
-                                    "min_iou": lambda v: type(v) in (int, float) and 0 < v <= 1}),
+                                    "min_iou": lambda v: _finite(v) and 0 < v <= 1}),
     "sequence": (("value",), {"value": lambda v: type(v) is list and v != [] and all(map(_str, v))}),
     "choice": (("options", "correct"), {"options": lambda v: type(v) is list and len(v) >= 2 and all(map(_str, v)),
                                         "correct": lambda v: type(v) is int and v >= 0,
                                         "select_by": lambda v: v in ("any", "text"),
-                                        "min_similarity": lambda v: type(v) in (int, float) and 0 < v <= 1}),
+                                        "min_similarity": lambda v: _finite(v) and 0 < v <= 1}),
     "boolean": (("value",), {"value": lambda v: type(v) is bool}),
     "text": (("value",), {"value": lambda v: _str(v) or (type(v) is list and v != [] and all(map(_str, v))),
-                          "min_similarity": lambda v: type(v) in (int, float) and 0 < v <= 1,
+                          "min_similarity": lambda v: _finite(v) and 0 < v <= 1,
                           "ordered": lambda v: type(v) is bool}),
-    "bbox": (("box",), {"box": lambda v: type(v) is list and len(v) == 4 and all(type(x) in (int, float) for x in v),
+    "bbox": (("box",), {"box": lambda v: type(v) is list and len(v) == 4 and all(_finite(x) for x in v),
                         "frame_time": _num, "coords": lambda v: v in ("pixels", "normalized"),
                         "image_size": lambda v: type(v) is list and len(v) == 2
-                        and all(type(x) in (int, float) and x > 0 for x in v),
-                        "min_iou": lambda v: type(v) in (int, float) and 0 < v <= 1}),
+                        and all(_finite(x) and x > 0 for x in v),
+                        "min_iou": lambda v: _finite(v) and 0 < v <= 1}),
     "timestamp": (("value",), {"value": _num, "abs_tol": _num}),
 }
 
