@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
-from .errors import AnnotationError
+from .errors import AnnotationError, file_problem
 
 
 @contextmanager
@@ -31,8 +31,9 @@ def atomic_writer(path: str | Path, mode: str = "w") -> Iterator[TextIO]:
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line; a bad line is an error naming it."""
     path = Path(path)
-    if not path.is_file():
-        raise AnnotationError("file does not exist", file=path)
+    problem = file_problem(path)
+    if problem:
+        raise AnnotationError(f"file {problem}", file=path)
     with path.open("r", encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():

@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
 from ...errors import ConfigError, SkipRecord, VstarError
+from ...procs import owner_token, remove_dead_owners
 from ...registry import EXPORTERS
 from .base import Exporter, ExportOptions, ExportReport
 
@@ -101,7 +102,9 @@ def export(dataset_dir: str | Path, out: str | Path, fmt: str = "llava", *, conf
                          file=out)
     rows = iter_rows(dataset_dir, config, splits, None, False)   # rationalized rows are counted below
     report = ExportReport(fmt, out)
-    staging = out.parent / f".{out.name}.export-{os.getpid()}"
+    prefix = staging_prefix(out)
+    staging = out.parent / f"{prefix}{owner_token()}"
+    remove_dead_owners(out.parent, prefix)     # left by killed exports to the same place
     _remove(staging)
     out.parent.mkdir(parents=True, exist_ok=True)
     if cls.kind == "folder":
@@ -136,6 +139,13 @@ def export(dataset_dir: str | Path, out: str | Path, fmt: str = "llava", *, conf
         _remove(staging)
         raise
     return report
+
+
+def staging_prefix(out: Path) -> str:
+    """Name prefix of `out`'s staging entries: `.OUT.export-` then the owner's token
+    (procs.owner_token: pid and start time), so the next export can tell a dead owner's leftover
+    from a running export's folder."""
+    return f".{out.name}.export-"
 
 
 def _remove(path: Path) -> None:
