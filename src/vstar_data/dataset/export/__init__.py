@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
-from ...errors import ConfigError, SkipRecord, VstarError
+from ...errors import ConfigError, SkipRecord, VstarError, file_problem
 from ...procs import owner_token, remove_dead_owners
 from ...registry import EXPORTERS
 from .base import Exporter, ExportOptions, ExportReport
@@ -59,7 +59,6 @@ def iter_rows(dataset_dir: str | Path, config: str = "default", splits: list[str
               batch_size: int = 10_000) -> Iterator[dict[str, Any]]:
     """Published rows of `config` (optionally some splits / columns), streamed shard by shard."""
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     files = config_files(dataset_dir, config)
     unknown = sorted(set(splits or ()) - set(files))
@@ -70,10 +69,26 @@ def iter_rows(dataset_dir: str | Path, config: str = "default", splits: list[str
         if splits and split not in splits:
             continue
         for path in paths:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns):
+            for batch in _batches(path, batch_size, columns):
                 if exclude_rationalized:
                     batch = batch.filter(pc.equal(batch.column("origin"), "generated"))
                 yield from batch.to_pylist()
+
+
+def _batches(path: Path, batch_size: int, columns: list[str] | None) -> Iterator[Any]:
+    """Record batches of one shard; a missing, truncated or corrupt shard is a VstarError naming
+    it (pyarrow's own messages do not say which file)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    problem = file_problem(path)
+    if problem:
+        raise VstarError(f"shard {problem} (listed in README.md `configs:`): the dataset folder is incomplete; "
+                         "check it out again", file=path)
+    try:
+        yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns)
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
+        raise VstarError(f"shard cannot be read (truncated or corrupt?): {exc}", file=path) from None
 
 
 def export(dataset_dir: str | Path, out: str | Path, fmt: str = "llava", *, config: str = "default",
