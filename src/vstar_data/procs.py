@@ -114,7 +114,7 @@ def exclusive_lock(lock_file: Path, what: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
-            raise ConfigError(f"{what} is locked by process {holder}, which is still running: wait for it to "
+            raise ConfigError(f"{what} is locked by pid {holder}, a process that is still running: wait for it to "
                               "finish or stop it, then run again", file=lock_file.parent) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
