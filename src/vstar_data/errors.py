@@ -38,6 +38,19 @@ def file_problem(path: str | Path, *, folder_ok: bool = False) -> str | None:
     return f"is not a regular file{' or folder' if folder_ok else ''} (it is {kind})"
 
 
+def output_problem(path: str | Path) -> str | None:
+    """Why `path` cannot be replaced by an output file, or None (absent, or a regular file). The
+    atomic writers rename a new file over the path: over `/dev/full` or a FIFO that would replace
+    the device node itself, so such a target is refused."""
+    try:
+        mode = Path(path).stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return file_problem(path)
+
+
 class VstarError(Exception):
     """A problem with the input or configuration that stops the run, located by file/row/key."""
 

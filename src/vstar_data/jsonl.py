@@ -8,13 +8,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
-from .errors import AnnotationError, file_problem
+from .errors import AnnotationError, VstarError, file_problem, output_problem
 
 
 @contextmanager
 def atomic_writer(path: str | Path, mode: str = "w") -> Iterator[TextIO]:
     """Write to a temp file beside `path`, fsync, then rename: readers never see half a file."""
     path = Path(path)
+    problem = output_problem(path)
+    if problem:
+        raise VstarError(f"output {problem}: name a new or regular file", file=path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

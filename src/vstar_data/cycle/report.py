@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import yaml
 
-from ..errors import VstarError
+from ..errors import VstarError, output_problem
 from ._report_plots import accuracy_of, png_uri, accuracy_plot, yield_plot
 from .layout import RunLayout
 
@@ -349,6 +349,9 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, *, per_kind
     stats, config, config_text = _read_run(run_dir)
     layout = RunLayout(run_dir)
     out = Path(out) if out else layout.report
+    problem = output_problem(out)
+    if problem:
+        raise VstarError(f"--out {problem}: name a new or regular .html file", file=out)
     frames_cfg = config.get("frames") or {}
     frames = _Frames(int(frames_cfg.get("num_frames") or 8), frames_cfg.get("size"), thumb)
     roots = _video_roots(run_dir, config, "generate")

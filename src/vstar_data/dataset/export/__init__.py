@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
-from ...errors import ConfigError, SkipRecord, VstarError, file_problem
+from ...errors import ConfigError, SkipRecord, VstarError, file_problem, output_problem
 from ...procs import owner_token, remove_dead_owners
 from ...registry import EXPORTERS
 from .base import Exporter, ExportOptions, ExportReport
@@ -112,6 +112,8 @@ def export(dataset_dir: str | Path, out: str | Path, fmt: str = "llava", *, conf
                           "to (every clip is checked before it is written)", key="video_root")
     if cls.kind == "folder" and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise VstarError(f"--out for format {fmt!r} must be a new or empty folder", file=out)
+    if cls.kind == "file" and not out.is_dir() and output_problem(out):
+        raise VstarError(f"--out {output_problem(out)}: name a new or regular file", file=out)
     if cls.kind == "file" and out.is_dir():
         raise VstarError(f"--out for format {fmt!r} is a file ({', '.join(cls.suffixes) or 'any name'}), not a folder",
                          file=out)
