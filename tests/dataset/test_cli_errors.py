@@ -112,3 +112,11 @@ def test_export_removes_staging_left_by_a_dead_export_and_keeps_a_live_one(tmp_p
     assert not dead.exists() and live.is_dir()
     assert not reused.exists() or owner_token().count("-") == 0    # no /proc: a live pid counts as alive
     assert json.loads(out.read_text().splitlines()[0])["id"]
+
+
+def test_export_names_a_readme_whose_yaml_header_is_broken(tmp_path, store, capsys):
+    co = tmp_path / "co"
+    assert _run(capsys, "checkout", "v1", "--store", str(store), "--out", str(co))[0] == 0
+    (co / "README.md").write_text("---\nconfigs: [\n---\n")
+    status, err = _run(capsys, "export", str(co), "--out", str(tmp_path / "x.json"))
+    assert status == 2 and str(co / "README.md") in err and "not valid YAML" in err

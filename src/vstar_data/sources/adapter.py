@@ -82,7 +82,8 @@ class Adapter(ABC):
             raise AnnotationError(f"annotation path {problem}", file=self.annotations)
         self.videos = Path(videos) if videos is not None else None
         if self.videos is not None and not self.videos.is_dir():
-            raise AnnotationError("video directory does not exist", file=self.videos)
+            raise AnnotationError("video directory " + ("does not exist" if not self.videos.exists() else
+                                                        "is not a folder"), file=self.videos)
         self.split = split
         self.limit = limit
         self.options = dict(options or {})

@@ -42,7 +42,14 @@ def config_files(dataset_dir: str | Path, config: str = "default") -> dict[str, 
     readme = root / "README.md"
     if not readme.is_file():
         raise VstarError("no README.md: not a published dataset folder", file=root)
-    configs = DatasetCard.load(readme).data.to_dict().get("configs") or []
+    import yaml
+
+    try:
+        configs = DatasetCard.load(readme).data.to_dict().get("configs") or []
+    except yaml.YAMLError as exc:
+        raise VstarError(f"the YAML header is not valid YAML: {' '.join(str(exc).split())}", file=readme) from None
+    if not isinstance(configs, list) or not all(isinstance(c, dict) for c in configs):
+        raise VstarError("`configs:` in the YAML header must be a list of {config_name, data_files}", file=readme)
     by_name = {c.get("config_name"): c for c in configs}
     if config not in by_name:
         raise VstarError(f"no config {config!r}; available: {', '.join(sorted(map(str, by_name)))}",
