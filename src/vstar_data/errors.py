@@ -4,6 +4,7 @@ Every error says *where* (file, row, key) so a user can fix the input without re
 """
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,37 @@ def _where(file: str | Path | None, row: Any = None, key: str | None = None) -> 
     if key is not None:
         parts.append(f"key {key!r}")
     return ", ".join(parts)
+
+
+def file_problem(path: str | Path, *, folder_ok: bool = False) -> str | None:
+    """Why `path` cannot be read as an input file, or None when it can (a regular file; a folder
+    too with `folder_ok`). A FIFO or device exists but is no input: reading one blocks or never
+    ends, so it is named for what it is rather than reported missing."""
+    try:
+        mode = Path(path).stat().st_mode
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if stat.S_ISREG(mode) or (folder_ok and stat.S_ISDIR(mode)):
+        return None
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else
+            "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else
+            "a special file")
+    return f"is not a regular file{' or folder' if folder_ok else ''} (it is {kind})"
+
+
+def output_problem(path: str | Path) -> str | None:
+    """Why `path` cannot be replaced by an output file, or None (absent, or a regular file). The
+    atomic writers rename a new file over the path: over `/dev/full` or a FIFO that would replace
+    the device node itself, so such a target is refused."""
+    try:
+        mode = Path(path).stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return file_problem(path)
 
 
 class VstarError(Exception):

@@ -8,13 +8,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
-from .errors import AnnotationError
+from .errors import AnnotationError, VstarError, file_problem, output_problem
 
 
 @contextmanager
 def atomic_writer(path: str | Path, mode: str = "w") -> Iterator[TextIO]:
     """Write to a temp file beside `path`, fsync, then rename: readers never see half a file."""
     path = Path(path)
+    problem = output_problem(path)
+    if problem:
+        raise VstarError(f"output {problem}: name a new or regular file", file=path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -31,8 +34,9 @@ def atomic_writer(path: str | Path, mode: str = "w") -> Iterator[TextIO]:
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line; a bad line is an error naming it."""
     path = Path(path)
-    if not path.is_file():
-        raise AnnotationError("file does not exist", file=path)
+    problem = file_problem(path)
+    if problem:
+        raise AnnotationError(f"file {problem}", file=path)
     with path.open("r", encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():

@@ -253,3 +253,31 @@ def test_build_with_an_empty_video_folder_or_a_missing_split_fails_loudly(tmp_pa
     with pytest.raises(AnnotationError, match=r"split 'validate' has no samples; splits present: test \(4\), "
                                               r"train \(12\)"):
         CycleRunner(rc, echo=lambda m: None).run()
+
+
+def test_a_second_build_on_a_locked_run_dir_exits_2_naming_the_holder(tmp_path, world, capsys):
+    """Two builds on one run dir raced (`Directory not empty`); now the second stops at once with
+    the holder's pid, and runs normally once the holder is gone (flock dies with its process)."""
+    from vstar_data.cli import main
+    from vstar_data.cycle.layout import RunLayout
+
+    config = _config(tmp_path, world, tmp_path / "no-model")
+    lock = RunLayout(tmp_path / "run").lock
+    code = ("import time; from pathlib import Path; from vstar_data.procs import exclusive_lock\n"
+            f"with exclusive_lock(Path({str(lock)!r}), 'run directory'):\n"
+            "    print('held', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(SystemExit) as exit_:
+            main(["build", "--config", str(config)])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and "locked" in err and f"pid {holder.pid}" in err and str(tmp_path / "run") in err
+        assert not (tmp_path / "run" / "run.yaml").exists()       # it touched nothing
+    finally:
+        holder.kill()
+        holder.wait()
+    runner = CycleRunner(load_run_config(config), echo=lambda m: None)
+    runner._cycles = lambda: [{"cycle": 0}]                      # the loop itself is not under test
+    assert runner.run() == [{"cycle": 0}]
+    assert (tmp_path / "run" / "run.yaml").is_file()

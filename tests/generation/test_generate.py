@@ -165,3 +165,36 @@ def test_sigkill_midway_then_rerun_gives_the_same_rows(tiny_models, clips, tmp_p
     assert list(map(strip, _rows(killed))) == list(map(strip, _rows(clean)))
     assert [s["id"] for s in _skips(killed)] == [s["id"] for s in _skips(clean)]
     assert not list(killed.rglob("*.tmp"))
+
+
+def test_a_disk_that_fills_up_mid_run_exits_2_and_keeps_the_finished_chunks(clips, tmp_path, capsys, monkeypatch):
+    """ENOSPC while renaming chunk 1 into place: one located line, exit 2, and chunk 0 (finished
+    before) stays on disk, so the rerun after freeing space resumes from it."""
+    import errno
+    import os
+
+    from vstar_data.cli import main
+
+    csv, vdir = clips
+    out = tmp_path / "run"
+    real = os.replace
+
+    def replace(src, dst, *a, **kw):
+        if "chunk-000001" in str(dst):
+            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        return real(src, dst, *a, **kw)
+    monkeypatch.setattr(os, "replace", replace)
+    argv = ["generate", "kinetics700", "-a", str(csv), "-v", str(vdir), "--out", str(out), "--batch-size", "1",
+            "--num-frames", "2", "--frame-size", "32", "--limit", "3"]
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "no space left" in err and "chunk-000001" in err and "Traceback" not in err
+    kept = sorted(p.name for p in (out / "attempts").glob("*.jsonl"))
+    assert kept and kept[0].startswith("chunk-000000")
+    monkeypatch.setattr(os, "replace", real)
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 0
+    assert {r["id"] for r in _rows(out)} >= {"arm_wrestling_000000_000010", "yoga_000000_000010"}
+    assert "chunks resumed from disk" in capsys.readouterr().out

@@ -57,12 +57,21 @@ def generate_cmd(
     from ..generation.pipeline import GenerationConfig, prepare, render_dry_run
 
     backend = backend or ("transformers" if model else "template")   # a user who names a model means it
+    backend_options = {}
+    for key, value in _parse_options(backend_option).items():
+        try:
+            backend_options[key] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:   # e.g. a tag: `!!python/object` is refused by safe_load
+            from ..errors import ConfigError
+
+            raise ConfigError(f"value {value!r} is not plain YAML (a number, true/false, text, a list): "
+                              f"{' '.join(str(exc).split())}", key=f"--backend-option {key}") from None
     source = SourceConfig(adapter=adapter, annotations=str(annotations), videos=str(videos) if videos else None,
                           split=split, limit=limit, options=_parse_options(option))
     rc = cli_run_config(source, backend={
         "name": backend, "batch_size": batch_size, "max_new_tokens": max_new_tokens, "temperature": temperature,
         "decode_workers": decode_workers,
-        "options": {k: yaml.safe_load(v) for k, v in _parse_options(backend_option).items()}},
+        "options": backend_options},
         frames={"num_frames": num_frames, "size": frame_size}, templates=[str(t) for t in templates],
         seed=seed, profile=profile, model=model)
     cfg = GenerationConfig.from_run_config(rc, source, model=model, cycle=cycle, rationalize=not no_rationalize,

@@ -35,7 +35,11 @@ def push_cmd(
 
     from ..dataset.store import publish
     from ..dataset.variants import VariantOptions
+    from ..errors import ConfigError, file_problem
 
+    problems = [f"{p}: {why}" for p in extra_file for why in [file_problem(p)] if why]
+    if problems:
+        raise ConfigError("--extra-file must name existing regular files", problems=problems, key="--extra-file")
     result = publish(rows_dir, store, tag, message, hub_repo=hub_repo, force=force, hub_private=private,
                      extra_files={p.name: p for p in extra_file},
                      variants=VariantOptions.parse(variants, variant_seed))

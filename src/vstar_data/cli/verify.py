@@ -36,7 +36,7 @@ def verify_cmd(
     import time
     from collections import Counter
 
-    from ..errors import AnnotationError, ConfigError, LabelSpecError
+    from ..errors import AnnotationError, ConfigError, LabelSpecError, file_problem
     from ..jsonl import atomic_writer, dumps, read_jsonl
     from ..sources.sample import validate_label_specs
     from ..verify.verifier import ORIGINS, Verifier
@@ -44,8 +44,9 @@ def verify_cmd(
     t0 = time.perf_counter()
     vocab = None
     if vocabulary is not None:
-        if not vocabulary.is_file():
-            raise ConfigError("vocabulary file does not exist", file=vocabulary)
+        problem = file_problem(vocabulary)
+        if problem:
+            raise ConfigError(f"vocabulary file {problem}", file=vocabulary)
         vocab = [line.strip() for line in vocabulary.read_text("utf-8").splitlines() if line.strip()]
         if not vocab:
             raise ConfigError("vocabulary file lists no classes", file=vocabulary)
@@ -80,6 +81,12 @@ def verify_cmd(
                 raise AnnotationError("line has no `answer` string" if answer is None else
                                       f"`answer` must be a string, got {type(answer).__name__}",
                                       file=in_jsonl, row=lineno, key="answer")
+            try:
+                answer.encode("utf-8")
+            except UnicodeEncodeError as exc:   # JSON "\ud800": a lone surrogate, no character at all
+                raise AnnotationError(f"`answer` holds a lone surrogate ({answer[exc.start]!r} at character "
+                                      f"{exc.start}), which is not text: fix the writer of this file",
+                                      file=in_jsonl, row=lineno, key="answer") from None
             origin = obj.get("origin") or "generated"
             if origin not in ORIGINS:
                 raise AnnotationError(f"`origin` must be one of {', '.join(ORIGINS)}, got {origin!r}",

@@ -1,7 +1,7 @@
 """Where everything of one self-training run lives: the one description of a run directory.
 
     RUN_DIR/
-      run.yaml  sources.json  stats.json  yield_per_cycle.png  report.html
+      run.yaml  sources.json  stats.json  yield_per_cycle.png  report.html  .vstar-build.lock
       cycle-N/                        one per cycle; `final/` has the same shape
         generate/NN-<adapter>/        generation runs (attempts/, skipped/, retired/, chunks/, run.json)
         eval-initial/ eval/           held-out generation runs, eval-initial.json / eval.json markers
@@ -30,6 +30,7 @@ class RunLayout:
         self.stats = self.root / "stats.json"
         self.plot = self.root / "yield_per_cycle.png"
         self.report = self.root / "report.html"
+        self.lock = self.root / ".vstar-build.lock"    # held by the `build` running here (procs.exclusive_lock)
 
     def __repr__(self) -> str:
         return f"RunLayout({str(self.root)!r})"

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import yaml
 
-from ..errors import VstarError
+from ..errors import VstarError, output_problem
 from ._report_plots import accuracy_of, png_uri, accuracy_plot, yield_plot
 from .layout import RunLayout
 
@@ -246,17 +246,65 @@ def _read_run(run_dir: Path) -> tuple[list[dict[str, Any]], dict[str, Any], str]
         stats = stats.get("cycles")
     if not isinstance(stats, list) or not all(isinstance(s, dict) and "cycle" in s for s in stats):
         raise VstarError("stats.json must be a list of per-cycle objects with a `cycle`", file=stats_path)
+    problems = [p for i, s in enumerate(stats) for p in _entry_problems(i, s)]
+    if problems:
+        raise VstarError("stats.json has values of the wrong type (it was edited, or written by another "
+                         "tool):\n" + "\n".join(f"  - {p}" for p in problems), file=stats_path)
     config_text = layout.run_yaml.read_text("utf-8") if layout.run_yaml.is_file() else ""
-    config = (yaml.safe_load(config_text) or {}) if config_text else {}
+    try:
+        config = (yaml.safe_load(config_text) or {}) if config_text else {}
+    except yaml.YAMLError as exc:
+        raise VstarError(f"not valid YAML: {' '.join(str(exc).split())}", file=layout.run_yaml) from None
+    if not isinstance(config, dict):
+        raise VstarError(f"run.yaml must be a mapping, got {type(config).__name__}", file=layout.run_yaml)
     return stats, config, config_text
+
+
+_COUNTS = ("cycle", "samples", "generated", "rationalized", "rejected", "skipped")
+
+
+def _entry_problems(index: int, entry: dict[str, Any]) -> list[str]:
+    """What in one per-cycle entry the report cannot read: the counts must be whole numbers, the
+    evaluations objects, the loss and seconds numbers (each may be absent or null but `cycle`)."""
+    where = f"cycle entry {index}"
+
+    def kind(v: Any) -> str:
+        return f"{v!r} ({type(v).__name__})"
+
+    out = []
+    for key in _COUNTS:
+        v = entry.get(key)
+        if (v is None and key != "cycle") or (isinstance(v, int) and not isinstance(v, bool) and v >= 0):
+            continue
+        out.append(f"{where}, `{key}`: must be a whole number >= 0, got {kind(v)}")
+    for key in ("eval", "eval_generator", "skipped_by_reason", "reproducibility"):
+        v = entry.get(key)
+        if v is not None and not isinstance(v, dict):
+            out.append(f"{where}, `{key}`: must be an object, got {kind(v)}")
+    reasons = entry.get("skipped_by_reason")
+    if isinstance(reasons, dict):
+        out += [f"{where}, `skipped_by_reason.{k}`: must be a whole number, got {kind(v)}"
+                for k, v in reasons.items() if not isinstance(v, int) or isinstance(v, bool)]
+    for key in ("train_loss", "seconds"):
+        v = entry.get(key)
+        if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool)):
+            out.append(f"{where}, `{key}`: must be a number, got {kind(v)}")
+    return out
 
 
 def _video_roots(run_dir: Path, config: dict[str, Any], stage: str) -> dict[str, Path | None]:
     """Generation subfolder name (NN-adapter) -> that source's video folder."""
     recorded = RunLayout(run_dir).sources_json
     if recorded.is_file():
-        data = json.loads(recorded.read_text("utf-8"))
-        return {d: (Path(v) if v else None) for d, v in (data.get(stage) or {}).items()}
+        try:
+            data = json.loads(recorded.read_text("utf-8"))
+        except ValueError as exc:
+            raise VstarError(f"not valid JSON: {exc}", file=recorded) from None
+        folders = (data.get(stage) or {}) if isinstance(data, dict) else None
+        if not isinstance(folders, dict) or not all(isinstance(v, str) or v is None for v in folders.values()):
+            raise VstarError(f"must map `generate` and `eval` to {{subfolder: video folder}}; `{stage}` does not",
+                             file=recorded)
+        return {d: (Path(v) if v else None) for d, v in folders.items()}
     out: dict[str, Path | None] = {}  # older runs: run.yaml paths, relative ones from the run's parent
     for i, src in enumerate(config.get("sources" if stage == "generate" else "eval") or []):
         videos = src.get("videos")
@@ -301,6 +349,9 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, *, per_kind
     stats, config, config_text = _read_run(run_dir)
     layout = RunLayout(run_dir)
     out = Path(out) if out else layout.report
+    problem = output_problem(out)
+    if problem:
+        raise VstarError(f"--out {problem}: name a new or regular .html file", file=out)
     frames_cfg = config.get("frames") or {}
     frames = _Frames(int(frames_cfg.get("num_frames") or 8), frames_cfg.get("size"), thumb)
     roots = _video_roots(run_dir, config, "generate")

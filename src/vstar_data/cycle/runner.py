@@ -27,6 +27,7 @@ from ..dataset.stats import plot_cycles, write_stats
 from ..generation.attempts import copy_attempts, pick_winners
 from ..generation.pipeline import GenerationConfig, Prepared, prepare
 from ..jsonl import atomic_writer
+from ..procs import exclusive_lock
 from . import reproducible
 from .evaluation import evaluate_sources
 from .layout import RunLayout
@@ -244,21 +245,24 @@ class CycleRunner:
         return [s for s in self.stats if s["cycle"] < cycle]
 
     def run(self) -> list[dict[str, Any]]:
+        """Every cycle, then the final release; one `build` per run directory at a time (a second
+        one stops with a ConfigError naming the holder instead of racing it over the same files)."""
         rc = self.rc
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_writer(self.layout.run_yaml) as fh:
-            yaml.safe_dump(json.loads(json.dumps(rc.raw, default=str)), fh, sort_keys=False)
-        _write_json(self.layout.sources_json, {  # resolved video folders, for `vstar-data report`
-            stage: {self.layout.source_dir(Path(), i, s.adapter).name: s.videos for i, s in enumerate(srcs)}
-            for stage, srcs in (("generate", rc.sources), ("eval", rc.eval))})
-        restore = reproducible.restore_point() if rc.reproducibility else None
-        try:
-            self.reproducibility = reproducible.apply(rc.reproducibility or {}, rc.seed)
-            self.echo(reproducible.describe(self.reproducibility))
-            return self._cycles()
-        finally:
-            if restore is not None:
-                restore()
+        with exclusive_lock(self.layout.lock, "run directory (one `vstar-data build` at a time)"):
+            with atomic_writer(self.layout.run_yaml) as fh:
+                yaml.safe_dump(json.loads(json.dumps(rc.raw, default=str)), fh, sort_keys=False)
+            _write_json(self.layout.sources_json, {  # resolved video folders, for `vstar-data report`
+                stage: {self.layout.source_dir(Path(), i, s.adapter).name: s.videos for i, s in enumerate(srcs)}
+                for stage, srcs in (("generate", rc.sources), ("eval", rc.eval))})
+            restore = reproducible.restore_point() if rc.reproducibility else None
+            try:
+                self.reproducibility = reproducible.apply(rc.reproducibility or {}, rc.seed)
+                self.echo(reproducible.describe(self.reproducibility))
+                return self._cycles()
+            finally:
+                if restore is not None:
+                    restore()
 
     def _cycles(self) -> list[dict[str, Any]]:
         rc = self.rc

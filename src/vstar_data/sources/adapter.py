@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, Iterator
 
-from ..errors import AnnotationError, ConfigError, SkipRecord, UnsafePathError
+from ..errors import AnnotationError, ConfigError, SkipRecord, UnsafePathError, file_problem
 from ..registry import ADAPTERS
 from .sample import Sample, validate_label_specs
 
@@ -77,11 +77,13 @@ class Adapter(ABC):
                  split: str | None = None, limit: int | None = None,
                  options: dict[str, Any] | None = None) -> None:
         self.annotations = Path(annotations)
-        if not self.annotations.exists():
-            raise AnnotationError("annotation path does not exist", file=self.annotations)
+        problem = file_problem(self.annotations, folder_ok=True)
+        if problem:
+            raise AnnotationError(f"annotation path {problem}", file=self.annotations)
         self.videos = Path(videos) if videos is not None else None
         if self.videos is not None and not self.videos.is_dir():
-            raise AnnotationError("video directory does not exist", file=self.videos)
+            raise AnnotationError("video directory " + ("does not exist" if not self.videos.exists() else
+                                                        "is not a folder"), file=self.videos)
         self.split = split
         self.limit = limit
         self.options = dict(options or {})

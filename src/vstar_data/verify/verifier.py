@@ -27,7 +27,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
-from ..errors import ConfigError
+from ..errors import ConfigError, file_problem
 from .echo import is_hint_echo, leans_on_hint
 from .labels.analysis import analyze
 from .labels.base import LabelResult, LabelType, Profile
@@ -86,8 +86,9 @@ def load_profile(profile: str | Path | Profile) -> Profile:
         return _build(key, shipped[key], "profiles.yaml")
     path = Path(key)
     if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
-        if not path.is_file():
-            raise ConfigError("profile file does not exist", file=path)
+        problem = file_problem(path)
+        if problem:
+            raise ConfigError(f"profile file {problem}", file=path)
         try:
             body = yaml.safe_load(path.read_text("utf-8"))
         except yaml.YAMLError as exc:

@@ -21,7 +21,8 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
-from ...errors import ConfigError, SkipRecord, VstarError
+from ...errors import ConfigError, SkipRecord, VstarError, file_problem, output_problem
+from ...procs import owner_token, remove_dead_owners
 from ...registry import EXPORTERS
 from .base import Exporter, ExportOptions, ExportReport
 
@@ -41,7 +42,14 @@ def config_files(dataset_dir: str | Path, config: str = "default") -> dict[str, 
     readme = root / "README.md"
     if not readme.is_file():
         raise VstarError("no README.md: not a published dataset folder", file=root)
-    configs = DatasetCard.load(readme).data.to_dict().get("configs") or []
+    import yaml
+
+    try:
+        configs = DatasetCard.load(readme).data.to_dict().get("configs") or []
+    except yaml.YAMLError as exc:
+        raise VstarError(f"the YAML header is not valid YAML: {' '.join(str(exc).split())}", file=readme) from None
+    if not isinstance(configs, list) or not all(isinstance(c, dict) for c in configs):
+        raise VstarError("`configs:` in the YAML header must be a list of {config_name, data_files}", file=readme)
     by_name = {c.get("config_name"): c for c in configs}
     if config not in by_name:
         raise VstarError(f"no config {config!r}; available: {', '.join(sorted(map(str, by_name)))}",
@@ -58,7 +66,6 @@ def iter_rows(dataset_dir: str | Path, config: str = "default", splits: list[str
               batch_size: int = 10_000) -> Iterator[dict[str, Any]]:
     """Published rows of `config` (optionally some splits / columns), streamed shard by shard."""
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     files = config_files(dataset_dir, config)
     unknown = sorted(set(splits or ()) - set(files))
@@ -69,10 +76,26 @@ def iter_rows(dataset_dir: str | Path, config: str = "default", splits: list[str
         if splits and split not in splits:
             continue
         for path in paths:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns):
+            for batch in _batches(path, batch_size, columns):
                 if exclude_rationalized:
                     batch = batch.filter(pc.equal(batch.column("origin"), "generated"))
                 yield from batch.to_pylist()
+
+
+def _batches(path: Path, batch_size: int, columns: list[str] | None) -> Iterator[Any]:
+    """Record batches of one shard; a missing, truncated or corrupt shard is a VstarError naming
+    it (pyarrow's own messages do not say which file)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    problem = file_problem(path)
+    if problem:
+        raise VstarError(f"shard {problem} (listed in README.md `configs:`): the dataset folder is incomplete; "
+                         "check it out again", file=path)
+    try:
+        yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns)
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
+        raise VstarError(f"shard cannot be read (truncated or corrupt?): {exc}", file=path) from None
 
 
 def export(dataset_dir: str | Path, out: str | Path, fmt: str = "llava", *, config: str = "default",
@@ -96,12 +119,16 @@ def export(dataset_dir: str | Path, out: str | Path, fmt: str = "llava", *, conf
                           "to (every clip is checked before it is written)", key="video_root")
     if cls.kind == "folder" and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise VstarError(f"--out for format {fmt!r} must be a new or empty folder", file=out)
+    if cls.kind == "file" and not out.is_dir() and output_problem(out):
+        raise VstarError(f"--out {output_problem(out)}: name a new or regular file", file=out)
     if cls.kind == "file" and out.is_dir():
         raise VstarError(f"--out for format {fmt!r} is a file ({', '.join(cls.suffixes) or 'any name'}), not a folder",
                          file=out)
     rows = iter_rows(dataset_dir, config, splits, None, False)   # rationalized rows are counted below
     report = ExportReport(fmt, out)
-    staging = out.parent / f".{out.name}.export-{os.getpid()}"
+    prefix = staging_prefix(out)
+    staging = out.parent / f"{prefix}{owner_token()}"
+    remove_dead_owners(out.parent, prefix)     # left by killed exports to the same place
     _remove(staging)
     out.parent.mkdir(parents=True, exist_ok=True)
     if cls.kind == "folder":
@@ -136,6 +163,13 @@ def export(dataset_dir: str | Path, out: str | Path, fmt: str = "llava", *, conf
         _remove(staging)
         raise
     return report
+
+
+def staging_prefix(out: Path) -> str:
+    """Name prefix of `out`'s staging entries: `.OUT.export-` then the owner's token
+    (procs.owner_token: pid and start time), so the next export can tell a dead owner's leftover
+    from a running export's folder."""
+    return f".{out.name}.export-"
 
 
 def _remove(path: Path) -> None:

@@ -5,7 +5,9 @@ An exporter turns published rows into one consumer's training or evaluation file
 checks every video path (a consumer such as LLaMA-Factory fails the whole dataset on one missing
 clip, so a row whose clip is not there is skipped and counted here instead), and hands each
 surviving row to the exporter. Output is staged beside `out` and renamed into place at the end:
-an interrupted export leaves no half-written file or folder.
+an interrupted export leaves no half-written file or folder. A killed export cannot clean up:
+its staging entry is named after its owner process (pid and start time, vstar_data.procs) and
+the next export to the same place removes it once that process is gone.
 """
 from __future__ import annotations
 
