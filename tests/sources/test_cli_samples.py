@@ -109,7 +109,7 @@ def test_full_kinetics_validation_list_is_fast(kinetics_dir: Path, tmp_path: Pat
 
 # -- label-spec validation fast path: must agree with the JSON Schema --------------------------------
 
-_VALUES = [None, "", "x", 0, -1, 0.5, 2, True, float("nan"), [], ["a"], ["a", ""], [1], {}]
+_VALUES = [None, "", " ", "x", 0, -1, 0.5, 2, True, float("nan"), [], ["a"], ["a", ""], ["a", " \t"], [1], {}]
 
 
 def _specs():  # type: ignore[no-untyped-def]
