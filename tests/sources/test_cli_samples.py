@@ -197,3 +197,23 @@ class TestScaffoldedAdapterContract(AdapterContract):
         (tmp_path / "v" / "sub").mkdir(parents=True)
         (tmp_path / "v" / "sub" / "b.webm").write_bytes(b"")
         return tmp_path / "v"
+
+
+def test_duplicate_ids_are_a_located_counted_skip_naming_the_first(tmp_path: Path, kinetics_dir: Path) -> None:
+    lines = (kinetics_dir / "local_clips.csv").read_text("utf-8").splitlines()
+    src = tmp_path / "dup.csv"
+    src.write_text("\n".join([*lines[:3], lines[1], lines[2]]) + "\n", "utf-8")   # rows 1 and 2 again
+    out = tmp_path / "s.jsonl"
+    result = _run("kinetics700", "--annotations", src, "--out", out)
+    assert result.exit_code == 0, result.output
+    ids = [r["id"] for r in _lines(out)]
+    assert len(ids) == 2 and len(set(ids)) == 2
+    assert "duplicate_id" in result.output
+    from vstar_data.sources.adapter import load_adapter
+
+    adapter = load_adapter("kinetics700")(src)
+    assert [s.id for s in adapter.samples()] == ids
+    assert adapter.stats.skipped == {"duplicate_id": 2} and adapter.stats.written == 2
+    first = adapter.skips[0]
+    assert first.file == str(src) and first.key == "id" and first.sample_id == ids[0]
+    assert "annotation item 1" in first.detail and "item 3" in first.detail
