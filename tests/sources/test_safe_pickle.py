@@ -141,6 +141,8 @@ def test_ndarray_of_a_declared_shape_is_refused_before_allocating(tmp_path: Path
     assert "ndarray of shape (32768, 32768)" in msg
     # NEWOBJ (ndarray.__new__) and numpy's own _reconstruct route
     _refused_fast(b"\x80\x02" + _global("numpy", "ndarray") + shape + b"\x85\x81.", tmp_path)
+    kw = b"\x80\x04" + _global("numpy", "ndarray") + b")}X\x05\x00\x00\x00shape" + shape + b"s\x92."   # NEWOBJ_EX
+    assert "keyword arguments to ndarray" in _refused_fast(kw, tmp_path)
     recon = (b"\x80\x02" + _global("numpy.core.multiarray", "_reconstruct") + _global("numpy", "ndarray")
              + _int(_BIG) + b"\x85C\x01b\x87R.")
     assert "_reconstruct" not in _refused_fast(recon, tmp_path)

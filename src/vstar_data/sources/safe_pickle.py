@@ -124,6 +124,9 @@ class SafeUnpickler(pickle._Unpickler):  # the pure-Python unpickler: its steps 
         kwargs = self.stack.pop()
         args = self.stack.pop()
         cls = self.stack.pop()
+        if kwargs and id(cls) in self._checks:   # ndarray.__new__(shape=...) would slip past the check
+            raise UnsafePickleError(f"refusing keyword arguments to {getattr(cls, '__name__', cls)}",
+                                    file=self.source)
         self._check(cls, args)
         self.append(cls.__new__(cls, *args, **kwargs))
     dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
