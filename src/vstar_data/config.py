@@ -60,6 +60,7 @@ class RunConfig:
     raw: dict[str, Any]
     engine: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["engine"]))
     reproducibility: dict[str, Any] = field(default_factory=dict)
+    file: str | None = None                # the config file, for messages (None: built in code)
 
 
 def cli_run_config(source: SourceConfig, *, backend: dict[str, Any], frames: dict[str, Any],
@@ -171,4 +172,5 @@ def run_config_from_dict(data: dict[str, Any], *, base: Path, name: str = "run",
         profile=merged["verifier"]["profile"], rationalize=bool(merged["rationalize"]),
         judge=dict(merged["verifier"]["judge"]) if merged["verifier"].get("judge") else None,
         training=dict(merged["training"]), store=store, cycles=merged["cycles"], raw=merged,
-        engine=dict(merged["engine"]), reproducibility=dict(merged["reproducibility"]))
+        engine=dict(merged["engine"]), reproducibility=dict(merged["reproducibility"]),
+        file=str(file) if file is not None else None)

@@ -281,3 +281,52 @@ def test_a_second_build_on_a_locked_run_dir_exits_2_naming_the_holder(tmp_path, 
     runner._cycles = lambda: [{"cycle": 0}]                      # the loop itself is not under test
     assert runner.run() == [{"cycle": 0}]
     assert (tmp_path / "run" / "run.yaml").is_file()
+
+
+def _build_exit(path: Path, monkeypatch, capsys) -> tuple[int, str]:
+    from vstar_data.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["vstar-data", "build", "--config", str(path)])
+    with pytest.raises(SystemExit) as info:
+        main()
+    return info.value.code, capsys.readouterr().err
+
+
+def test_build_checks_training_keys_and_the_checkpoint_before_generating(tmp_path, world, tiny, monkeypatch,
+                                                                         capsys):
+    """A typo in `training:` or a wrong `model.pretrained` would surface only when cycle 0 trains,
+    after a whole generation pass: `build` refuses it first, every problem at once, exit 2."""
+    path = _config(tmp_path, world, tiny, model={"pretrained": str(tmp_path / "no-such-model")},
+                   training={"lerning_rate": 1e-4, "output_dir": "x", "epochs": 0, "max_steps": -1})
+    code, err = _build_exit(path, monkeypatch, capsys)
+    assert code == 2 and err.startswith("error: ") and str(path) in err
+    assert "training/lerning_rate: unknown training setting; did you mean 'learning_rate'?" in err
+    assert "training/output_dir: set by the run" in err
+    assert "epochs must be > 0" in err
+    assert f"model/pretrained: {tmp_path / 'no-such-model'} does not exist" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "run").exists()              # no attempt rows, no store, no cycle-0 tag
+
+
+def test_build_refuses_a_checkpoint_without_processor_files_or_an_uncached_hub_id(tmp_path, world, tiny,
+                                                                                  monkeypatch, capsys):
+    import shutil
+
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy(tiny / "config.json", bare / "config.json")
+    code, err = _build_exit(_config(tmp_path, world, tiny, model={"pretrained": str(bare)}), monkeypatch, capsys)
+    assert code == 2 and "has no tokenizer files" in err and "has no processor files" in err
+    (bare / "config.json").write_text("{not json")
+    code, err = _build_exit(_config(tmp_path, world, tiny, model={"pretrained": str(bare)}), monkeypatch, capsys)
+    assert code == 2 and f"model/pretrained: {bare} has no loadable model config" in err
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code, err = _build_exit(_config(tmp_path, world, tiny, model={"pretrained": "vstar-test/no-such-model"}),
+                            monkeypatch, capsys)
+    assert code == 2 and "vstar-test/no-such-model is not a local folder, and not in the Hugging Face cache" in err
+    assert not (tmp_path / "run").exists()
+    from vstar_data.training.checks import checkpoint_problems, settings_problems
+
+    assert checkpoint_problems(str(tiny)) == [] and settings_problems({"learning_rate": 1e-4, "lora": True}) == []
+    assert settings_problems({"epochs": "lots", "lora": 1}) == ["training/epochs: expected float, got 'lots'",
+                                                               "training/lora: expected bool, got 1"]

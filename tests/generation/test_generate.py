@@ -198,3 +198,36 @@ def test_a_disk_that_fills_up_mid_run_exits_2_and_keeps_the_finished_chunks(clip
     assert exit_.value.code == 0
     assert {r["id"] for r in _rows(out)} >= {"arm_wrestling_000000_000010", "yoga_000000_000010"}
     assert "chunks resumed from disk" in capsys.readouterr().out
+
+
+def test_labels_without_letters_and_duplicate_ids_do_not_stop_a_run(tmp_path, videos_dir):
+    """Emoji-only and punctuation-only classes are rejected (`unusable_label`), a blank class and a
+    repeated id are skipped at the source with their location; the other clips are generated, and a
+    re-run does the same."""
+    csv, vdir = kinetics_clip_set(tmp_path, videos_dir, [
+        ("🙂🙂", "yoga", 0, 10), ("?!...", "arm_wrestling", 0, 10), ("   ", "eye_makeup", 0, 7),
+        ("cleaning pool", "pool_cleaning_1s", 0, 1), ("yoga", "pool_cleaning_1s", 0, 1)])
+    out = tmp_path / "out"
+    args = ["generate", "kinetics700", "--annotations", str(csv), "--videos", str(vdir), "--out", str(out),
+            "--backend", "template", "--num-frames", "2", "--frame-size", "32"]
+    for _ in range(2):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 0, res.output
+        rows = _rows(out)
+        assert {r["id"] for r in rows if r["accepted"]} == {"pool_cleaning_1s_000000_000001"}
+        rejected = {r["id"]: r["reject_reason"] for r in rows if not r["accepted"]}
+        assert rejected == {"yoga_000000_000010": "unusable_label", "arm_wrestling_000000_000010": "unusable_label"}
+        skips = {s["reason"]: s for s in _skips(out)}
+        assert set(skips) == {"empty_label", "duplicate_id"}
+        assert skips["empty_label"]["file"] == str(csv) and skips["empty_label"]["key"] == "label"
+        assert skips["duplicate_id"]["id"] == "pool_cleaning_1s_000000_000001"
+        assert "item 4" in skips["duplicate_id"]["detail"] and "item 5" in skips["duplicate_id"]["detail"]
+        assert "skipped (duplicate_id)" in res.output and "rejected" in res.output
+
+
+def test_unknown_backend_is_named_with_a_suggestion_not_asked_for_a_model():
+    with pytest.raises(ConfigError) as info:
+        GenerationConfig(adapter="kinetics700", annotations="x.csv", backend="templat")
+    message = str(info.value)
+    assert "unknown backend 'templat'" in message and "Did you mean 'template'" in message
+    assert "needs --model" not in message

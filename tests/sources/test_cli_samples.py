@@ -109,7 +109,7 @@ def test_full_kinetics_validation_list_is_fast(kinetics_dir: Path, tmp_path: Pat
 
 # -- label-spec validation fast path: must agree with the JSON Schema --------------------------------
 
-_VALUES = [None, "", "x", 0, -1, 0.5, 2, True, float("nan"), [], ["a"], ["a", ""], [1], {}]
+_VALUES = [None, "", " ", "x", 0, -1, 0.5, 2, True, float("nan"), [], ["a"], ["a", ""], ["a", " \t"], [1], {}]
 
 
 def _specs():  # type: ignore[no-untyped-def]
@@ -245,3 +245,23 @@ def test_non_finite_number_label_is_a_located_skip(tmp_path: Path) -> None:
     assert set(skips) == {"b", "c", "d"}
     assert str(ann) in skips["b"] and "inf is not a finite number" in skips["b"]
     assert "nan is not a finite number" in skips["c"]
+
+
+def test_duplicate_ids_are_a_located_counted_skip_naming_the_first(tmp_path: Path, kinetics_dir: Path) -> None:
+    lines = (kinetics_dir / "local_clips.csv").read_text("utf-8").splitlines()
+    src = tmp_path / "dup.csv"
+    src.write_text("\n".join([*lines[:3], lines[1], lines[2]]) + "\n", "utf-8")   # rows 1 and 2 again
+    out = tmp_path / "s.jsonl"
+    result = _run("kinetics700", "--annotations", src, "--out", out)
+    assert result.exit_code == 0, result.output
+    ids = [r["id"] for r in _lines(out)]
+    assert len(ids) == 2 and len(set(ids)) == 2
+    assert "duplicate_id" in result.output
+    from vstar_data.sources.adapter import load_adapter
+
+    adapter = load_adapter("kinetics700")(src)
+    assert [s.id for s in adapter.samples()] == ids
+    assert adapter.stats.skipped == {"duplicate_id": 2} and adapter.stats.written == 2
+    first = adapter.skips[0]
+    assert first.file == str(src) and first.key == "id" and first.sample_id == ids[0]
+    assert "annotation item 1" in first.detail and "item 3" in first.detail

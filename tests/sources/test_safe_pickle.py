@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pickle
+import struct
 import sys
 from pathlib import Path
 
@@ -92,3 +93,96 @@ def test_broken_and_missing_files_are_annotation_errors(tmp_path: Path) -> None:
     assert not isinstance(info.value, UnsafePickleError) and str(broken) in str(info.value)
     with pytest.raises(AnnotationError, match="does not exist"):
         safe_load(tmp_path / "nope.pkl")
+
+
+# -- bounded unpickling: tiny pickles that declare huge allocations -------------------------------
+# Each is built by hand from opcodes; without the bounds each would allocate 256 MB or more.
+_BIG = 1 << 28
+
+
+def _global(module: str, name: str) -> bytes:
+    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
+
+
+def _int(n: int) -> bytes:
+    return b"J" + struct.pack("<i", n)                        # BININT
+
+
+def _refused_fast(data: bytes, tmp_path: Path) -> str:
+    """Refused with an UnsafePickleError, quickly, and tracemalloc's peak stays under 1 MB."""
+    import time
+    import tracemalloc
+
+    path = tmp_path / "bomb.pkl"
+    path.write_bytes(data)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(AnnotationError) as info:
+            safe_load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - t0 < 2.0
+    assert peak < 1_000_000, f"unpickling a {len(data)}-byte pickle peaked at {peak} bytes"
+    assert str(path) in str(info.value)
+    return str(info.value)
+
+
+def test_bytearray_of_a_declared_size_is_refused_before_allocating(tmp_path: Path) -> None:
+    data = b"\x80\x02" + _global("__builtin__", "bytearray") + _int(_BIG) + b"\x85R."
+    assert len(data) < 40
+    assert "bytearray(268435456)" in _refused_fast(data, tmp_path)
+
+
+def test_ndarray_of_a_declared_shape_is_refused_before_allocating(tmp_path: Path) -> None:
+    shape = _int(1 << 15) + _int(1 << 15) + b"\x86"          # (32768, 32768) float64: 8 GB
+    msg = _refused_fast(b"\x80\x02" + _global("numpy", "ndarray") + shape + b"\x85R.", tmp_path)
+    assert "ndarray of shape (32768, 32768)" in msg
+    # NEWOBJ (ndarray.__new__) and numpy's own _reconstruct route
+    _refused_fast(b"\x80\x02" + _global("numpy", "ndarray") + shape + b"\x85\x81.", tmp_path)
+    kw = b"\x80\x04" + _global("numpy", "ndarray") + b")}X\x05\x00\x00\x00shape" + shape + b"s\x92."   # NEWOBJ_EX
+    assert "keyword arguments to ndarray" in _refused_fast(kw, tmp_path)
+    recon = (b"\x80\x02" + _global("numpy.core.multiarray", "_reconstruct") + _global("numpy", "ndarray")
+             + _int(_BIG) + b"\x85C\x01b\x87R.")
+    assert "_reconstruct" not in _refused_fast(recon, tmp_path)
+
+
+def test_ndarray_state_bigger_than_its_data_is_refused(tmp_path: Path) -> None:
+    empty = (b"\x80\x02" + _global("numpy.core.multiarray", "_reconstruct") + _global("numpy", "ndarray")
+             + _int(0) + b"\x85C\x01b\x87R")
+    dtype = _global("numpy", "dtype") + b"X\x02\x00\x00\x00O8" + b"\x85R"
+    huge = b"(K\x01" + _int(_BIG) + b"\x85" + dtype + b"\x89]K\x01at"            # shape (2**28,), [1]
+    assert "ndarray of shape (268435456,)" in _refused_fast(empty + huge + b"b.", tmp_path)
+    # an object array whose list is shorter than its shape: numpy would read past the list
+    short = b"(K\x01K\x03\x85" + dtype + b"\x89]K\x01at"                        # shape (3,), [1]
+    assert "holds 1 items, not 3" in _refused_fast(empty + short + b"b.", tmp_path)
+
+
+def test_memo_index_is_not_an_allocation(tmp_path: Path) -> None:
+    # LONG_BINPUT 2**28: the C unpickler grows its memo list to that index (2 GB of pointers)
+    data = b"\x80\x02Nr" + struct.pack("<I", _BIG) + b"."
+    path = tmp_path / "memo.pkl"
+    path.write_bytes(data)
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        assert safe_load(path) is None
+        assert tracemalloc.get_traced_memory()[1] < 1_000_000
+    finally:
+        tracemalloc.stop()
+
+
+def test_other_codecs_and_oversized_files_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    zlib = b"\x80\x02" + _global("_codecs", "encode") + b"X\x01\x00\x00\x00xX\x04\x00\x00\x00zlib\x86R."
+    assert "codec 'zlib'" in _refused_fast(zlib, tmp_path)
+    from vstar_data.sources import safe_pickle
+
+    monkeypatch.setattr(safe_pickle, "MAX_PICKLE_BYTES", 1000)
+    path = tmp_path / "big.pkl"
+    path.write_bytes(pickle.dumps(list(range(1000)), protocol=4))
+    with pytest.raises(AnnotationError, match="larger than the 1000 bytes") as info:
+        safe_load(path)
+    assert str(path) in str(info.value)
+    assert safe_loads(pickle.dumps([1, 2], protocol=4)) == [1, 2]

@@ -241,6 +241,19 @@ class CycleRunner:
         return entry
 
     # -- the loop --------------------------------------------------------------------------
+    def check(self) -> None:
+        """What training will need, checked before anything is generated (training comes only
+        after a whole cycle): every `training:` key known, and `model.pretrained` readable (the
+        trainer's model; the generating backend's model is checked when the backend loads). All
+        problems at once, as a ConfigError naming the key or the path."""
+        from ..errors import ConfigError
+        from ..training.checks import checkpoint_problems, settings_problems
+
+        problems = settings_problems(self.rc.training) + checkpoint_problems(self.rc.pretrained)
+        if problems:
+            raise ConfigError("the run config cannot train (checked before cycle 0)", file=self.rc.file,
+                              problems=problems)
+
     def stats_so_far(self, cycle: int) -> list[dict[str, Any]]:
         return [s for s in self.stats if s["cycle"] < cycle]
 
@@ -248,6 +261,7 @@ class CycleRunner:
         """Every cycle, then the final release; one `build` per run directory at a time (a second
         one stops with a ConfigError naming the holder instead of racing it over the same files)."""
         rc = self.rc
+        self.check()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(self.layout.lock, "run directory (one `vstar-data build` at a time)"):
             with atomic_writer(self.layout.run_yaml) as fh:

@@ -67,7 +67,10 @@ class GenerationConfig:
             problems.append("batch_size and chunk_size must be >= 1")
         if not 0 <= self.shard_index < max(self.num_shards, 1):
             problems.append(f"shard_index {self.shard_index} is not in [0, num_shards={self.num_shards})")
-        if self.backend != "template" and not self.model and not _backend_attr(self.backend, "model_optional"):
+        unknown = _unknown_backend(self.backend)
+        if unknown:
+            problems.append(unknown)
+        elif self.backend != "template" and not self.model and not _backend_attr(self.backend, "model_optional"):
             problems.append(f"backend {self.backend!r} needs --model (a local directory or a Hub id)")
         if self.temperature < 0:
             problems.append("temperature must be >= 0")
@@ -112,6 +115,20 @@ class GenerationConfig:
             batch_size=b["batch_size"], decode_workers=b["decode_workers"], num_shards=num_shards,
             shard_index=shard_index, progress=progress,
             torch_threads=(rc.reproducibility or {}).get("torch_threads"))
+
+
+def _unknown_backend(name: str) -> str | None:
+    """The registry's "unknown backend ... Did you mean ...? Available: ..." message when `name` is
+    not a registered backend (checked before "needs --model", which would mislead for a typo)."""
+    from ..registry import BACKENDS
+
+    if name in BACKENDS:
+        return None
+    try:
+        BACKENDS.get(name)
+    except ConfigError as exc:
+        return str(exc)
+    return None
 
 
 def _backend_attr(name: str, attr: str) -> Any:

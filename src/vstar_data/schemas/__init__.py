@@ -104,4 +104,7 @@ def first_error(name: str, instance: Any) -> str | None:
         return None
     err = jsonschema.exceptions.best_match(errors)
     path = "/".join(str(p) for p in err.absolute_path)
-    return f"at {path or '(top)'}: {err.message}"
+    message = err.message
+    if err.validator == "pattern" and err.validator_value == "\\S":
+        message = f"{err.instance!r} is blank (a label value needs a visible character)"
+    return f"at {path or '(top)'}: {message}"

@@ -130,8 +130,11 @@ class Adapter(ABC):
         self.skip(skip)
 
     def samples(self) -> Iterator[Sample]:
-        """Samples after split filter, label validation, video lookup and limit; counts in `stats`."""
-        for item in self.read(self.annotations):
+        """Samples after split filter, label validation, duplicate ids, video lookup and limit;
+        counts in `stats`. A later row with an id already read is skipped as `duplicate_id`,
+        naming the first: resume and publishing key rows by id, so two samples cannot share one."""
+        first: dict[str, tuple[int, str]] = {}           # id -> (item number, video) of its first row
+        for number, item in enumerate(self.read(self.annotations), 1):
             if isinstance(item, SkipRecord):
                 self.stats.read += 1
                 self.skip(item)
@@ -151,6 +154,13 @@ class Adapter(ABC):
                 self.skip(SkipRecord("invalid_labels", str(exc), file=self.annotations, row=item.id,
                                       sample_id=item.id))
                 continue
+            if item.id in first:
+                at, video = first[item.id]
+                self.skip(SkipRecord("duplicate_id", f"id {item.id!r} was already read as annotation item {at} "
+                                     f"(video {video}); this later item {number} is skipped",
+                                     file=self.annotations, row=item.id, key="id", sample_id=item.id))
+                continue
+            first[item.id] = (number, item.video)
             if self.videos is not None:
                 try:
                     found = self._locate(item)

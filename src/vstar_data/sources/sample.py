@@ -28,6 +28,11 @@ def _finite(v: Any) -> bool:
     return type(v) is int or (type(v) is float and math.isfinite(v))
 
 
+def _text(v: Any) -> bool:
+    """A label value a user can read: a non-empty string that is not only blanks (schema `\\S`)."""
+    return type(v) is str and v != "" and not v.isspace()
+
+
 def _num(v: Any) -> bool:
     return _finite(v) and v >= 0
 
@@ -38,19 +43,19 @@ def _num(v: Any) -> bool:
 # most of `vstar-data samples` time on 34k rows) runs only for anything else, and still
 # produces the error message. tests/sources/test_cli_samples.py cross-checks both paths.
 _FAST_CHECKS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
-    "category": (("value",), {"value": _str, "synonyms": lambda v: type(v) is list and all(map(_str, v)),
-                              "vocabulary": lambda v: type(v) is list and all(map(_str, v))}),
+    "category": (("value",), {"value": _text, "synonyms": lambda v: type(v) is list and all(map(_text, v)),
+                              "vocabulary": lambda v: type(v) is list and all(map(_text, v))}),
     "number": (("value",), {"value": _finite, "rel_tol": _num,
                             "abs_tol": _num, "unit": lambda v: type(v) is str}),
     "interval": (("start", "end"), {"start": _num, "end": _num,
                                     "min_iou": lambda v: _finite(v) and 0 < v <= 1}),
-    "sequence": (("value",), {"value": lambda v: type(v) is list and v != [] and all(map(_str, v))}),
-    "choice": (("options", "correct"), {"options": lambda v: type(v) is list and len(v) >= 2 and all(map(_str, v)),
+    "sequence": (("value",), {"value": lambda v: type(v) is list and v != [] and all(map(_text, v))}),
+    "choice": (("options", "correct"), {"options": lambda v: type(v) is list and len(v) >= 2 and all(map(_text, v)),
                                         "correct": lambda v: type(v) is int and v >= 0,
                                         "select_by": lambda v: v in ("any", "text"),
                                         "min_similarity": lambda v: _finite(v) and 0 < v <= 1}),
     "boolean": (("value",), {"value": lambda v: type(v) is bool}),
-    "text": (("value",), {"value": lambda v: _str(v) or (type(v) is list and v != [] and all(map(_str, v))),
+    "text": (("value",), {"value": lambda v: _text(v) or (type(v) is list and v != [] and all(map(_text, v))),
                           "min_similarity": lambda v: _finite(v) and 0 < v <= 1,
                           "ordered": lambda v: type(v) is bool}),
     "bbox": (("box",), {"box": lambda v: type(v) is list and len(v) == 4 and all(_finite(x) for x in v),

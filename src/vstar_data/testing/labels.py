@@ -12,7 +12,8 @@ same (lowercase) names::
 The suite checks the class shape and registration, that passing answers pass and failing ones
 fail with a reason slug, that results are well formed (score in [0, 1], `matched` equals the
 answer at `span`, JSON-serialisable), that the label's own hint text verifies, that odd text
-never raises, and that the declared held-out metrics are well formed (unique names, known
+never raises, that a label value without letters (an emoji, punctuation, blanks) is either refused
+by spec validation (a skip at the source) or verified without raising, and that the declared held-out metrics are well formed (unique names, known
 aggregations and formats) and score a passing answer as right, with finite values.
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pytest
 
 from ..verify.labels.base import LabelResult, LabelType, Profile, ScoreContext
 from ..verify.metrics import metric_problems
+from ..errors import LabelSpecError
 from ..registry import LABEL_TYPES
 from ..sources.sample import validate_label_spec
 from ..sources.templates import label_key
@@ -34,6 +36,23 @@ Case = tuple[dict[str, Any], str]
 _SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
 ODD_ANSWERS = ["", " ", "\n\n\t", "?!.,;:", "(((", "🙂" * 40, "0" * 500, "- - - -", "1:2:3:4:5", "a" * 5000,
                "The the the the.", "NaN inf -inf 1e309", "\x00\x01", "Ünïcödé wörds ünd zahlen 3,5"]
+
+LETTERLESS_VALUES = ["🙂🙂", "?!...", "   "]
+
+
+def letterless_specs(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """`spec` with each string value (and the first item of each list of strings) replaced by
+    each of LETTERLESS_VALUES: the labels a careless annotation file holds."""
+    out: list[dict[str, Any]] = []
+    for key, value in spec.items():
+        if key in ("type", "name"):
+            continue
+        for bad in LETTERLESS_VALUES:
+            if isinstance(value, str):
+                out.append({**spec, key: bad})
+            elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+                out.append({**spec, key: [bad, *value[1:]]})
+    return out
 
 
 def check_result(result: Any, spec: dict[str, Any], answer: str, type_name: str) -> None:
@@ -136,6 +155,22 @@ class LabelTypeContract:
             result = label_type.verify(label_spec, answer, profile)
             check_result(result, label_spec, answer, label_type.type_name)
             assert not result.passed or answer.strip(), "an empty answer cannot pass"
+
+    def test_labels_without_letters_are_refused_or_verified(self, label_type: LabelType,
+                                                            label_spec: dict[str, Any], profile: Profile) -> None:
+        registered = label_type.type_name in LABEL_TYPES
+        for spec in letterless_specs(label_spec):
+            if registered:
+                try:
+                    validate_label_spec(dict(spec))
+                except LabelSpecError:
+                    continue                      # refused on the way in: the adapter skips the row
+            label_type.hint_text(spec)
+            label_type.answer_text(spec)
+            for answer in [*ODD_ANSWERS, f"So it is {label_type.hint_text(spec)}."]:
+                result = label_type.verify(spec, answer, profile)
+                check_result(result, spec, answer, label_type.type_name)
+                assert not result.passed or answer.strip(), "an empty answer cannot pass"
 
     def test_deterministic(self, label_type: LabelType, passing_cases: list[Case], failing_cases: list[Case],
                            profile: Profile) -> None:

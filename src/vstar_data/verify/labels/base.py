@@ -50,6 +50,21 @@ class LabelResult:
         return out
 
 
+UNUSABLE = "unusable_label"
+
+
+def has_letters(text: str) -> bool:
+    """Whether `text` holds a letter or digit: a label value without one ("🙂🙂", "?!...") is
+    valid JSON but no answer can state it, so types reject it as `unusable_label`."""
+    return any(c.isalnum() for c in text)
+
+
+def unusable(type_name: str, spec: dict[str, Any], what: str) -> LabelResult:
+    """The failed result for a label no answer can state; `what` names the offending value."""
+    return LabelResult(spec.get("name", ""), type_name, False, 0.0, reason=UNUSABLE,
+                       extra={"detail": f"{what} has no letters or digits to find in an answer"})
+
+
 @dataclass(frozen=True, slots=True)
 class ScoreContext:
     """What scoring one held-out answer may use besides its spec and verdict: the verifier profile,

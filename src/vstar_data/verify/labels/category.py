@@ -36,7 +36,7 @@ from .analysis import (
     token_sim,
 )
 from ..metrics import Metric
-from .base import LabelResult, LabelType, Profile, ScoreContext
+from .base import LabelResult, LabelType, Profile, ScoreContext, unusable
 from ._numbers import NUMBER_WORDS
 from ._commitment import check, commitment_extra
 from ._vocabulary import corrected_claims, disjunction_forms, listed_alternatives, vocabulary_index
@@ -367,6 +367,8 @@ class CategoryLabel(LabelType):
     def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
         variants = compile_name(str(spec["value"]), tuple(spec.get("synonyms") or ()))
+        if not variants:                  # no words in the name or its synonyms: "🙂🙂", "?!..."
+            return unusable(self.type_name, spec, f"class name {spec['value']!r}")
         doc = analyze(answer)
         thr = float(profile.fuzzy_threshold)
         found, excluded = _matches(doc, variants, thr)

@@ -21,7 +21,7 @@ from typing import Any
 
 from ._claims import hedged, sentences
 from .analysis import GLUE, PUNCT, SKIP, WORD, Doc, analyze, negated, stem, token_sim
-from .base import LabelResult, LabelType, Profile
+from .base import LabelResult, LabelType, Profile, unusable
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _KEYWORDS = r"option|caption|sentence|choice|information|candidate|answer|letter"
@@ -269,6 +269,8 @@ class ChoiceLabel(LabelType):
         name = spec.get("name", "")
         correct = int(spec["correct"])
         found = selections(spec, answer, float(profile.fuzzy_threshold))
+        if spec.get("select_by") == "text" and not option_cores(tuple(str(o) for o in spec["options"]))[correct]:
+            return unusable(self.type_name, spec, f"option {spec['options'][correct]!r}")   # "🙂": no words
         if spec.get("select_by") == "text":              # a caption must describe the option, not name it
             found = [f for f in found if f.get("text")]
             if not found and spec.get("min_similarity") is not None:

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from ._commitment import assertion
 from .analysis import HARD, NEG, NUM, PUNCT, SKIP, WORD, Doc, analyze, stem, token_sim
 from ..metrics import Metric, edit_distance
-from .base import LabelResult, LabelType, Profile, ScoreContext
+from .base import LabelResult, LabelType, Profile, ScoreContext, unusable
 from ._numbers import fmt_number, numbers
 
 _ABBREV = {stem(k): stem(v) for k, v in {
@@ -127,6 +127,9 @@ class SequenceLabel(LabelType):
     def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
         items = [str(v) for v in spec["value"]]
+        wordless = [item for item in items if not _item_tokens(item)]
+        if wordless:                      # an item no answer can name ("🙂", "?!")
+            return unusable(self.type_name, spec, f"item {wordless[0]!r}")
         doc = analyze(answer)
         stream = _canon_stream(doc)
         thr = float(profile.fuzzy_threshold)

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from . import _embed
 from ._claims import hedged, sentences
 from .analysis import WORD, analyze
-from .base import LabelResult, LabelType, Profile
+from .base import LabelResult, LabelType, Profile, has_letters, unusable
 
 DEFAULT_MIN_SIMILARITY = 0.6
 _NEGATORS = frozenset({"not", "nt", "never", "nobody", "nothing", "none", "cannot", "cant", "isnt", "arent",
@@ -60,6 +60,9 @@ class TextLabel(LabelType):
     def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
         refs = _values(spec)
+        wordless = [r for r in refs if not has_letters(r)]
+        if wordless:                      # "?!" has no meaning to say in other words
+            return unusable(self.type_name, spec, f"reference {wordless[0]!r}")
         thr = float(spec.get("min_similarity", DEFAULT_MIN_SIMILARITY))
         units = _units(answer)
         if not any(answer[s:e].strip() for s, e in units):
