@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError, VstarError
+from .errors import ConfigError, VstarError, file_problem
 
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
@@ -109,6 +109,9 @@ def _looks_like_hub_id(value: str) -> bool:
 def load_run_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Read, merge with defaults, validate (all problems at once) and resolve paths."""
     path = Path(path)
+    problem = file_problem(path)   # a FIFO would block the read: name it instead
+    if problem is not None:
+        raise ConfigError(f"config file {problem}", file=path)
     try:
         data = yaml.safe_load(path.read_text("utf-8")) or {}
     except FileNotFoundError as exc:

@@ -81,6 +81,22 @@ def test_a_fifo_or_a_folder_as_input_is_not_reported_missing(tmp_path, capsys):
     assert status == 2 and "is not a regular file (it is a folder)" in err
 
 
+def test_a_fifo_as_run_config_or_template_is_named_not_read(tmp_path, capsys):
+    """Reading a FIFO blocks until a writer comes: `build --config` and a templates folder would
+    hang; both name the file for what it is (the test would time out if they read it)."""
+    config = tmp_path / "run.yaml"
+    os.mkfifo(config)
+    status, err = _run(capsys, "build", "--config", str(config))
+    assert status == 2 and "run.yaml" in err and "FIFO" in err
+    from vstar_data.errors import TemplateError
+    from vstar_data.sources.templates import Template
+
+    os.mkfifo(tmp_path / "my_task.yaml")
+    with pytest.raises(TemplateError, match="FIFO") as err:
+        Template.load(tmp_path / "my_task.yaml")
+    assert "my_task.yaml" in str(err.value)
+
+
 def test_a_device_as_output_is_refused_not_replaced(tmp_path, capsys):
     dev = tmp_path / "full"
     try:

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from ..errors import SkipRecord, TemplateError
+from ..errors import SkipRecord, TemplateError, file_problem
 from ..registry import LABEL_TYPES
 from .sample import Sample
 from ..schemas import first_error
@@ -76,6 +76,9 @@ class Template:
     @classmethod
     def load(cls, path: str | Path) -> "Template":
         path = Path(path)
+        problem = file_problem(path)   # a FIFO would block the read: name it instead
+        if problem is not None:
+            raise TemplateError(f"template file {problem}", file=path)
         try:
             data = yaml.safe_load(path.read_text("utf-8"))
         except FileNotFoundError as exc:
