@@ -13,7 +13,7 @@ from ._common import console
 
 @app.command("push")
 def push_cmd(
-    rows_dir: Path = typer.Argument(..., help="Folder of attempt-row JSONL shards (*.jsonl, subfolders included), as `generate` writes them."),
+    rows_dir: Optional[Path] = typer.Argument(None, help="Folder of attempt-row JSONL shards (*.jsonl, subfolders included), as `generate` writes them. May be omitted with --onto (drop sources, or roll back)."),
     store: Path = typer.Option(Path("vstar-1m"), "--store", help="Local store folder (a git repository; created if new or empty)."),
     tag: str = typer.Option(..., "--tag", "-t", help="Release tag, e.g. v0.1.0 or cycle-2."),
     message: str = typer.Option(..., "--message", "-m", help="Release message (commit message and tag annotation)."),
@@ -23,6 +23,9 @@ def push_cmd(
     private: Optional[bool] = typer.Option(None, "--private/--public", help="Visibility of a Hub repo this push creates."),
     variants: Optional[str] = typer.Option(None, "--variants", help="Publish each accepted answer as the released code's row variants instead of one row: `all`, or a comma list of cot (question + a step-by-step request, the answer), direct (the label stated plainly), mc (lettered options with three distractors from the same source; the answer is the letter). Marked in the `variant` column."),
     variant_seed: int = typer.Option(0, "--variant-seed", help="Seed of the variants' choices (suffix, distractors, order, option style)."),
+    onto: Optional[str] = typer.Option(None, "--onto", help="Build on release BASE_TAG: its configs stay (shards byte for byte), ROWS_DIR's sources are added or replace the config of the same name; its eval files, stats.json, run.yaml and history carry over unless this push brings its own. Without ROWS_DIR and --drop-source: republish BASE_TAG as the newest release (roll back)."),
+    drop_source: list[str] = typer.Option([], "--drop-source", help="With --onto: leave this source's config out of the new release (repeatable)."),
+    drop_invalid: bool = typer.Option(False, "--drop-invalid", help="With --onto: leave out (and count) base rows that today's schema refuses, e.g. non-finite numbers, instead of stopping."),
 ) -> None:
     """Publish the ACCEPTED rows of ROWS_DIR as release TAG of the store: one commit, one tag.
 
@@ -42,7 +45,8 @@ def push_cmd(
         raise ConfigError("--extra-file must name existing regular files", problems=problems, key="--extra-file")
     result = publish(rows_dir, store, tag, message, hub_repo=hub_repo, force=force, hub_private=private,
                      extra_files={p.name: p for p in extra_file},
-                     variants=VariantOptions.parse(variants, variant_seed))
+                     variants=VariantOptions.parse(variants, variant_seed), onto=onto,
+                     drop_sources=drop_source, drop_invalid=drop_invalid)
     out = console()
     if result.resumed:
         out.print(f"finished the interrupted publish of [bold]{result.resumed}[/bold] first")
@@ -60,6 +64,12 @@ def push_cmd(
         out.print(f"{n:,} accepted answers without an mc row ({reason})")
     if result.duplicates_dropped:
         out.print(f"{result.duplicates_dropped:,} extra accepted attempts of already-published samples dropped")
+    if result.onto:
+        out.print(f"built on {result.onto}: kept byte for byte {', '.join(result.kept) or 'none'}")
+        for config, n in sorted(result.migrated.items()):
+            out.print(f"{n:,} rows of {config} migrated to today's row schema")
+        for config, n in sorted(result.dropped_invalid.items()):
+            out.print(f"{n:,} rows of {config} that today's schema refuses left out (--drop-invalid)")
     out.print(f"commit {result.commit}\ntag    {tag}")
     if result.hub is not None:
         out.print(f"hub    {result.hub.repo_id} @ {tag} (commit {result.hub.commit}) {result.hub.url}")
@@ -117,3 +127,29 @@ def export_cmd(
                     exclude_rationalized=exclude_rationalized, video_root=video_root, num_frames=num_frames,
                     frame_size=frame_size, task_name=task_name)
     console().print(report.summary(), markup=False, highlight=False)
+
+
+@app.command("diff")
+def diff_cmd(
+    a: str = typer.Argument(..., help="Older release tag."),
+    b: str = typer.Argument(..., help="Newer release tag."),
+    store: Path = typer.Option(Path("vstar-1m"), "--store", help="Local store folder."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Only this config (a source, or eval)."),
+    show: int = typer.Option(3, "--show", help="Examples (ids) of each kind of change per config and split."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+) -> None:
+    """Rows added, removed and changed (same id and variant; answer, labels or origin differ) from
+    release A to release B, per config and split. Configs whose shards are the same files are not read.
+
+    Example: vstar-data diff cycle-1 cycle-2 --store vstar-1m --show 5
+    """
+    import json
+    import sys
+
+    from ..dataset.diff import diff_releases, render
+
+    doc = diff_releases(store, a, b, config=config, show=show)
+    if as_json:
+        sys.stdout.write(json.dumps(doc, indent=1) + "\n")
+    else:
+        console().print(render(doc), markup=False, highlight=False)

@@ -150,8 +150,12 @@ def render_card(man: Manifest, *, tag: str, message: str = "", store_name: str =
                 hub_repo: str | None = None, licenses: Mapping[str, str] | None = None,
                 profiles: Mapping[str, Mapping[str, Any]] | None = None,
                 stats_for_plot: StatsForPlot = None,
-                pretty_name: str = "VSTaR-1M", eval_files: Sequence[str] = ()) -> str:
-    """README.md text for one release (YAML header + body)."""
+                pretty_name: str = "VSTaR-1M", eval_files: Sequence[str] = (),
+                history: Mapping[str, Mapping[str, Any]] | None = None,
+                onto: str | None = None, changes: Mapping[str, Any] | None = None,
+                migrated: Mapping[str, int] | None = None, dropped_invalid: Mapping[str, int] | None = None) -> str:
+    """README.md text for one release (YAML header + body). `history` (history.json's sources) says
+    where each source's rows come from; `changes` (a diff against the base `onto`) what moved."""
     from huggingface_hub import DatasetCard
 
     counts = split_counts(man)
@@ -176,7 +180,12 @@ def render_card(man: Manifest, *, tag: str, message: str = "", store_name: str =
                   for name, n in _by(man, "verifier_profile")],
         models=[{"name": m, "revision": r, "rows": n} for (m, r), n in
                 sorted(models.items(), key=lambda kv: -kv[1])],
-        licences=source_licenses(sorted(man.configs), licenses))
+        licences=source_licenses(sorted(man.configs), licenses),
+        history=[{"source": src, **h} for src, h in sorted((history or {}).items())],
+        onto=onto, migrated=dict(migrated or {}),
+        dropped_invalid=dict(dropped_invalid or {}),
+        changes=[{"config": c, "split": sp, **d} for c, splits in ((changes or {}).get("configs") or {}).items()
+                 for sp, d in splits.items()] if changes is not None else None)
     return str(DatasetCard(body))
 
 

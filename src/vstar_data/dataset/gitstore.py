@@ -323,7 +323,7 @@ def check_extra_name(name: str) -> str:
     """Extra files (stats.json, run.yaml, ...) may not escape the store or shadow the dataset."""
     pure = PurePosixPath(name)
     if (not name or pure.is_absolute() or ".." in pure.parts or pure.parts[0] in ("data", "assets", ".git")
-            or name in ("README.md", MARKER, ".gitattributes")):
+            or name in ("README.md", MARKER, ".gitattributes", "history.json")):
         raise VstarError(f"extra file name {name!r} is not allowed (relative, outside data/ and assets/)",
                          key="extra_files")
     return pure.as_posix()

@@ -17,7 +17,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from . import gitstore
 from ..errors import VstarError
@@ -27,12 +27,14 @@ __all__ = ["JOURNAL", "MARKER", "STAGING", "PublishResult", "Revision", "Store",
            "push_release", "revisions"]
 
 
-def fingerprint(rows_dir: str | Path, settings: Mapping[str, Any], extra: Mapping[str, bytes]) -> str:
+def fingerprint(rows_dir: str | Path | None, settings: Mapping[str, Any], extra: Mapping[str, bytes]) -> str:
     """What a release was built from: row files (path, size, mtime), settings, extra files' bytes."""
     from ..generation.attempts import attempt_files
 
-    root = Path(rows_dir)
-    listing = [(p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in attempt_files(root)]
+    listing = []
+    if rows_dir is not None:
+        root = Path(rows_dir)
+        listing = [(p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in attempt_files(root)]
     doc = {"rows": listing, "settings": settings,
            "extra": {k: hashlib.sha256(v).hexdigest() for k, v in sorted(extra.items())}}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
@@ -60,6 +62,11 @@ class PublishResult:
     hub: Any = None                              # hub.HubResult when pushed
     variants: dict[str, int] = field(default_factory=dict)       # variant -> rows written (with variants)
     variant_skips: dict[str, int] = field(default_factory=dict)  # mc_<reason> -> answers without an mc row
+    onto: str | None = None                      # base release tag (`--onto`)
+    kept: list[str] = field(default_factory=list)              # base configs carried byte for byte
+    migrated: dict[str, int] = field(default_factory=dict)     # config -> base rows moved to today's schema
+    dropped_invalid: dict[str, int] = field(default_factory=dict)  # config -> base rows today's schema refuses
+    changes: dict[str, Any] | None = None        # diff against the base (`diff.diff_releases` form)
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if k != "files"}
@@ -67,14 +74,15 @@ class PublishResult:
         return out
 
 
-def publish(rows_dir: str | Path, store: str | Path, tag: str, message: str, *,
+def publish(rows_dir: str | Path | None, store: str | Path, tag: str, message: str, *,
             extra_files: Mapping[str, str | bytes | os.PathLike] | None = None,
             stats_for_plot: Any = None, hub_repo: str | None = None,
             force: bool = False, licenses: Mapping[str, str] | None = None,
             profiles: Mapping[str, Mapping[str, Any]] | None = None, pretty_name: str = "VSTaR-1M",
             hub_token: str | None = None, hub_endpoint: str | None = None, hub_private: bool | None = None,
             shard_bytes: int | None = None, batch_rows: int | None = None,
-            variants: Any = None) -> PublishResult:
+            variants: Any = None, onto: str | None = None, drop_sources: Sequence[str] = (),
+            drop_invalid: bool = False) -> PublishResult:
     """Publish the accepted attempt rows under `rows_dir` as release `tag` of the store at `store`
     (created if new), then push that release to `hub_repo` when given.
 
@@ -82,6 +90,10 @@ def publish(rows_dir: str | Path, store: str | Path, tag: str, message: str, *,
     is a no-op for the local store (and retries the Hub push). An existing tag holding a different
     release is refused unless `force`. `variants` (a `variants.VariantOptions`, or None) publishes
     each accepted answer as its chain-of-thought / direct / multiple-choice rows.
+
+    `onto` builds on release `onto`: its configs stay (shards byte for byte) except those `rows_dir`
+    brings (replaced) and `drop_sources` (removed); its eval files, extra files and history carry
+    over unless this push brings its own. `rows_dir=None` with `onto` republishes (rolls back to) it.
     """
     from .card import split_counts
     from .writer import DEFAULT_BATCH_ROWS, DEFAULT_SHARD_BYTES
@@ -90,11 +102,27 @@ def publish(rows_dir: str | Path, store: str | Path, tag: str, message: str, *,
     if not message.strip():
         raise VstarError("a release needs a message (-m)", key="message")
     extras = {check_extra_name(k): _as_bytes(v) for k, v in (extra_files or {}).items()}
+    path = Store.check(store)
+    base_commit = None
+    if onto is None:
+        if rows_dir is None:
+            raise VstarError("a push needs a rows folder, unless it builds on a release (--onto TAG)", key="rows_dir")
+        if drop_sources:
+            raise VstarError("--drop-source removes a config from a base release: it needs --onto TAG",
+                             key="drop_source")
+    else:
+        if not (path / MARKER).is_file():
+            raise VstarError(f"--onto {onto!r}: there is no store here yet, so no release to build on",
+                             file=path, key="onto")
+        from .onto import read_base
+
+        base_commit = read_base(Store.open(path, create=False), onto).commit  # unknown tag: names the tags
     settings = {"tag": tag, "message": message, "hub_repo": hub_repo, "stats": stats_for_plot,
                 "licenses": licenses, "profiles": profiles, "pretty_name": pretty_name,
                 "variants": variants.to_dict() if variants is not None else None}
+    if onto is not None:
+        settings.update(onto=base_commit, drop_sources=sorted(drop_sources), drop_invalid=drop_invalid)
     fp = fingerprint(rows_dir, settings, extras)
-    path = Store.check(store)
     hub = {"token": hub_token, "endpoint": hub_endpoint, "private": hub_private, "force": force}
     resumed = None
     if (path / MARKER).is_file():  # finish what an earlier run left, and fail fast on a taken tag
@@ -108,10 +136,12 @@ def publish(rows_dir: str | Path, store: str | Path, tag: str, message: str, *,
                 return done
     # Build and validate outside the store (nothing is written to it when a row is bad) ...
     with _staging_dir(path) as staging:
-        man = _build(staging, rows_dir, tag, message, extras, stats_for_plot=stats_for_plot,
-                     store_name=path.name, hub_repo=hub_repo, licenses=licenses, profiles=profiles,
-                     pretty_name=pretty_name, shard_bytes=shard_bytes or DEFAULT_SHARD_BYTES,
-                     batch_rows=batch_rows or DEFAULT_BATCH_ROWS, variants=variants)
+        man, built = _build(staging, rows_dir, tag, message, extras, stats_for_plot=stats_for_plot,
+                            store_name=path.name, hub_repo=hub_repo, licenses=licenses, profiles=profiles,
+                            pretty_name=pretty_name, shard_bytes=shard_bytes or DEFAULT_SHARD_BYTES,
+                            batch_rows=batch_rows or DEFAULT_BATCH_ROWS, variants=variants,
+                            store=Store.open(path) if onto is not None else None, onto=onto,
+                            drop_sources=drop_sources, drop_invalid=drop_invalid)
         # ... then hand it to the store under its lock: journal, move in, commit, tag.
         st = Store.open(path)
         with st.lock():
@@ -119,8 +149,10 @@ def publish(rows_dir: str | Path, store: str | Path, tag: str, message: str, *,
             done = _existing_release(st, tag, fp, force)  # another process may have published it
             if done is None:
                 pid = new_publish_id()
-                files = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")
-                               if p.is_file() and p.name != _STAGING_LOCK)
+                files = sorted({p.relative_to(staging).as_posix() for p in staging.rglob("*")
+                                if p.is_file() and p.name != _STAGING_LOCK}
+                               # carried shards the working tree already holds (same blob): not copied
+                               | {f for splits in man.configs.values() for sf in splits.values() for f in sf.files})
                 (staging / _STAGING_LOCK).unlink()
                 (st.git_dir / STAGING).mkdir(exist_ok=True)
                 os.rename(staging, st.git_dir / STAGING / pid)
@@ -132,7 +164,7 @@ def publish(rows_dir: str | Path, store: str | Path, tag: str, message: str, *,
                 done = PublishResult(tag, st.apply(job), st.path, split_counts(man), files,
                                      rows_read=man.rows_read, duplicates_dropped=man.duplicates_dropped,
                                      variants=dict(man.variants) if variants is not None else {},
-                                     variant_skips=dict(man.variant_skips))
+                                     variant_skips=dict(man.variant_skips), **built)
             done.resumed = resumed
             done.hub = push_release(st, tag, hub_repo, **hub) if hub_repo else None
     return done
@@ -181,25 +213,58 @@ def _staging_dir(store: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _build(staging: Path, rows_dir: str | Path, tag: str, message: str, extras: Mapping[str, bytes], *,
+def _build(staging: Path, rows_dir: str | Path | None, tag: str, message: str, extras: Mapping[str, bytes], *,
            stats_for_plot: Any, store_name: str, hub_repo: str | None, licenses: Any, profiles: Any,
-           pretty_name: str, shard_bytes: int, batch_rows: int, variants: Any = None) -> Any:
-    """Shards, plot, extra files and card of one release, written under `staging`."""
+           pretty_name: str, shard_bytes: int, batch_rows: int, variants: Any = None, store: Store | None = None,
+           onto: str | None = None, drop_sources: Sequence[str] = (),
+           drop_invalid: bool = False) -> tuple[Any, dict[str, Any]]:
+    """Shards, plot, extra files, history and card of one release, written under `staging` (with
+    `onto`: the base's carried configs too); returns the manifest and the `PublishResult` fields
+    that describe the build on the base."""
     from .card import PLOT_PATH, render_card
+    from .onto import carry, carry_extras, history_entry, read_base, write_history
     from .stats import cycle_yields, write_yield_plot
-    from .writer import write_shards
+    from .writer import Manifest, write_shards
 
-    man = write_shards(rows_dir, staging, shard_bytes=shard_bytes, batch_rows=batch_rows, variants=variants)
+    base = read_base(store, onto) if store is not None and onto is not None else None
+    if base is not None:
+        unknown = sorted(set(drop_sources) - set(base.configs))
+        if unknown:
+            raise VstarError(f"--drop-source {', '.join(unknown)}: release {onto} has no such config; its "
+                             f"configs: {', '.join(sorted(base.configs)) or 'none'}", key="drop_source")
+    man = (write_shards(rows_dir, staging, shard_bytes=shard_bytes, batch_rows=batch_rows, variants=variants)
+           if rows_dir is not None else Manifest())
+    new_sources = sorted(man.configs)
+    history = {c: history_entry(man, c, tag) for c in new_sources}
+    built: dict[str, Any] = {}
+    eval_files = [name for name in extras if name.startswith("eval/") and name.endswith(".parquet")]
+    if base is not None:
+        keep = [c for c in base.configs if c not in man.configs and c not in drop_sources]
+        report = carry(store, base, keep, staging, man, drop_invalid=drop_invalid)
+        eval_files += carry_extras(store, base, staging, extras, eval_given=bool(eval_files))
+        for c in keep:
+            entry = dict((base.history or {}).get(c) or history_entry(man, c, None), rows=sum(
+                sf.num_examples for sf in man.configs[c].values()))
+            entry.setdefault("tag", None)
+            history[c] = entry
+        from .diff import changes_against
+
+        built = {"onto": onto, "kept": report.kept, "migrated": report.migrated,
+                 "dropped_invalid": report.invalid, "changes": changes_against(store, base, man, staging)}
+    if not man.configs:
+        raise VstarError(f"the release would hold no config (every source of {onto} dropped)", key="drop_source")
+    write_history(staging, history)
     write_yield_plot(cycle_yields(man, stats_for_plot), staging / PLOT_PATH)
     for name, data in extras.items():
         (staging / name).parent.mkdir(parents=True, exist_ok=True)
         (staging / name).write_bytes(data)
-    eval_files = [name for name in extras if name.startswith("eval/") and name.endswith(".parquet")]
     (staging / "README.md").write_text(
         render_card(man, tag=tag, message=message, store_name=store_name, hub_repo=hub_repo,
                     licenses=licenses, profiles=profiles, stats_for_plot=stats_for_plot,
-                    pretty_name=pretty_name, eval_files=eval_files), encoding="utf-8")
-    return man
+                    pretty_name=pretty_name, eval_files=eval_files, history=history,
+                    onto=onto, changes=built.get("changes"), migrated=built.get("migrated") or {},
+                    dropped_invalid=built.get("dropped_invalid") or {}), encoding="utf-8")
+    return man, built
 
 
 def push_release(store: Store | str | Path, tag: str, repo_id: str, **hub_kwargs: Any) -> Any:
