@@ -23,6 +23,7 @@ def push_cmd(
     private: Optional[bool] = typer.Option(None, "--private/--public", help="Visibility of a Hub repo this push creates."),
     variants: Optional[str] = typer.Option(None, "--variants", help="Publish each accepted answer as the released code's row variants instead of one row: `all`, or a comma list of cot (question + a step-by-step request, the answer), direct (the label stated plainly), mc (lettered options with three distractors from the same source; the answer is the letter). Marked in the `variant` column."),
     variant_seed: int = typer.Option(0, "--variant-seed", help="Seed of the variants' choices (suffix, distractors, order, option style)."),
+    allow_leakage: bool = typer.Option(False, "--allow-leakage", help="Publish even when a training row shares a clip (same video, overlapping window) with the release's held-out `eval` config; the card says so. Without it such a release is refused, naming the clips."),
 ) -> None:
     """Publish the ACCEPTED rows of ROWS_DIR as release TAG of the store: one commit, one tag.
 
@@ -42,7 +43,7 @@ def push_cmd(
         raise ConfigError("--extra-file must name existing regular files", problems=problems, key="--extra-file")
     result = publish(rows_dir, store, tag, message, hub_repo=hub_repo, force=force, hub_private=private,
                      extra_files={p.name: p for p in extra_file},
-                     variants=VariantOptions.parse(variants, variant_seed))
+                     variants=VariantOptions.parse(variants, variant_seed), allow_leakage=allow_leakage)
     out = console()
     if result.resumed:
         out.print(f"finished the interrupted publish of [bold]{result.resumed}[/bold] first")

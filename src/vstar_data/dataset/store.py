@@ -74,14 +74,16 @@ def publish(rows_dir: str | Path, store: str | Path, tag: str, message: str, *,
             profiles: Mapping[str, Mapping[str, Any]] | None = None, pretty_name: str = "VSTaR-1M",
             hub_token: str | None = None, hub_endpoint: str | None = None, hub_private: bool | None = None,
             shard_bytes: int | None = None, batch_rows: int | None = None,
-            variants: Any = None) -> PublishResult:
+            variants: Any = None, allow_leakage: bool = False) -> PublishResult:
     """Publish the accepted attempt rows under `rows_dir` as release `tag` of the store at `store`
     (created if new), then push that release to `hub_repo` when given.
 
     Re-running after a crash or a failed Hub push completes the release; re-running a finished one
     is a no-op for the local store (and retries the Hub push). An existing tag holding a different
     release is refused unless `force`. `variants` (a `variants.VariantOptions`, or None) publishes
-    each accepted answer as its chain-of-thought / direct / multiple-choice rows.
+    each accepted answer as its chain-of-thought / direct / multiple-choice rows. A release whose
+    `eval` files (extra files `eval/*.parquet`) share a clip with a training row is refused, naming
+    the clips, unless `allow_leakage` (then the card says so in its own line; dataset/leakage.py).
     """
     from .card import split_counts
     from .writer import DEFAULT_BATCH_ROWS, DEFAULT_SHARD_BYTES
@@ -92,7 +94,8 @@ def publish(rows_dir: str | Path, store: str | Path, tag: str, message: str, *,
     extras = {check_extra_name(k): _as_bytes(v) for k, v in (extra_files or {}).items()}
     settings = {"tag": tag, "message": message, "hub_repo": hub_repo, "stats": stats_for_plot,
                 "licenses": licenses, "profiles": profiles, "pretty_name": pretty_name,
-                "variants": variants.to_dict() if variants is not None else None}
+                "variants": variants.to_dict() if variants is not None else None,
+                **({"allow_leakage": True} if allow_leakage else {})}
     fp = fingerprint(rows_dir, settings, extras)
     path = Store.check(store)
     hub = {"token": hub_token, "endpoint": hub_endpoint, "private": hub_private, "force": force}
@@ -111,7 +114,8 @@ def publish(rows_dir: str | Path, store: str | Path, tag: str, message: str, *,
         man = _build(staging, rows_dir, tag, message, extras, stats_for_plot=stats_for_plot,
                      store_name=path.name, hub_repo=hub_repo, licenses=licenses, profiles=profiles,
                      pretty_name=pretty_name, shard_bytes=shard_bytes or DEFAULT_SHARD_BYTES,
-                     batch_rows=batch_rows or DEFAULT_BATCH_ROWS, variants=variants)
+                     batch_rows=batch_rows or DEFAULT_BATCH_ROWS, variants=variants,
+                     allow_leakage=allow_leakage)
         # ... then hand it to the store under its lock: journal, move in, commit, tag.
         st = Store.open(path)
         with st.lock():
@@ -183,9 +187,13 @@ def _staging_dir(store: Path) -> Iterator[Path]:
 
 def _build(staging: Path, rows_dir: str | Path, tag: str, message: str, extras: Mapping[str, bytes], *,
            stats_for_plot: Any, store_name: str, hub_repo: str | None, licenses: Any, profiles: Any,
-           pretty_name: str, shard_bytes: int, batch_rows: int, variants: Any = None) -> Any:
-    """Shards, plot, extra files and card of one release, written under `staging`."""
+           pretty_name: str, shard_bytes: int, batch_rows: int, variants: Any = None,
+           allow_leakage: bool = False) -> Any:
+    """Shards, plot, extra files and card of one release, written under `staging`; a release
+    whose `eval` files share a clip with its training rows stops here (before the store is touched)
+    unless `allow_leakage`."""
     from .card import PLOT_PATH, render_card
+    from .leakage import card_line, refuse, release_leaks
     from .stats import cycle_yields, write_yield_plot
     from .writer import write_shards
 
@@ -195,10 +203,14 @@ def _build(staging: Path, rows_dir: str | Path, tag: str, message: str, extras: 
         (staging / name).parent.mkdir(parents=True, exist_ok=True)
         (staging / name).write_bytes(data)
     eval_files = [name for name in extras if name.startswith("eval/") and name.endswith(".parquet")]
-    (staging / "README.md").write_text(
-        render_card(man, tag=tag, message=message, store_name=store_name, hub_repo=hub_repo,
-                    licenses=licenses, profiles=profiles, stats_for_plot=stats_for_plot,
-                    pretty_name=pretty_name, eval_files=eval_files), encoding="utf-8")
+    leaks = release_leaks(staging, eval_files, {source: [f for split in splits.values() for f in split.files]
+                                                for source, splits in man.configs.items()})
+    if not allow_leakage:
+        refuse(leaks, f"release {tag!r} leaks held-out clips")
+    card = render_card(man, tag=tag, message=message, store_name=store_name, hub_repo=hub_repo,
+                       licenses=licenses, profiles=profiles, stats_for_plot=stats_for_plot,
+                       pretty_name=pretty_name, eval_files=eval_files)
+    (staging / "README.md").write_text(card + (card_line(len(leaks)) if leaks else ""), encoding="utf-8")
     return man
 
 
