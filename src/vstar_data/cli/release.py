@@ -35,3 +35,45 @@ def validate_cmd(
                           problems=report.problems, file=store)
     rows = ", ".join(f"{c}={n:,}" for c, n in sorted(report.rows.items()))
     console().print(f"{what}: valid ({rows}); no held-out leakage", markup=False, highlight=False)
+
+
+@app.command("reverify")
+def reverify_cmd(
+    store: Path = typer.Option(Path("vstar-1m"), "--store", help="Local store folder."),
+    from_tag: str = typer.Option(..., "--from", help="Release to re-verify (see `vstar-data revisions`)."),
+    tag: str = typer.Option(..., "--tag", "-t", help="Tag of the new release."),
+    message: str = typer.Option(..., "--message", "-m", help="Release message."),
+    profile: str = typer.Option("default", "--profile", "-p", help="Verifier profile: paper, code, default, or a YAML profile file."),
+    vocabulary: Optional[Path] = typer.Option(None, "--vocabulary", metavar="CLASSES.txt", help="The class list (one per line) of the source named by --config."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Re-verify only this config (source); the others keep their files."),
+    force: bool = typer.Option(False, "--force", help="Move TAG if it already exists."),
+) -> None:
+    """Re-check every published answer of release FROM against its labels with today's verifier
+    (no model needed) and publish the rows it still accepts as release TAG. Rejected samples leave
+    with all their row variants; `reverify/TAG.jsonl` in the release names each with its reason
+    and the clause that failed.
+
+    Example: vstar-data reverify --store vstar-1m --from cycle-2 --tag cycle-2-rv -m "verifier v3"
+    """
+    from ..dataset.reverify import reverify
+    from ..errors import ConfigError, file_problem
+
+    vocab = None
+    if vocabulary is not None:
+        problem = file_problem(vocabulary)
+        if problem:
+            raise ConfigError(f"vocabulary file {problem}", file=vocabulary)
+        vocab = [line.strip() for line in vocabulary.read_text("utf-8").splitlines() if line.strip()]
+        if not vocab:
+            raise ConfigError("vocabulary file lists no classes", file=vocabulary)
+    r = reverify(store, from_tag, tag, message, profile=profile, vocabulary=vocab, config=config, force=force)
+    out = console()
+    if r.already_published:
+        out.print(f"{tag} already holds this re-verification; nothing new to commit", markup=False)
+    out.print(f"re-verified {r.checked:,} answers of {from_tag} under profile {r.profile}: "
+              f"{sum(r.rejected.values()):,} rejected ({r.rows_removed:,} rows removed)", markup=False)
+    for reason, n in sorted(r.rejected.items()):
+        out.print(f"  rejected ({reason}): {n:,}", markup=False)
+    if r.unchecked:
+        out.print(f"{r.unchecked:,} samples published only as direct/mc rows: kept unchecked", markup=False)
+    out.print(f"removed rows and reasons: {r.sidecar}\ncommit {r.commit}\ntag    {tag}", markup=False)
