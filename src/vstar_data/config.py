@@ -21,7 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "rationalize": True,
     "training": {},
     "store": {"path": None, "hub_repo": None, "final_exclude_rationalized": False, "variants": None,
-              "variant_seed": 0},
+              "variant_seed": 0, "allow_leakage": False},
     "cycles": {"max": 3, "plateau_metric": "yield", "min_delta": 0.01},
     "eval": [],
     "engine": {"name": "local", "address": None},

@@ -330,3 +330,21 @@ def test_build_refuses_a_checkpoint_without_processor_files_or_an_uncached_hub_i
     assert checkpoint_problems(str(tiny)) == [] and settings_problems({"learning_rate": 1e-4, "lora": True}) == []
     assert settings_problems({"epochs": "lots", "lora": 1}) == ["training/epochs: expected float, got 'lots'",
                                                                "training/lora: expected bool, got 1"]
+
+
+def test_build_whose_eval_clips_are_among_its_sources_stops_before_publishing(tmp_path, world, tiny):
+    """By hand: eval = the training split itself, so every eval clip is a training clip (shapes
+    clips are whole videos): the build stops in check(), naming a clip, with no run dir and no
+    store; `store.allow_leakage: true` lets check() through."""
+    from vstar_data.errors import VstarError
+
+    shapes = {"adapter": "shapes", "annotations": str(world), "videos": str(world / "videos"), "split": "train"}
+    rc = load_run_config(_config(tmp_path, world, tiny, eval=[shapes]))
+    with pytest.raises(VstarError, match=r"share clips with its training sources") as err:
+        CycleRunner(rc, echo=lambda m: None).run()
+    assert str(world / "videos") in str(err.value) and "(whole video)" in str(err.value)
+    assert "--allow-leakage" in str(err.value)
+    assert not (tmp_path / "run").exists() and not Path(rc.store["path"]).exists()
+    allowed = load_run_config(_config(tmp_path, world, tiny, eval=[shapes], store={"allow_leakage": True}))
+    assert allowed.store["allow_leakage"] is True
+    CycleRunner(allowed, echo=lambda m: None).check()          # no error: the override is honoured

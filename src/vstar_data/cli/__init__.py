@@ -31,6 +31,7 @@ from . import frames as _frames  # noqa: E402,F401  frames
 from . import models as _models  # noqa: E402,F401  tiny-model
 from . import generate as _generate  # noqa: E402,F401  generate
 from . import store as _store  # noqa: E402,F401  push, revisions, checkout, export
+from . import release as _release  # noqa: E402,F401  validate, reverify
 from . import train as _train  # noqa: E402,F401  train
 from . import build as _build  # noqa: E402,F401  build, eval, demo
 from . import report as _report  # noqa: E402,F401  report

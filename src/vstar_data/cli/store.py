@@ -26,6 +26,7 @@ def push_cmd(
     onto: Optional[str] = typer.Option(None, "--onto", help="Build on release BASE_TAG: its configs stay (shards byte for byte), ROWS_DIR's sources are added or replace the config of the same name; its eval files, stats.json, run.yaml and history carry over unless this push brings its own. Without ROWS_DIR and --drop-source: republish BASE_TAG as the newest release (roll back)."),
     drop_source: list[str] = typer.Option([], "--drop-source", help="With --onto: leave this source's config out of the new release (repeatable)."),
     drop_invalid: bool = typer.Option(False, "--drop-invalid", help="With --onto: leave out (and count) base rows that today's schema refuses, e.g. non-finite numbers, instead of stopping."),
+    allow_leakage: bool = typer.Option(False, "--allow-leakage", help="Publish even when a training row shares a clip (same video, overlapping window) with the release's held-out `eval` config; the card says so. Without it such a release is refused, naming the clips."),
 ) -> None:
     """Publish the ACCEPTED rows of ROWS_DIR as release TAG of the store: one commit, one tag.
 
@@ -46,7 +47,7 @@ def push_cmd(
     result = publish(rows_dir, store, tag, message, hub_repo=hub_repo, force=force, hub_private=private,
                      extra_files={p.name: p for p in extra_file},
                      variants=VariantOptions.parse(variants, variant_seed), onto=onto,
-                     drop_sources=drop_source, drop_invalid=drop_invalid)
+                     drop_sources=drop_source, drop_invalid=drop_invalid, allow_leakage=allow_leakage)
     out = console()
     if result.resumed:
         out.print(f"finished the interrupted publish of [bold]{result.resumed}[/bold] first")

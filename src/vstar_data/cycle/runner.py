@@ -161,7 +161,8 @@ class CycleRunner:
                       **self.eval_samples()}
             result = publish(self.layout.generate_dir(stage), self.rc.store["path"], tag=tag, message=message,
                              hub_repo=self.rc.store.get("hub_repo"), force=True, extra_files=extras,
-                             stats_for_plot=history, variants=variants)
+                             stats_for_plot=history, variants=variants,
+                             allow_leakage=bool(self.rc.store.get("allow_leakage")))
             info = result.to_dict()
         _write_json(marker, info)
         return info
@@ -253,6 +254,28 @@ class CycleRunner:
         if problems:
             raise ConfigError("the run config cannot train (checked before cycle 0)", file=self.rc.file,
                               problems=problems)
+        if self.rc.eval and not self.rc.store.get("allow_leakage"):
+            self.check_leakage()
+
+    def check_leakage(self) -> None:
+        """Held-out clips must not be among the training sources (the same rule as `push` and
+        `validate`: dataset/leakage.py); a leak stops the build before anything is generated."""
+        from ..dataset.leakage import Clip, HeldOut, find_leaks, refuse
+
+        def clips(sources: list[Any]) -> list[tuple[str, Any]]:
+            out = []
+            for src in sources:
+                cfg = GenerationConfig.from_run_config(self.rc, src, model=self.rc.pretrained, cycle=0,
+                                                       rationalize=False)
+                root = Path(src.videos or ".")   # two sources' relative paths compare as files
+                out += [(src.adapter, ps.sample.id, Clip.of(str(root / ps.sample.video), ps.sample.clip_start,
+                                                             ps.sample.clip_end)) for ps in prepare(cfg).samples]
+            return out
+
+        held_out = HeldOut((sid, clip) for _, sid, clip in clips(self.rc.eval))
+        leaks = find_leaks(held_out, ((name, "sources", sid, clip) for name, sid, clip in clips(self.rc.sources)))
+        refuse(leaks, "the run's eval sources share clips with its training sources (checked before cycle 0)",
+               file=self.rc.file)
 
     def stats_so_far(self, cycle: int) -> list[dict[str, Any]]:
         return [s for s in self.stats if s["cycle"] < cycle]

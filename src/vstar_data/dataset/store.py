@@ -82,7 +82,7 @@ def publish(rows_dir: str | Path | None, store: str | Path, tag: str, message: s
             hub_token: str | None = None, hub_endpoint: str | None = None, hub_private: bool | None = None,
             shard_bytes: int | None = None, batch_rows: int | None = None,
             variants: Any = None, onto: str | None = None, drop_sources: Sequence[str] = (),
-            drop_invalid: bool = False) -> PublishResult:
+            drop_invalid: bool = False, allow_leakage: bool = False) -> PublishResult:
     """Publish the accepted attempt rows under `rows_dir` as release `tag` of the store at `store`
     (created if new), then push that release to `hub_repo` when given.
 
@@ -93,7 +93,10 @@ def publish(rows_dir: str | Path | None, store: str | Path, tag: str, message: s
 
     `onto` builds on release `onto`: its configs stay (shards byte for byte) except those `rows_dir`
     brings (replaced) and `drop_sources` (removed); its eval files, extra files and history carry
-    over unless this push brings its own. `rows_dir=None` with `onto` republishes (rolls back to) it.
+        over unless this push brings its own. `rows_dir=None` with `onto` republishes (rolls back to) it.
+    A release whose `eval` files (extra files `eval/*.parquet`, or the base's) share a clip with a
+    training row is refused, naming the clips, unless `allow_leakage` (then the card says so in its
+    own line; dataset/leakage.py).
     """
     from .card import split_counts
     from .writer import DEFAULT_BATCH_ROWS, DEFAULT_SHARD_BYTES
@@ -119,7 +122,8 @@ def publish(rows_dir: str | Path | None, store: str | Path, tag: str, message: s
         base_commit = read_base(Store.open(path, create=False), onto).commit  # unknown tag: names the tags
     settings = {"tag": tag, "message": message, "hub_repo": hub_repo, "stats": stats_for_plot,
                 "licenses": licenses, "profiles": profiles, "pretty_name": pretty_name,
-                "variants": variants.to_dict() if variants is not None else None}
+                "variants": variants.to_dict() if variants is not None else None,
+                **({"allow_leakage": True} if allow_leakage else {})}
     if onto is not None:
         settings.update(onto=base_commit, drop_sources=sorted(drop_sources), drop_invalid=drop_invalid)
     fp = fingerprint(rows_dir, settings, extras)
@@ -141,7 +145,7 @@ def publish(rows_dir: str | Path | None, store: str | Path, tag: str, message: s
                             pretty_name=pretty_name, shard_bytes=shard_bytes or DEFAULT_SHARD_BYTES,
                             batch_rows=batch_rows or DEFAULT_BATCH_ROWS, variants=variants,
                             store=Store.open(path) if onto is not None else None, onto=onto,
-                            drop_sources=drop_sources, drop_invalid=drop_invalid)
+                            drop_sources=drop_sources, drop_invalid=drop_invalid, allow_leakage=allow_leakage)
         # ... then hand it to the store under its lock: journal, move in, commit, tag.
         st = Store.open(path)
         with st.lock():
@@ -216,12 +220,14 @@ def _staging_dir(store: Path) -> Iterator[Path]:
 def _build(staging: Path, rows_dir: str | Path | None, tag: str, message: str, extras: Mapping[str, bytes], *,
            stats_for_plot: Any, store_name: str, hub_repo: str | None, licenses: Any, profiles: Any,
            pretty_name: str, shard_bytes: int, batch_rows: int, variants: Any = None, store: Store | None = None,
-           onto: str | None = None, drop_sources: Sequence[str] = (),
-           drop_invalid: bool = False) -> tuple[Any, dict[str, Any]]:
+           onto: str | None = None, drop_sources: Sequence[str] = (), drop_invalid: bool = False,
+           allow_leakage: bool = False) -> tuple[Any, dict[str, Any]]:
     """Shards, plot, extra files, history and card of one release, written under `staging` (with
     `onto`: the base's carried configs too); returns the manifest and the `PublishResult` fields
-    that describe the build on the base."""
+    that describe the build on the base. A release whose `eval` files share a clip with its
+    training rows stops here (before the store is touched) unless `allow_leakage`."""
     from .card import PLOT_PATH, render_card
+    from .leakage import card_line, refuse, release_leaks
     from .onto import carry, carry_extras, history_entry, read_base, write_history
     from .stats import cycle_yields, write_yield_plot
     from .writer import Manifest, write_shards
@@ -258,12 +264,18 @@ def _build(staging: Path, rows_dir: str | Path | None, tag: str, message: str, e
     for name, data in extras.items():
         (staging / name).parent.mkdir(parents=True, exist_ok=True)
         (staging / name).write_bytes(data)
-    (staging / "README.md").write_text(
-        render_card(man, tag=tag, message=message, store_name=store_name, hub_repo=hub_repo,
-                    licenses=licenses, profiles=profiles, stats_for_plot=stats_for_plot,
-                    pretty_name=pretty_name, eval_files=eval_files, history=history,
-                    onto=onto, changes=built.get("changes"), migrated=built.get("migrated") or {},
-                    dropped_invalid=built.get("dropped_invalid") or {}), encoding="utf-8")
+    # carried shards may stay in the store's working tree (same blob): look there after staging
+    roots = [staging] + ([store.path] if store is not None else [])
+    leaks = release_leaks(roots, eval_files, {source: [f for split in splits.values() for f in split.files]
+                                              for source, splits in man.configs.items()})
+    if not allow_leakage:
+        refuse(leaks, f"release {tag!r} leaks held-out clips")
+    card = render_card(man, tag=tag, message=message, store_name=store_name, hub_repo=hub_repo,
+                       licenses=licenses, profiles=profiles, stats_for_plot=stats_for_plot,
+                       pretty_name=pretty_name, eval_files=eval_files, history=history,
+                       onto=onto, changes=built.get("changes"), migrated=built.get("migrated") or {},
+                       dropped_invalid=built.get("dropped_invalid") or {})
+    (staging / "README.md").write_text(card + (card_line(len(leaks)) if leaks else ""), encoding="utf-8")
     return man, built
 
 
