@@ -255,13 +255,13 @@ def test_build_with_an_empty_video_folder_or_a_missing_split_fails_loudly(tmp_pa
         CycleRunner(rc, echo=lambda m: None).run()
 
 
-def test_a_second_build_on_a_locked_run_dir_exits_2_naming_the_holder(tmp_path, world, capsys):
+def test_a_second_build_on_a_locked_run_dir_exits_2_naming_the_holder(tmp_path, world, tiny, capsys):
     """Two builds on one run dir raced (`Directory not empty`); now the second stops at once with
     the holder's pid, and runs normally once the holder is gone (flock dies with its process)."""
     from vstar_data.cli import main
     from vstar_data.cycle.layout import RunLayout
 
-    config = _config(tmp_path, world, tmp_path / "no-model")
+    config = _config(tmp_path, world, tiny)   # a config that passes the checks made before the lock
     lock = RunLayout(tmp_path / "run").lock
     code = ("import time; from pathlib import Path; from vstar_data.procs import exclusive_lock\n"
             f"with exclusive_lock(Path({str(lock)!r}), 'run directory'):\n"

@@ -59,6 +59,10 @@ def test_reverify_removes_hedged_and_listed_answers_and_keeps_the_rest(tmp_path,
     assert [(s["id"], s["config"], s["reason"], s["clause"]) for s in sidecar] == [
         ("kinetics700/000000", "kinetics700", "hedged", "It is probably juggling"),
         ("kinetics700/000001", "kinetics700", "competing_value", "Juggling or dancing")]
+    # the release's history says where the source's rows were last re-verified, and how many remain
+    history = json.loads((folder / "history.json").read_text())["sources"]["kinetics700"]
+    assert history["tag"] == "v1-rv" and history["rows"] == 2 and history["verifier_profiles"] == ["default"]
+    assert "v1-rv" in (folder / "README.md").read_text()
     from vstar_data.dataset.validate import validate_release
 
     assert validate_release(store, "v1-rv").problems == []     # counts, default, schema all agree

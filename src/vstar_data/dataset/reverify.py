@@ -25,6 +25,7 @@ from ..errors import ConfigError, VstarError
 from . import gitstore
 from .card import DEFAULT_CONFIG, EVAL_CONFIG, PLOT_PATH, split_counts
 from .gitstore import MARKER, STAGING, Store, check_tag
+from .onto import HISTORY, history_entry, write_history
 from .rows import features, score_to_struct, struct_to_label
 from .validate import card_layout
 from .writer import COUNT_COLUMNS, Manifest, SplitFiles
@@ -107,7 +108,7 @@ def reverify(store: str | Path, from_tag: str, tag: str, message: str, *, profil
             for split, shards in splits.items():
                 _write_split(src, staging, name, split, shards, verdicts, man, result)
         keep = {rel for rel in st.release_files(commit)
-                if rel not in ("README.md", MARKER, PLOT_PATH) and not rel.startswith("data/")}
+                if rel not in ("README.md", MARKER, PLOT_PATH, HISTORY) and not rel.startswith("data/")}
         for rel in keep:
             (staging / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src / rel, staging / rel)
@@ -116,8 +117,10 @@ def reverify(store: str | Path, from_tag: str, tag: str, message: str, *, profil
         with sidecar.open("w", encoding="utf-8") as fh:
             for row in removed:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        history = _history(src, man, tag, {c for c in sources if config is None or c == config})
+        write_history(staging, history)
         _write_card(staging, man, tag, message, st.path.name, src, sorted(f for s in files.get(EVAL_CONFIG, {}).values()
-                                                                           for f in s))
+                                                                           for f in s), history)
         result.counts = split_counts(man)
         with st.lock():
             st.recover()
@@ -231,8 +234,26 @@ def _write_split(src: Path, staging: Path, config: str, split: str, shards: list
             del man.configs[config]
 
 
+def _history(src: Path, man: Manifest, tag: str, reverified: set[str]) -> dict[str, Any]:
+    """history.json of the new release: a re-verified source's entry now names this tag (and its
+    rows and today's verifier profile); the others keep the base's entry (None where the base, made
+    before releases kept a history, has none)."""
+    path = src / HISTORY
+    base = (json.loads(path.read_text("utf-8")).get("sources") or {}) if path.is_file() else {}
+    out: dict[str, Any] = {}
+    for c in sorted(man.configs):
+        if c in reverified or c not in base:
+            entry = history_entry(man, c, tag if c in reverified else None)
+            if c in base:   # the models that generated the rows stay those of the base
+                entry["models"] = base[c].get("models", entry["models"])
+        else:
+            entry = dict(base[c], rows=sum(s.num_examples for s in man.configs[c].values()))
+        out[c] = entry
+    return out
+
+
 def _write_card(staging: Path, man: Manifest, tag: str, message: str, store_name: str, src: Path,
-                eval_files: list[str]) -> None:
+                eval_files: list[str], history: dict[str, Any] | None = None) -> None:
     """Plot and card of the new release (the yield history from the release's stats.json)."""
     from .card import render_card
     from .leakage import card_line, release_leaks
@@ -249,7 +270,7 @@ def _write_card(staging: Path, man: Manifest, tag: str, message: str, store_name
             stats = None
     write_yield_plot(cycle_yields(man, stats), staging / PLOT_PATH)
     card = render_card(man, tag=tag, message=message, store_name=store_name, stats_for_plot=stats,
-                       eval_files=eval_files)
+                       eval_files=eval_files, history=history)
     leaks = release_leaks(staging, eval_files, {c: [f for s in splits.values() for f in s.files]
                                                 for c, splits in man.configs.items()})
     (staging / "README.md").write_text(card + (card_line(len(leaks)) if leaks else ""), encoding="utf-8")
