@@ -100,6 +100,24 @@ def _main_exit(argv, capsys) -> tuple[int, str]:
     return info.value.code, out.out + out.err
 
 
+def test_cli_push_ships_an_eval_config_under_its_name_and_refuses_a_leak(tmp_path, rows_v1, capsys):
+    """`--extra-file NAME=PATH` gives a file its place in the release (the `eval` config's
+    eval/*.parquet); a leaking one is refused unless --allow-leakage."""
+    held = tmp_path / "held.parquet"
+    held.write_bytes(eval_parquet(LEAKY))
+    store = tmp_path / "store"
+    argv = ["push", str(rows_v1), "--store", str(store), "--tag", "v1", "-m", "m",
+            "--extra-file", f"eval/00-kinetics700.parquet={held}"]
+    code, out = _main_exit(argv, capsys)
+    assert code == 2 and "share a clip with the held-out" in out and "--allow-leakage" in out
+    code, out = _main_exit([*argv, "--allow-leakage"], capsys)
+    assert code == 0, out
+    assert (store / "eval" / "00-kinetics700.parquet").read_bytes() == held.read_bytes()
+    code, out = _main_exit(["push", str(rows_v1), "--store", str(store), "--tag", "v2", "-m", "m",
+                            "--extra-file", f"../outside={held}"], capsys)
+    assert code == 2 and "not allowed" in out
+
+
 def test_validate_names_the_leaking_clip_and_config_and_passes_a_clean_release(tmp_path, rows_v1, capsys):
     from vstar_data.dataset.store import publish
 

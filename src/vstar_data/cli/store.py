@@ -11,6 +11,25 @@ from . import app
 from ._common import console
 
 
+def _extra_files(specs: list[str]) -> dict[str, Path]:
+    """--extra-file values: PATH (shipped under its file name) or NAME=PATH (under NAME, which may
+    hold folders, e.g. eval/...); the store checks each name (nothing outside the release, nothing
+    that shadows its data)."""
+    from ..errors import ConfigError
+
+    out: dict[str, Path] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            name, path = Path(spec).name, spec
+        if not name or not path:
+            raise ConfigError(f"--extra-file {spec!r}: give PATH or NAME=PATH", key="--extra-file")
+        if name in out:
+            raise ConfigError(f"--extra-file: two files would be shipped as {name!r}", key="--extra-file")
+        out[name] = Path(path)
+    return out
+
+
 @app.command("push")
 def push_cmd(
     rows_dir: Optional[Path] = typer.Argument(None, help="Folder of attempt-row JSONL shards (*.jsonl, subfolders included), as `generate` writes them. May be omitted with --onto (drop sources, or roll back)."),
@@ -19,7 +38,7 @@ def push_cmd(
     message: str = typer.Option(..., "--message", "-m", help="Release message (commit message and tag annotation)."),
     hub_repo: Optional[str] = typer.Option(None, "--hub-repo", help="Also push this release to the Hub dataset repo ORG/NAME (HF_ENDPOINT and HF_TOKEN are honoured)."),
     force: bool = typer.Option(False, "--force", help="Move TAG to this release if it already exists (locally and on the Hub)."),
-    extra_file: list[Path] = typer.Option([], "--extra-file", help="Ship a file next to the data under its own name, e.g. stats.json or run.yaml (repeatable)."),
+    extra_file: list[str] = typer.Option([], "--extra-file", help="Ship a file next to the data under its own name, e.g. stats.json or run.yaml, or under NAME with NAME=PATH, e.g. eval/00-kinetics700.parquet=heldout.parquet (the release's `eval` config: held-out questions and labels) (repeatable)."),
     private: Optional[bool] = typer.Option(None, "--private/--public", help="Visibility of a Hub repo this push creates."),
     variants: Optional[str] = typer.Option(None, "--variants", help="Publish each accepted answer as the released code's row variants instead of one row: `all`, or a comma list of cot (question + a step-by-step request, the answer), direct (the label stated plainly), mc (lettered options with three distractors from the same source; the answer is the letter). Marked in the `variant` column."),
     variant_seed: int = typer.Option(0, "--variant-seed", help="Seed of the variants' choices (suffix, distractors, order, option style)."),
@@ -41,11 +60,12 @@ def push_cmd(
     from ..dataset.variants import VariantOptions
     from ..errors import ConfigError, file_problem
 
-    problems = [f"{p}: {why}" for p in extra_file for why in [file_problem(p)] if why]
+    extras = _extra_files(extra_file)
+    problems = [f"{p}: {why}" for p in extras.values() for why in [file_problem(p)] if why]
     if problems:
         raise ConfigError("--extra-file must name existing regular files", problems=problems, key="--extra-file")
     result = publish(rows_dir, store, tag, message, hub_repo=hub_repo, force=force, hub_private=private,
-                     extra_files={p.name: p for p in extra_file},
+                     extra_files=extras,
                      variants=VariantOptions.parse(variants, variant_seed), onto=onto,
                      drop_sources=drop_source, drop_invalid=drop_invalid, allow_leakage=allow_leakage)
     out = console()
