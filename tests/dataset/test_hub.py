@@ -63,7 +63,9 @@ def test_push_creates_repo_commits_tags_and_each_tag_loads(tmp_path, rows_v1, ro
     repo = hub.repo(REPO)
     for commit, tag_req, tag, msg in zip(commits, tags, ("v0.1.0", "cycle-2"), ("first release", "second release")):
         lines = commit["ndjson"]
-        assert lines[0] == {"key": "header", "value": {"summary": msg, "description": ""}}
+        header = lines[0]["value"]
+        assert lines[0]["key"] == "header" and (header["summary"], header["description"]) == (msg, "")
+        assert header["parentCommit"] == repo.commits[repo.tags[tag]].parent  # diffed against main's head
         lfs = {v["value"]["path"] for v in lines if v["key"] == "lfsFile"}
         regular = {v["value"]["path"] for v in lines if v["key"] == "file"}
         local = _local_files(store, tag)
@@ -249,3 +251,96 @@ def test_transient_error_classification():
     assert with_retries(flaky, "test", wait=0.001) == "ok" and len(calls) == 3
     with pytest.raises(HfHubHTTPError):
         with_retries(lambda: (_ for _ in ()).throw(http_error(403)), "test", wait=0.001)
+
+
+def _sent(hub: HubServer, since: int) -> dict[str, int]:
+    """Bytes the client sent per repo path since request `since`: LFS bodies (matched to paths via the
+    batch and preupload answers) and regular files inlined in the commit payload."""
+    import base64
+
+    reqs = hub.requests[since:]
+    path_of = {}
+    for r in reqs:
+        for line in r.get("ndjson") or []:
+            if line["key"] == "lfsFile":
+                path_of[line["value"]["oid"]] = line["value"]["path"]
+    out: dict[str, int] = {}
+    for r in reqs:
+        if r["route"] == "lfs_put":
+            oid = r["path"].rsplit("/", 1)[1]
+            out[path_of.get(oid, oid)] = out.get(path_of.get(oid, oid), 0) + r["body_size"]
+        for line in r.get("ndjson") or []:
+            if line["key"] == "file":
+                out[line["value"]["path"]] = len(base64.b64decode(line["value"]["content"]))
+    return out
+
+
+def _committed(hub: HubServer, since: int) -> dict[str, set[str]]:
+    """Paths named in the commit payloads since request `since`, by kind (file, lfsFile, deletedFile)."""
+    out: dict[str, set[str]] = {"file": set(), "lfsFile": set(), "deletedFile": set()}
+    for r in hub.requests[since:]:
+        if r["route"] == "commit":
+            for line in r["ndjson"]:
+                if line["key"] in out:
+                    out[line["key"]].add(line["value"]["path"])
+    return out
+
+
+@pytest.mark.slow
+def test_onto_push_sends_only_what_changed_and_drop_deletes_on_the_hub(tmp_path, hub):
+    from test_onto import _rows
+
+    store = tmp_path / "vstar-1m"
+    mcqa, kin = _rows(tmp_path / "mcqa", "mcqa", 40), _rows(tmp_path / "kin", "kinetics700", 30, like="kinetics700")
+    res = _push(hub, mcqa, store, "r1", "mcqa")
+    assert res.returncode == 0, res.stderr[-3000:]
+    r1_files = _local_files(store, "r1")
+    mark = len(hub.requests)
+    res = _push(hub, kin, store, "r2", "add k700", "--onto", "r1")
+    assert res.returncode == 0, res.stderr[-3000:]
+    sent, committed = _sent(hub, mark), _committed(hub, mark)
+    r2_files = _local_files(store, "r2")
+    kept = {p for p in r1_files & r2_files if p.startswith("data/mcqa/")}
+    new = {p for p in r2_files if p.startswith("data/kinetics700/")}
+    assert kept and new
+    assert not kept & set(sent) and not kept & (committed["file"] | committed["lfsFile"])
+    # the untouched shards are not even offered: the client diffed against the Hub's tree first
+    offered = {f["path"] for r in hub.requests[mark:] if r["route"] == "preupload" for f in r["json"]["files"]}
+    assert offered and not kept & offered and new <= offered
+    # ...by LFS ids the store remembered from r1's push, so r1's shards were not re-read either
+    from vstar_data.dataset.store import SHA256_CACHE
+
+    cache = json.loads((store / ".git" / SHA256_CACHE).read_text())
+    blobs = {line.split("\t")[1]: line.split()[2] for line in subprocess.run(
+        ["git", "-C", str(store), "ls-tree", "-r", "r2"], capture_output=True, text=True, check=True).stdout.splitlines()}
+    assert all(cache[blobs[p]] == hub.repo(REPO).commits[hub.repo(REPO).tags["r1"]].files[p].sha256 for p in kept)
+    assert new <= set(sent) and new <= committed["lfsFile"]
+    assert "README.md" in sent
+    repo = hub.repo(REPO)
+    assert set(repo.commits[repo.tags["r2"]].files) - {".gitattributes"} == r2_files
+    for path in r2_files:  # every file of the release, with the local content
+        entry = repo.commits[repo.tags["r2"]].files[path]
+        data = (store / path).read_bytes()
+        assert (entry.content if entry.content is not None else hub.lfs_path(entry.sha256).read_bytes()) == data
+
+    mark = len(hub.requests)
+    res = _push(hub, kin, store, "r3", "drop mcqa", "--onto", "r2", "--drop-source", "mcqa")
+    assert res.returncode == 0, res.stderr[-3000:]
+    committed = _committed(hub, mark)
+    r3_files = _local_files(store, "r3")
+    assert committed["deletedFile"] == {p for p in r2_files - r3_files}
+    assert kept <= committed["deletedFile"]
+    assert not {p for p in new if p in r3_files} & set(_sent(hub, mark))
+    assert set(repo.commits[repo.tags["r3"]].files) - {".gitattributes"} == r3_files
+
+    # A hand edit on the Hub (a shard of the release removed from main, the tag moved away) is
+    # repaired by re-running the push: what main lacks is sent again.
+    head = repo.commits[repo.branches["main"]]
+    lost = sorted(p for p in r3_files if p.startswith("data/kinetics700/"))[0]
+    del head.files[lost]
+    del repo.tags["r3"]
+    mark = len(hub.requests)
+    res = _push(hub, kin, store, "r3", "drop mcqa", "--onto", "r2", "--drop-source", "mcqa")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert _committed(hub, mark)["lfsFile"] == {lost}
+    assert set(repo.commits[repo.tags["r3"]].files) - {".gitattributes"} == r3_files

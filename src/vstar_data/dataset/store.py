@@ -190,6 +190,7 @@ def _existing_release(st: Store, tag: str, fp: str, force: bool) -> PublishResul
 
 
 _STAGING_LOCK = ".vstar-staging.lock"
+SHA256_CACHE = "vstar-hub-sha256.json"  # in .git: git blob id -> LFS sha256 of files pushed to the Hub
 
 
 @contextmanager
@@ -292,6 +293,12 @@ def push_release(store: Store | str | Path, tag: str, repo_id: str, **hub_kwargs
         raise VstarError(f"no release tagged {tag!r}", file=st.path)
     message = st.git("log", "-1", "--format=%s", commit).strip()
     files = [rel for rel in st.release_files(commit) if rel != MARKER]
+    # git already knows every file's blob id, and the store remembers the LFS ids of files it pushed:
+    # files the Hub already holds are then neither read nor hashed.
+    from .onto import tree_blobs
+
+    known = {rel: oid for rel, (oid, _size) in tree_blobs(st, commit).items()}
+    hub_kwargs = {"blob_ids": known, "sha256_cache": st.git_dir / SHA256_CACHE, **hub_kwargs}
     if st.worktree_holds(commit, files):
         return push_files(st.path, files, repo_id, tag=tag, message=message, **hub_kwargs)
     with tempfile.TemporaryDirectory(prefix="vstar-hub-") as tmp:
