@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from . import app
-from ._common import console
+from ._common import console, read_vocabulary
 
 
 @app.command("validate", epilog="Checks: every shard against the row schema; ids unique within (config, "
@@ -56,16 +56,8 @@ def reverify_cmd(
     Example: vstar-data reverify --store vstar-1m --from cycle-2 --tag cycle-2-rv -m "verifier v3"
     """
     from ..dataset.reverify import reverify
-    from ..errors import ConfigError, file_problem
 
-    vocab = None
-    if vocabulary is not None:
-        problem = file_problem(vocabulary)
-        if problem:
-            raise ConfigError(f"vocabulary file {problem}", file=vocabulary)
-        vocab = [line.strip() for line in vocabulary.read_text("utf-8").splitlines() if line.strip()]
-        if not vocab:
-            raise ConfigError("vocabulary file lists no classes", file=vocabulary)
+    vocab = read_vocabulary(vocabulary)
     r = reverify(store, from_tag, tag, message, profile=profile, vocabulary=vocab, config=config, force=force)
     out = console()
     if r.already_published:

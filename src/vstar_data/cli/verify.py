@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from . import app
-from ._common import console, print_counts
+from ._common import console, print_counts, read_vocabulary
 
 
 @app.command("verify")
@@ -36,20 +36,13 @@ def verify_cmd(
     import time
     from collections import Counter
 
-    from ..errors import AnnotationError, ConfigError, LabelSpecError, file_problem
+    from ..errors import AnnotationError, LabelSpecError
     from ..jsonl import atomic_writer, dumps, read_jsonl
     from ..sources.sample import validate_label_specs
     from ..verify.verifier import ORIGINS, Verifier
 
     t0 = time.perf_counter()
-    vocab = None
-    if vocabulary is not None:
-        problem = file_problem(vocabulary)
-        if problem:
-            raise ConfigError(f"vocabulary file {problem}", file=vocabulary)
-        vocab = [line.strip() for line in vocabulary.read_text("utf-8").splitlines() if line.strip()]
-        if not vocab:
-            raise ConfigError("vocabulary file lists no classes", file=vocabulary)
+    vocab = read_vocabulary(vocabulary)
     verifier = Verifier(profile, vocabulary=vocab)
     total = accepted = 0
     rejects: Counter[str] = Counter()
