@@ -22,9 +22,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import ConfigError, VstarError
-from . import gitstore
 from .card import DEFAULT_CONFIG, EVAL_CONFIG, PLOT_PATH, split_counts
-from .gitstore import MARKER, STAGING, Store, check_tag
+from .gitstore import MARKER, Store, check_tag
 from .onto import HISTORY, history_entry, write_history
 from .rows import features, score_to_struct, struct_to_label
 from .validate import card_layout
@@ -70,7 +69,7 @@ def reverify(store: str | Path, from_tag: str, tag: str, message: str, *, profil
     """Re-verify release `from_tag` of `store` into release `tag` (see the module docstring).
     `vocabulary` needs `config` (one source's class list); without it each label uses the
     vocabulary its spec carries, if any."""
-    from .store import _existing_release, _staging_dir, new_publish_id
+    from .store import _existing_release, _staging_dir, apply_staged
 
     check_tag(tag)
     if not message.strip():
@@ -126,17 +125,7 @@ def reverify(store: str | Path, from_tag: str, tag: str, message: str, *, profil
             st.recover()
             done = _existing_release(st, tag, fp, force)
             if done is None:
-                pid = new_publish_id()
-                staged = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")
-                                if p.is_file() and not p.name.startswith(".vstar-staging"))
-                for lock in staging.glob(".vstar-staging*"):
-                    lock.unlink()
-                (st.git_dir / STAGING).mkdir(exist_ok=True)
-                os.rename(staging, st.git_dir / STAGING / pid)
-                job = {"id": pid, "tag": tag, "message": message, "force": force, "fingerprint": fp, "files": staged}
-                st.write_journal(job)
-                gitstore._checkpoint("journal-written")
-                result.commit = st.apply(job)
+                _, result.commit = apply_staged(st, staging, tag, message, fp, force)
             else:
                 result.commit, result.already_published = done.commit, True
     return result

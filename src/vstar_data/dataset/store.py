@@ -17,7 +17,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from . import gitstore
 from ..errors import VstarError
@@ -152,26 +152,34 @@ def publish(rows_dir: str | Path | None, store: str | Path, tag: str, message: s
             resumed = (st.recover() or {}).get("tag") or resumed
             done = _existing_release(st, tag, fp, force)  # another process may have published it
             if done is None:
-                pid = new_publish_id()
-                files = sorted({p.relative_to(staging).as_posix() for p in staging.rglob("*")
-                                if p.is_file() and p.name != _STAGING_LOCK}
-                               # carried shards the working tree already holds (same blob): not copied
-                               | {f for splits in man.configs.values() for sf in splits.values() for f in sf.files})
-                (staging / _STAGING_LOCK).unlink()
-                (st.git_dir / STAGING).mkdir(exist_ok=True)
-                os.rename(staging, st.git_dir / STAGING / pid)
-                gitstore._checkpoint("staged")
-                job = {"id": pid, "tag": tag, "message": message, "force": force, "fingerprint": fp,
-                       "files": files}
-                st.write_journal(job)
-                gitstore._checkpoint("journal-written")
-                done = PublishResult(tag, st.apply(job), st.path, split_counts(man), files,
+                # carried shards the working tree already holds (same blob) are in the release, not in staging
+                files, commit = apply_staged(st, staging, tag, message, fp, force, also=(
+                    f for splits in man.configs.values() for sf in splits.values() for f in sf.files))
+                done = PublishResult(tag, commit, st.path, split_counts(man), files,
                                      rows_read=man.rows_read, duplicates_dropped=man.duplicates_dropped,
                                      variants=dict(man.variants) if variants is not None else {},
                                      variant_skips=dict(man.variant_skips), **built)
             done.resumed = resumed
             done.hub = push_release(st, tag, hub_repo, **hub) if hub_repo else None
     return done
+
+
+def apply_staged(st: Store, staging: Path, tag: str, message: str, fp: str, force: bool,
+                 also: Iterable[str] = ()) -> tuple[list[str], str]:
+    """Hand a built release folder to the store (call under `st.lock()`): move it in, write the
+    journal, commit and tag (a kill -9 at any point leaves the old or the new release). `also`:
+    release files the store's working tree already holds. Returns (the release's files, commit)."""
+    pid = new_publish_id()
+    files = sorted({p.relative_to(staging).as_posix() for p in staging.rglob("*")
+                    if p.is_file() and p.name != _STAGING_LOCK} | set(also))
+    (staging / _STAGING_LOCK).unlink()
+    (st.git_dir / STAGING).mkdir(exist_ok=True)
+    os.rename(staging, st.git_dir / STAGING / pid)
+    gitstore._checkpoint("staged")
+    job = {"id": pid, "tag": tag, "message": message, "force": force, "fingerprint": fp, "files": files}
+    st.write_journal(job)
+    gitstore._checkpoint("journal-written")
+    return files, st.apply(job)
 
 
 def _existing_release(st: Store, tag: str, fp: str, force: bool) -> PublishResult | None:
