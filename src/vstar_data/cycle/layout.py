@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..generation.attempts import attempt_files, read_attempts
+from ..generation.attempts import read_attempts
 
 FINAL = "final"
 
@@ -68,11 +68,6 @@ class RunLayout:
         return stage / "checkpoint"
 
     # -- rows ------------------------------------------------------------------------------------
-    @staticmethod
-    def attempt_files(gen_dir: Path) -> list[Path]:
-        """The files holding attempt rows under a generation folder (generation/attempts.py's rule)."""
-        return attempt_files(gen_dir, missing_ok=True)
-
     @staticmethod
     def read_rows(gen_dir: Path) -> tuple[list[dict[str, Any]], int]:
         """(attempt rows, skipped samples) of a generation folder; empty when it does not exist."""
