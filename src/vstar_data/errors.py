@@ -94,6 +94,12 @@ class MissingDependencyError(VstarError):
     """An optional package is needed; the message names the pip command."""
 
 
+class SetupError(VstarError):
+    """The backend's setup, not one clip, is wrong (a server that refuses the requests' timing,
+    rejects the key, does not serve the model, or every server down after retries): generation
+    stops at once with this one message instead of writing a skip row per clip."""
+
+
 class SkipRecord(Exception):
     """One row cannot be used: recorded with its reason and location, and the run goes on.
 

@@ -17,7 +17,7 @@ from vstar_data.backends.transformers import TransformersBackend
 from vstar_data.backends.openai import OpenAIBackend
 from vstar_data.backends.openai_http import normalise_url
 from vstar_data.generation.engines.local import LocalEngine
-from vstar_data.errors import ConfigError
+from vstar_data.errors import ConfigError, SetupError
 from vstar_data.generation.pipeline import GenerationConfig
 from vstar_data.testing.backends import BackendContract, make_frames
 
@@ -119,9 +119,9 @@ def test_a_server_that_refuses_video_gets_images_from_then_on():
     assert isinstance(out[0], GenerationError) and out[0].reason == "video_refused"
 
 
-def test_refused_timing_is_one_config_error_naming_the_server_flag():
+def test_refused_timing_is_one_setup_error_naming_the_server_flag():
     with LoopbackServer(rule=lambda body, attempt: "refuse_mm_kwargs") as srv:
-        with pytest.raises(ConfigError, match="--trust-request-mm-kwargs.*video_timing=false"):
+        with pytest.raises(SetupError, match="--trust-request-mm-kwargs.*video_timing=false"):
             _client(srv).generate(_requests(2))
         out = _client(srv, video_timing="false").generate(_requests(2))
     assert all(isinstance(a, str) for a in out) and "media_io_kwargs" not in srv.bodies[-1]

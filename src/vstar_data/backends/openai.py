@@ -39,11 +39,12 @@ import weakref
 from collections import Counter
 from typing import Any, ClassVar
 
-from ..errors import ConfigError, MissingDependencyError
+from ..errors import ConfigError, MissingDependencyError, SetupError
 from ._request_cache import RequestCache, array_digest, request_key
 from .base import Backend, GenerationError, Request
 from .openai_http import Runner, error_text, normalise_url, read_response
 from .openai_request import encode_frames, find_generation_config, generation_config_bias, media_io_kwargs, video_part
+from .openai_servers import SERVER_FAILURES, Server, ServerPool, parse_base_urls
 
 log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
@@ -54,6 +55,18 @@ MM_REFUSED = ("backend 'openai': the server refused the frames' timing (media_io
               "which set the model's temporal positions): {detail}. Restart it with `vllm serve ... "
               "--trust-request-mm-kwargs`, or pass --backend-option video_timing=false to send none (the server "
               "then assumes 1 fps)")
+#: failures that are about the setup, not the clip: generation stops with one message (SetupError)
+SETUP_FAILURES = {
+    "mm_kwargs_refused": lambda detail: MM_REFUSED.format(detail=detail),
+    "servers_down": lambda detail: (f"backend 'openai': every server stopped answering ({detail}); finished "
+                                    "chunks are kept, re-run the same command once a server is up"),
+    "unauthorized": lambda detail: (f"backend 'openai': the server rejected the API key mid-run ({detail}); "
+                                    "check the key in the variable named by api_key_env"),
+    "model_not_found": lambda detail: (f"backend 'openai': the server no longer serves the model ({detail}); "
+                                       "check --model and the server"),
+}
+#: counters a run's summary reports (backend events), taken per chunk by take_events()
+EVENTS = ("failovers", "servers_down", "video_fallbacks")
 
 
 def flag(value: Any, name: str) -> bool:
@@ -85,7 +98,9 @@ class OpenAIBackend(Backend):
     """Remote inference over the OpenAI chat-completions API. Options (besides the common ones,
     see Backend; ``model`` is the *served* model name):
 
-    ``base_url`` (default $OPENAI_BASE_URL or http://127.0.0.1:8000/v1), ``api_key_env`` (the
+    ``base_url`` (one server's /v1 root, or several as a list or comma-separated: requests go to
+    the least busy, and a server that stops answering is taken out; default $OPENAI_BASE_URL or
+    http://127.0.0.1:8000/v1), ``api_key_env`` (the
     environment variable holding the key, default OPENAI_API_KEY; unset is fine for local
     servers), ``concurrency`` (requests in flight, default 8), ``max_retries`` (default 3),
     ``timeout`` (seconds per attempt, default 120), ``backoff`` / ``max_backoff`` (seconds,
@@ -108,7 +123,7 @@ class OpenAIBackend(Backend):
     performance_options: ClassVar[frozenset[str]] = frozenset(
         {"base_url", "api_key_env", "concurrency", "max_retries", "timeout", "backoff", "max_backoff", "cache_dir"})
 
-    def __init__(self, *, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
+    def __init__(self, *, base_url: str | list[str] | None = None, api_key_env: str = "OPENAI_API_KEY",
                  concurrency: int = 8, max_retries: int = 3, timeout: float = 120.0, backoff: float = 0.5,
                  max_backoff: float = 30.0, cache_dir: str | None = None, frames_as: str = "video",
                  image_format: str = "jpeg", jpeg_quality: int = 90, image_detail: str | None = None,
@@ -135,7 +150,8 @@ class OpenAIBackend(Backend):
                   (extra_body is None or isinstance(extra_body, dict), "extra_body must be a JSON object")]
         problems = [msg for ok, msg in checks if not ok]
         try:
-            self.base_url = normalise_url(base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
+            self.base_urls = parse_base_urls(base_url, DEFAULT_BASE_URL)
+            self.base_url = self.base_urls[0]
         except ValueError as exc:
             problems.append(str(exc))
         if problems:
@@ -155,6 +171,8 @@ class OpenAIBackend(Backend):
         self.min_tokens = 0
         self.generation_config_path: str | None = None
         self._video_refused = False
+        self._pool = ServerPool.of(getattr(self, "base_urls", []))
+        self._events_taken: Counter = Counter()
         #: requests (HTTP POSTs, retries included), retries, cache_hits, failures, http_s, encode_s
         self.stats: Counter = Counter()
         self.served_models: list[str] = []
@@ -170,46 +188,41 @@ class OpenAIBackend(Backend):
         return headers
 
     def load(self) -> None:
-        """Ask the server once which models it serves: an unreachable server, a rejected key or a
-        model it does not serve is one ConfigError here, not a skip row per sample."""
+        """Ask each server once which models it serves: an unreachable server, a rejected key or a
+        model it does not serve is one ConfigError here, not a skip row per sample. With several
+        servers, one that cannot be reached is taken out (and counted) as long as another answers;
+        every reachable one must serve the model."""
         if self._loaded:
             return
         httpx = _httpx()
-        url = f"{self.base_url}/models"
-        try:
-            with httpx.Client(timeout=min(self.timeout, 30.0)) as client:
-                resp = client.get(url, headers=self._headers())
-        except httpx.HTTPError as exc:
+        listed: list[tuple[str, list[str], dict[str, str]]] = []
+        unreachable: list[str] = []
+        with httpx.Client(timeout=min(self.timeout, 30.0)) as client:
+            for server in self._pool.servers:
+                url = f"{server.url}/models"
+                try:
+                    resp = client.get(url, headers=self._headers())
+                except httpx.HTTPError as exc:
+                    unreachable.append(f"cannot reach {url} ({type(exc).__name__}: {exc})")
+                    self._pool.take_out(server, f"unreachable at start: {type(exc).__name__}")
+                    self.stats["servers_down"] += 1
+                    continue
+                listed.append((server.url, *self._model_list(url, resp)))
+        if not listed:
             raise ConfigError(
-                f"backend 'openai': cannot reach {url} ({type(exc).__name__}: {exc}). Fix: start the server "
+                f"backend 'openai': {'; '.join(unreachable)}. Fix: start the server "
                 "(e.g. `vllm serve Qwen/Qwen2-VL-7B-Instruct --port 8000`) or pass the right base_url "
-                "(backend option base_url or $OPENAI_BASE_URL, e.g. http://HOST:8000/v1)") from None
-        if resp.status_code in (401, 403):
-            have = "is not set" if not os.environ.get(self.api_key_env or "") else "was rejected"
-            raise ConfigError(f"backend 'openai': {url} answered {resp.status_code}; the API key in "
-                              f"${self.api_key_env} {have}. Put the key in that variable or name another "
-                              "with the backend option api_key_env")
-        roots: dict[str, str] = {}
-        if resp.status_code == 404:    # some servers have no model list: the endpoint is up, go on
-            log.warning("%s answered 404; not checking the model name", url)
-        elif resp.status_code >= 400:
-            raise ConfigError(f"backend 'openai': {url} answered {resp.status_code}: {error_text(resp)}")
-        else:
-            try:
-                data = resp.json()["data"]
-                self.served_models = [str(m["id"]) for m in data]
-                roots = {str(m["id"]): str(m.get("root") or "") for m in data}
-            except Exception:
-                raise ConfigError(f"backend 'openai': {url} did not answer with an OpenAI model list "
-                                  f"({resp.text[:200]!r}); is base_url an OpenAI-compatible /v1 endpoint?") from None
+                "(backend option base_url or $OPENAI_BASE_URL, e.g. http://HOST:8000/v1)")
+        first_url, self.served_models, roots = listed[0]
         if not self.model:
             if len(self.served_models) != 1:
-                raise ConfigError(f"backend 'openai' needs the served model name (--model); {url} serves: "
-                                  f"{', '.join(self.served_models) or '(no list)'}")
+                raise ConfigError(f"backend 'openai' needs the served model name (--model); {first_url}/models "
+                                  f"serves: {', '.join(self.served_models) or '(no list)'}")
             self.model = self.served_models[0]
-        elif self.served_models and self.model not in self.served_models:
-            raise ConfigError(f"backend 'openai': model {self.model!r} is not served at {self.base_url}; it serves: "
-                              f"{', '.join(self.served_models[:20])}")
+        for url, served, _ in listed:
+            if served and self.model not in served:
+                raise ConfigError(f"backend 'openai': model {self.model!r} is not served at {url}; it serves: "
+                                  f"{', '.join(served[:20])}")
         self._load_generation_config(roots.get(str(self.model), ""))
         if self.cache_dir and self._cache is None:
             self._cache = RequestCache(self.cache_dir)
@@ -217,6 +230,25 @@ class OpenAIBackend(Backend):
             self._runner = Runner(httpx, self._headers(), self.timeout, self.concurrency)
             weakref.finalize(self, self._runner.close)
         self._loaded = True
+
+    def _model_list(self, url: str, resp: Any) -> tuple[list[str], dict[str, str]]:
+        """(served model ids, their `root` paths) from one server's /models answer."""
+        if resp.status_code in (401, 403):
+            have = "is not set" if not os.environ.get(self.api_key_env or "") else "was rejected"
+            raise ConfigError(f"backend 'openai': {url} answered {resp.status_code}; the API key in "
+                              f"${self.api_key_env} {have}. Put the key in that variable or name another "
+                              "with the backend option api_key_env")
+        if resp.status_code == 404:    # some servers have no model list: the endpoint is up, go on
+            log.warning("%s answered 404; not checking the model name", url)
+            return [], {}
+        if resp.status_code >= 400:
+            raise ConfigError(f"backend 'openai': {url} answered {resp.status_code}: {error_text(resp)}")
+        try:
+            data = resp.json()["data"]
+            return [str(m["id"]) for m in data], {str(m["id"]): str(m.get("root") or "") for m in data}
+        except Exception:
+            raise ConfigError(f"backend 'openai': {url} did not answer with an OpenAI model list "
+                              f"({resp.text[:200]!r}); is base_url an OpenAI-compatible /v1 endpoint?") from None
 
     def _load_generation_config(self, served_root: str) -> None:
         """Token suppression from the model's generation_config.json, sent as logit_bias."""
@@ -257,7 +289,8 @@ class OpenAIBackend(Backend):
         return self.revision
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "base_url": self.base_url, "frames_as": self.frames_as,
+        return {**super().describe(), "base_url": self.base_url if len(self.base_urls) == 1 else self.base_urls,
+                "frames_as": self.frames_as,
                 "image_format": self.image_format, "jpeg_quality": self.jpeg_quality,
                 "system_prompt": self.system_prompt, "extra_body": self.extra_body,
                 "video_timing": self.video_timing, "logit_bias_tokens": len(self.logit_bias),
@@ -334,9 +367,9 @@ class OpenAIBackend(Backend):
             return
         assert self._runner is not None
         results = self._runner.run(self._gather(todo))
-        refused = next((r for r in results if isinstance(r, GenerationError) and r.reason == "mm_kwargs_refused"), None)
-        if refused is not None:
-            raise ConfigError(MM_REFUSED.format(detail=refused.detail))
+        setup = next((r for r in results if isinstance(r, GenerationError) and r.reason in SETUP_FAILURES), None)
+        if setup is not None:
+            raise SetupError(SETUP_FAILURES[setup.reason](setup.detail))
         fresh = {}
         for (i, *_), res in zip(todo, results):
             out[i] = res
@@ -394,7 +427,9 @@ class OpenAIBackend(Backend):
         return answer
 
     async def _send(self, runner: "Runner", prompt: str, frames: Any, sample_id: str, allow_video: bool) -> Any:
-        httpx = runner.httpx
+        """One request on the least busy server, with retries there; when they run out on a
+        server-level failure and the server no longer answers, the server is taken out and the
+        request goes to another one (a failover). No server left: a `servers_down` failure."""
         async with runner.semaphore:
             as_video = allow_video and frames is not None and self.sends_video   # decided when it goes out
             try:
@@ -403,32 +438,82 @@ class OpenAIBackend(Backend):
                 self.stats["encode_s"] += seconds
             except Exception as exc:
                 return GenerationError("encode_failed", f"{type(exc).__name__}: {exc}", sample_id=sample_id)
-            reason, detail, wait = "generation_failed", "", None
-            for attempt in range(self.max_retries + 1):
-                if attempt:
-                    self.stats["retries"] += 1
-                    await asyncio.sleep(self._delay(attempt, wait))
-                self.stats["requests"] += 1
-                t0 = time.perf_counter()
+            moved = False
+            while True:
+                server = self._pool.pick()
+                if server is None:
+                    return GenerationError("servers_down", self._pool.down_text(), sample_id=sample_id)
+                if moved:
+                    self.stats["failovers"] += 1
+                server.outstanding += 1
                 try:
-                    resp = await runner.client.post(f"{self.base_url}/chat/completions", content=body)
-                except httpx.TimeoutException as exc:
-                    reason, wait = "timeout", None
-                    detail = f"no answer within {self.timeout:g} s ({type(exc).__name__})"
-                    continue
-                except httpx.HTTPError as exc:
-                    reason, detail, wait = "connection_error", f"{type(exc).__name__}: {exc}", None
-                    continue
+                    answer = await self._attempts(runner, server, body, sample_id)
                 finally:
-                    self.stats["http_s"] += time.perf_counter() - t0
-                answer, reason, detail, retry, wait = read_response(resp)
-                if answer is not None:
-                    return answer
-                if not retry:
-                    return GenerationError(reason, detail, sample_id=sample_id)
-            tries = self.max_retries + 1
-            return GenerationError(reason, f"{detail} (gave up after {tries} attempt{'s' * (tries > 1)})",
-                                   sample_id=sample_id)
+                    server.outstanding -= 1
+                if answer is None:       # the server was taken out while this request waited on it
+                    moved = True
+                    continue
+                if (isinstance(answer, GenerationError) and answer.reason in SERVER_FAILURES
+                        and not await self._still_serving(runner, server)):
+                    if self._pool.take_out(server, f"{answer.reason}: {answer.detail}"):
+                        self.stats["servers_down"] += 1
+                    moved = True
+                    continue
+                if isinstance(answer, str):
+                    server.answered += 1
+                return answer
+
+    async def _attempts(self, runner: "Runner", server: Server, body: bytes, sample_id: str) -> Any:
+        """The answer, a GenerationError once the retries are used up, or None when another
+        request took the server out meanwhile (the caller picks another server)."""
+        httpx = runner.httpx
+        reason, detail, wait = "generation_failed", "", None
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                self.stats["retries"] += 1
+                await asyncio.sleep(self._delay(attempt, wait))
+            if server.down:
+                return None
+            self.stats["requests"] += 1
+            t0 = time.perf_counter()
+            try:
+                resp = await runner.client.post(f"{server.url}/chat/completions", content=body)
+            except httpx.TimeoutException as exc:
+                reason, wait = "timeout", None
+                detail = f"no answer within {self.timeout:g} s ({type(exc).__name__})"
+                continue
+            except httpx.HTTPError as exc:
+                reason, detail, wait = "connection_error", f"{type(exc).__name__}: {exc}", None
+                continue
+            finally:
+                self.stats["http_s"] += time.perf_counter() - t0
+            answer, reason, detail, retry, wait = read_response(resp)
+            if answer is not None:
+                return answer
+            if not retry:
+                return GenerationError(reason, detail, sample_id=sample_id)
+        tries = self.max_retries + 1
+        return GenerationError(reason, f"{detail} (gave up after {tries} attempt{'s' * (tries > 1)})",
+                               sample_id=sample_id)
+
+    async def _still_serving(self, runner: "Runner", server: Server) -> bool:
+        """Whether `server` still answers its model list: if it does, a request's failure was the
+        request's (a skip row); if not, the server is gone (a failover)."""
+        if server.down:
+            return False
+        try:
+            resp = await runner.client.get(f"{server.url}/models", timeout=min(self.timeout, 10.0))
+        except runner.httpx.HTTPError:
+            return False
+        return resp.status_code < 500
+
+    def take_events(self) -> dict[str, int]:
+        """Failovers, servers taken out and video fallbacks since the last call (for the run's
+        summary, chunk by chunk)."""
+        now = {k: int(self.stats[k]) for k in EVENTS}
+        delta = {k: v - self._events_taken[k] for k, v in now.items() if v - self._events_taken[k]}
+        self._events_taken.update(delta)
+        return delta
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         """Exponential backoff with jitter; a server's Retry-After wins (both capped)."""

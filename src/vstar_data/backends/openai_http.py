@@ -24,8 +24,7 @@ def read_response(resp: Any) -> tuple[str | None, str, str, bool, float | None]:
         wait = _retry_after(resp)
         low = text.lower()
         if status in (400, 403, 422) and ("media_io_kwargs" in low or TRUST_FLAG in low):
-            return None, "mm_kwargs_refused", (f"HTTP {status}: {text} (start the server with {TRUST_FLAG}, "
-                                               "or set the backend option video_timing=false)"), False, None
+            return None, "mm_kwargs_refused", f"HTTP {status}: {text}", False, None
         if status in (400, 415, 422) and "video" in low and not any(s in low for s in _TOO_LONG):
             return None, "video_refused", f"HTTP {status}: {text}", False, None
         if status == 429:

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 
 from ..config import RunConfig, SourceConfig
 from ..sources.adapter import AdapterStats, load_adapter
-from ..errors import AnnotationError, ConfigError, SkipRecord
+from ..errors import AnnotationError, ConfigError, SkipRecord, VstarError
 from ..sources.prompts import PromptedSample, prompted_samples
 from ..sources.templates import TemplateIndex
 
@@ -216,22 +216,28 @@ class ChunkProcessor:
         self.backend = backend
         self.verifier = verifier
 
+    def take_events(self) -> dict[str, int]:
+        """The backend's events since the last call (failovers, ...; {} for backends without)."""
+        take = getattr(self.backend, "take_events", None)
+        return dict(take()) if take is not None else {}
+
     def _generate(self, requests: list[Any]) -> list[str | BaseException]:
         """Batched generation in slices of batch_size; a failing batch is retried item by item
-        so one bad request costs one row, not the batch."""
+        so one bad request costs one row, not the batch. A VstarError (SetupError: a refused
+        request, a server that is down) is about the setup, not a clip: it stops the run."""
         out: list[str | BaseException] = []
         bs = self.cfg.batch_size
         for i in range(0, len(requests), bs):
             part = requests[i:i + bs]
             try:
                 out.extend(self.backend.generate(part))
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, VstarError):   # a setup error stops the run, not one row
                 raise
             except Exception:
                 for req in part:
                     try:
                         out.extend(self.backend.generate([req]))
-                    except KeyboardInterrupt:
+                    except (KeyboardInterrupt, VstarError):
                         raise
                     except Exception as exc:  # recorded as a skip row with its reason
                         out.append(exc)

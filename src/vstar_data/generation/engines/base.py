@@ -53,6 +53,7 @@ class RunSummary:
     interrupted: bool = False
     model_busy_s: float = 0.0
     judged: Counter = field(default_factory=Counter)   # judge replies: yes / no / unparsed / failed
+    backend_events: Counter = field(default_factory=Counter)   # failovers, servers taken out, ...
 
     def tally(self, rows: list[dict], skips: list[dict]) -> None:
         """Count one chunk's outcome per sample: generated / rationalized / rejected / skipped."""
@@ -95,7 +96,7 @@ class RunSummary:
                 "retired_chunks": self.retired_chunks,
                 "seconds": round(self.seconds, 3), "interrupted": self.interrupted,
                 "model_busy_share": round(self.model_busy_s / self.seconds, 4) if self.seconds else None,
-                "judged": dict(self.judged)}
+                "judged": dict(self.judged), "backend_events": dict(self.backend_events)}
 
 
 @dataclass
@@ -112,12 +113,14 @@ class RunPlan:
 
 
 class ChunkResult(NamedTuple):
-    """One finished chunk, as `execute` yields it: attempt rows, skip rows, seconds in the model."""
+    """One finished chunk, as `execute` yields it: attempt rows, skip rows, seconds in the model,
+    and what the backend went through meanwhile (`Backend.take_events`: failovers, ...)."""
 
     chunk: int
     rows: list[dict]
     skips: list[dict]
     model_s: float
+    events: dict[str, int] = {}
 
 
 class Step(NamedTuple):
@@ -199,9 +202,10 @@ class Engine(ABC):
         bar = self.progress(cfg, sum(len(m) for m in members.values()))
         try:
             with closing(self.execute(plan)) as results:
-                for k, rows, skips, model_s in results:
+                for k, rows, skips, model_s, events in results:
                     finish_chunk(plan.out, k, members[k], plan.prepared, rows, skips)
                     summary.model_busy_s += model_s
+                    summary.backend_events.update(events)
                     summary.tally(rows, skips)
                     summary.count_generated(plan.prepared, members[k])
                     if bar is not None:

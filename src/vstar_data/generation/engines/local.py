@@ -58,7 +58,7 @@ class LocalEngine(Engine):
                     items = [(prepared.samples[i], f.result()) for i, f in zip(rng, futures)]
                     t_model = time.perf_counter()
                     rows, skips = processor.process(items)
-                    yield ChunkResult(k, rows, skips, time.perf_counter() - t_model)
+                    yield ChunkResult(k, rows, skips, time.perf_counter() - t_model, processor.take_events())
                     if stop["flag"]:
                         plan.summary.interrupted = True
                         for fs in pending:

@@ -93,22 +93,23 @@ class ChunkActor:
         self.processor = ChunkProcessor(cfg, templates, backend, verifier)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
-        out: dict[str, list[Any]] = {"chunk": [], "rows": [], "skips": [], "model_s": [], "error": []}
+        out: dict[str, list[Any]] = {"chunk": [], "rows": [], "skips": [], "model_s": [], "error": [],
+                                     "events": []}
         for k, blob in zip(batch["chunk"], batch["items"]):
-            out["error"].append(b"" if self.error is None else pickle.dumps(self.error))
-            if self.error is not None:
-                out["chunk"].append(int(k))
-                out["rows"].append("")
-                out["skips"].append("")
-                out["model_s"].append(0.0)
-                continue
-            items = pickle.loads(blob)
+            rows: list[dict] = []
+            skips: list[dict] = []
             t0 = time.perf_counter()
-            rows, skips = self.processor.process(items)
+            if self.error is None:
+                try:   # a setup error (a refused request, every server down) goes back as data too
+                    rows, skips = self.processor.process(pickle.loads(blob))
+                except VstarError as exc:
+                    self.error = exc
+            out["error"].append(b"" if self.error is None else pickle.dumps(self.error))
             out["model_s"].append(time.perf_counter() - t0)
             out["chunk"].append(int(k))
             out["rows"].append("".join(dumps(r) + "\n" for r in rows))
             out["skips"].append("".join(dumps(s) + "\n" for s in skips))
+            out["events"].append(json.dumps(self.processor.take_events()) if self.error is None else "{}")
         return out
 
 
@@ -152,7 +153,7 @@ class RayEngine(Engine):
                 self.stats.setdefault("first_result_s", round(time.perf_counter() - t_pipe, 3))
                 yield ChunkResult(int(result["chunk"]), [json.loads(line) for line in result["rows"].splitlines()],
                                   [json.loads(line) for line in result["skips"].splitlines()],
-                                  float(result["model_s"]))
+                                  float(result["model_s"]), json.loads(result["events"] or "{}"))
         finally:
             if started:
                 ray.shutdown()
