@@ -22,7 +22,10 @@ pool for the backend's lifetime. Timeouts, connection errors, 408/429/5xx and ma
 responses are retried ``max_retries`` times with exponential backoff and jitter (a server's
 Retry-After is honoured); what still fails becomes that request's GenerationError (``timeout``,
 ``connection_error``, ``server_error``, ``rate_limited``, ``malformed_response``, ...), so the
-row is recorded as skipped with its reason and the batch goes on. With ``cache_dir`` every answer
+row is recorded as skipped with its reason and the batch goes on. Several servers (``base_url``
+as a list) share the requests by load and fail over (openai_servers.py); a failure of the setup
+rather than the clip (refused timing, rejected key, model gone, every server down) is raised as
+one SetupError that stops the run. With ``cache_dir`` every answer
 is stored under a hash of (sample id, frame indices + frame bytes, prompt, model, sampling and
 encoding settings): re-running the same work sends no request.
 """
