@@ -29,7 +29,9 @@ person people someone somebody man men woman women boy boys girl girls child chi
 guy guys lady player players he she they we you it his her their its our
 """.split())
 _SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"(?<![\w'])[A-Za-z]+(?![\w'])")
 _CLOSING = " \t.!;,:"
+_ABBREVIATION = re.compile(r"(?:^|\s)(?:[A-Za-z]\.){2,}$")   # "the T.V." keeps its last full stop
 _QUOTES = str.maketrans({"\u201c": "'", "\u201d": "'", '"': "'", "\u2018": "'", "\u2019": "'"})
 
 
@@ -38,19 +40,24 @@ class FilterError(ValueError):
 
 
 def normalise_sentence(text: Any) -> str:
-    """A sentence query as question text: single spaces, no closing full stop (nor ! ; , :), the
-    capital of a common word dropped, double and curly quotes made single quotes."""
+    """A sentence query as question text: single spaces, no closing full stop (nor ! ; , :) unless
+    it ends an abbreviation, the capital of a common word dropped (a sentence all in capitals is
+    lowercased), double and curly quotes made single quotes."""
     if not isinstance(text, str):
         raise FilterError(f"expected a sentence, got {type(text).__name__} {text!r}")
-    text = _SPACE.sub(" ", text.translate(_QUOTES)).strip().rstrip(_CLOSING).strip()
+    text = _SPACE.sub(" ", text.translate(_QUOTES)).strip()
+    text = text if _ABBREVIATION.search(text) else text.rstrip(_CLOSING).strip()
     if not text:
         raise FilterError("the sentence is empty")
-    words = text.split(" ")
-    for i, word in enumerate(words):
-        low = word.lower()
-        if low in _COMMON and word != low and (word.istitle() or word.isupper()):
-            words[i] = low
-    return " ".join(words)
+    if text.isupper():                      # "PERSON SITS DOWN." is shouting, not names
+        text = " ".join(w if w == "I" else w.lower() for w in text.split(" "))
+    return _WORD.sub(_lower_common, text)
+
+
+def _lower_common(match: re.Match[str]) -> str:
+    word = match.group(0)
+    low = word.lower()
+    return low if low in _COMMON and (word.istitle() or word.isupper()) else word
 
 
 def quoted(text: Any) -> str:
