@@ -128,3 +128,19 @@ def test_videos_found_by_id_with_any_extension(tmp_path: Path) -> None:
     ad = CharadesSTAAdapter(_write(tmp_path, LINES), videos)
     assert [s.video for s in ad.samples()] == ["O5QX8.mkv", "O5QX8.mkv"]
     assert ad.stats.missing == 5
+
+
+def test_template_backend_answers_pass_the_interval_verifier(tmp_path: Path) -> None:
+    """The shipped temporal_grounding answers state the moment so the real verifier accepts it."""
+    from vstar_data.backends.base import Request
+    from vstar_data.backends.template import TemplateBackend
+    from vstar_data.verify.verifier import Verifier
+
+    samples = list(CharadesSTAAdapter(_write(tmp_path, LINES)).samples())
+    backend = TemplateBackend()
+    backend.load()
+    answers = backend.generate([Request(frames=None, prompt="q", sample_id=s.id, labels=s.labels, task=s.task)
+                                for s in samples])
+    verifier = Verifier("default")
+    for sample, answer in zip(samples, answers):
+        assert isinstance(answer, str) and verifier.verify(sample.labels, answer, "generated").accepted, answer
