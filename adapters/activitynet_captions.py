@@ -9,7 +9,7 @@ a folder of them (its ``*.json`` files). Each file maps a video key to its capti
 Every sentence is one sample of task ``temporal_grounding``: the sentence (spaces trimmed) in
 ``context["query"]`` for the ``{query|event}`` filter, one ``interval`` label named ``moment``
 (seconds, absolute), the whole video. The split is the file's stem (``train``, ``val_1``,
-``val_2``, ``test``), else its name's split token, else ``all``; ids are ``<key>_<split>_<k>``
+``val_2``, ``test``; ``..._val1.json`` is ``val_1`` too), else ``all``; ids are ``<key>_<split>_<k>``
 (k = the sentence's index in the video's list, two digits), unique across the files: val_1 and
 val_2 caption the same videos.
 
@@ -22,6 +22,7 @@ the prefix), .mp4/.mkv/.webm/.avi.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
@@ -29,13 +30,15 @@ from vstar_data import (VIDEO_EXTS, Adapter, AnnotationError, IndexedLookupMixin
                         annotation_files, check_options, finite_number, is_plain_name, split_from_name)
 
 TASK = "temporal_grounding"
-_SPLITS = ("train", "val_1", "val_2", "test", "val", "validation", "training", "testing")
+_SPLIT = re.compile(r"(?<![a-z0-9])(val)_?([12])(?![a-z0-9])")
 
 
 def split_of(path: Path) -> str:
-    """``val_1.json`` -> ``val_1``; ``captions_train.json`` -> ``train``; else ``all``."""
-    stem = path.stem.lower()
-    return stem if stem in _SPLITS else split_from_name(path) or "all"
+    """``val_1.json`` / ``activitynet_captions_val1.json`` -> ``val_1``; ``train.json`` -> ``train``
+    (any split token of the name); else ``all``. val_1 and val_2 stay apart: they caption the same
+    videos twice."""
+    found = _SPLIT.search(path.stem.lower())
+    return f"val_{found.group(2)}" if found else split_from_name(path) or "all"
 
 
 class ActivityNetCaptionsAdapter(IndexedLookupMixin, Adapter):

@@ -100,6 +100,7 @@ def test_videos_with_or_without_the_prefix(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name,split", [("val_1.json", "val_1"), ("val_2.json", "val_2"), ("train.json", "train"),
-                                        ("captions_val.json", "val"), ("mine.json", "all")])
+                                        ("captions_val.json", "val"), ("activitynet_captions_val1.json", "val_1"),
+                                        ("val_12.json", "val"), ("mine.json", "all")])
 def test_split_from_the_file_name(name: str, split: str) -> None:
     assert split_of(Path(name)) == split
