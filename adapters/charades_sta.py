@@ -157,12 +157,12 @@ class CharadesSTAAdapter(IndexedLookupMixin, Adapter):
                 else:
                     meta["duration"] = duration
                     if end > duration:
-                        self.stats.notes["clipped_ends"] += 1
                         end = round(duration, 3)
                         if start >= end:
                             yield SkipRecord("empty_after_clipping", f"span {raw_start}-{raw_end} starts at or after "
                                              f"the video's end ({duration} s)", file=path, row=n, sample_id=sid)
                             continue
+                        self.stats.notes["clipped_ends"] += 1
             yield Sample(id=sid, source=self.name, task=TASK, video=f"{vid}.mp4", split=split,
                          labels=[{"type": "interval", "name": "moment", "start": start, "end": end}],
                          context={"query": sentence}, metadata=meta)

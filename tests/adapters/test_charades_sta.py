@@ -98,7 +98,7 @@ def test_durations_clip_ends(tmp_path: Path, kind: str) -> None:
     assert (couch.labels[0]["start"], couch.labels[0]["end"]) == (2.1, 32.0)
     assert couch.metadata["duration"] == 32.0 and couch.metadata["span"] == [2.1, 37.9]
     assert by_id["3MSZA_24.30-30.40"].labels[0]["end"] == 30.4          # inside: unchanged
-    assert ad.stats.notes["clipped_ends"] == 2 and ad.stats.notes["no_duration"] == 2   # O5QX8 x2
+    assert ad.stats.notes["clipped_ends"] == 1 and ad.stats.notes["no_duration"] == 2   # O5QX8 x2
     assert dict(ad.stats.skipped) == {"empty_after_clipping": 1}
     assert ad.skips[0].row == len(lines) and "KZ1W0_32.50-40.00" == ad.skips[0].sample_id
 
