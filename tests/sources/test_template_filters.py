@@ -112,3 +112,13 @@ def test_a_value_the_filter_cannot_render_is_a_counted_skip(tmp_path: Path) -> N
     with pytest.raises(SkipRecord) as err:
         tpl.choose(Sample(id="v", source="x", task="t", video="v.mp4", split="s", labels=[], context={}))
     assert err.value.reason == "template_context_missing"
+
+
+def test_the_guide_table_shows_what_each_filter_gives() -> None:
+    from vstar_data.sources.template_filters import FILTERS
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "adding-a-dataset.md").read_text("utf-8")
+    rows = re.findall(r"^\| `(\w+)` \| `([^`]+)` \|", guide.split("### Sentence queries", 1)[1], re.M)
+    assert {name for name, _ in rows} == set(FILTERS)
+    for name, shown in rows:
+        assert FILTERS[name]("person turn a light on.") == shown
