@@ -118,7 +118,8 @@ def test_the_guide_table_shows_what_each_filter_gives() -> None:
     from vstar_data.sources.template_filters import FILTERS
 
     guide = (Path(__file__).resolve().parents[2] / "docs" / "adding-a-dataset.md").read_text("utf-8")
-    rows = re.findall(r"^\| `(\w+)` \| `([^`]+)` \|", guide.split("### Sentence queries", 1)[1], re.M)
+    section = guide.split("### Sentence queries", 1)[1].split("\n#", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| `([^`]+)` \|", section, re.M)
     assert {name for name, _ in rows} == set(FILTERS)
     for name, shown in rows:
         assert FILTERS[name]("person turn a light on.") == shown
