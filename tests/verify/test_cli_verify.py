@@ -157,3 +157,30 @@ def test_non_finite_label_is_invalid_input_exit_2(tmp_path: Path, monkeypatch: p
         main()
     err = capsys.readouterr().err
     assert info.value.code == 2 and err.startswith("error: ") and "row 2" in err and "Traceback" not in err
+
+
+def test_verify_explain_prints_measured_overlap_error_and_threshold(tmp_path: Path) -> None:
+    rows = [
+        {"id": "late", "labels": [{"type": "interval", "name": "moment", "start": 24.3, "end": 30.4}],
+         "answer": "The person turns the light on from 10 s to 26 s."},
+        {"id": "own", "labels": [{"type": "interval", "name": "moment", "start": 0, "end": 10, "min_iou": 0.9}],
+         "answer": "It happens from 0 s to 8 s."},
+        {"id": "far", "labels": [{"type": "number", "name": "score", "value": 80.0}],
+         "answer": "The score is 90."},
+        {"id": "box", "labels": [{"type": "bbox", "name": "cup", "box": [0, 0, 10, 10]}],
+         "answer": "The cup is at [5, 5, 15, 15]."},
+        {"id": "none", "labels": [{"type": "interval", "name": "moment", "start": 1, "end": 2}],
+         "answer": "I cannot tell."},
+    ]
+    src, out = _write(tmp_path / "in.jsonl", rows), tmp_path / "v.jsonl"
+    result = runner.invoke(app, ["verify", str(src), "--out", str(out), "--explain"])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    # IoU of [10, 26] with [24.3, 30.4]: 1.7 / 20.4
+    assert f"measured: IoU {1.7 / 20.4:.3f} < min_iou 0.5 (profile default): stated 10-26 s, label 24.3-30.4 s" in text
+    assert "measured: IoU 0.800 < min_iou 0.9 (label): stated 0-8 s, label 0-10 s" in text
+    assert "measured: stated 90, label 80: error 10 (12.5%); allowed 5% of 80 = 4 (profile default)" in text
+    assert f"measured: IoU {25 / 175:.3f} < min_iou 0.5 (profile default): stated box" in text
+    assert text.count("measured:") == 4        # nothing measured when no interval is stated
+    assert [r["reject_reason"] for r in _read(out)] == ["low_iou", "low_iou", "out_of_tolerance", "low_iou",
+                                                        "not_found"]

@@ -90,16 +90,24 @@ def new_adapter_cmd(
     name: str = typer.Argument(..., help="Adapter name, lowercase with underscores (e.g. ucf101)."),
     task: Optional[str] = typer.Option(None, help="Task name for the template (default: NAME)."),
     out: Path = typer.Option(Path("."), "--out", "-o", help="Folder to write adapters/NAME.py and templates/TASK.yaml into."),
+    label_type: str = typer.Option("category", "--label-type", help="Label type the skeleton emits, one of "
+                                   "category, number, interval, sequence, choice, boolean, text, bbox, timestamp "
+                                   "(its CSV columns, label spec, questions and answers follow)."),
 ) -> None:
     """Write a commented adapter skeleton and a template skeleton to start a new labeled dataset from."""
+    import json
     import re
     from importlib.resources import files
 
     from ..errors import ConfigError
+    from ..sources.scaffold import KINDS
 
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise ConfigError(f"adapter name {name!r} must be lowercase letters, digits and underscores")
     task = task or name
+    kind = KINDS.get(label_type)
+    if kind is None:
+        raise ConfigError(f"--label-type {label_type!r}: the skeleton knows {', '.join(KINDS)}", key="--label-type")
     pkg = files("vstar_data.sources.scaffold")
     targets = {out / "adapters" / f"{name}.py": pkg.joinpath(SKELETON_ADAPTER).read_text("utf-8"),
                out / "templates" / f"{task}.yaml": pkg.joinpath(SKELETON_TEMPLATE).read_text("utf-8")}
@@ -109,8 +117,15 @@ def new_adapter_cmd(
     cls_name = "".join(p.capitalize() for p in name.split("_")) + "Adapter"
     for path, text in targets.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text.replace("{{name}}", name).replace("{{task}}", task)
-                        .replace("{{class_name}}", cls_name), "utf-8")
+        fills = {"name": name, "task": task, "class_name": cls_name, "label_type": label_type,
+                 "columns": ",".join(kind.columns), "column_tuple": repr(kind.columns), "example": kind.example,
+                 "label_body": "\n".join("    " + line for line in kind.body.splitlines()),
+                 "questions": "\n".join(f"  - {{id: q{i:02d}, text: {json.dumps(q)}}}"
+                                        for i, q in enumerate(kind.questions, 1)),
+                 "answers": "\n".join(f"  - {json.dumps(a)}" for a in kind.answers)}
+        for key, value in fills.items():
+            text = text.replace("{{" + key + "}}", value)
+        path.write_text(text, "utf-8")
         console().print(f"wrote {path}")
     console().print(f"Next: fill in read(), then `vstar-data samples {out / 'adapters' / (name + '.py')} "
                     f"--annotations ... --templates {out / 'templates'} --out s.jsonl`")

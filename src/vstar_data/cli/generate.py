@@ -17,12 +17,15 @@ def generate_cmd(
     videos: Optional[Path] = typer.Option(None, "--videos", "-v", help="Video folder (required unless --dry-run)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory: attempts/, skipped/, run.json, summary."),
     backend: Optional[str] = typer.Option(None, help="Backend: transformers, template (no model: the "
-                                          "label-echo baseline), or a plugin. Default: transformers when "
-                                          "--model is given, else template."),
+                                          "label-echo baseline; its clips are probed, not decoded: each must "
+                                          "open, hold a video stream and decode one frame, and no frames are "
+                                          "sampled, so --num-frames and --frame-size do not apply), or a "
+                                          "plugin. Default: transformers when --model is given, else template."),
     model: Optional[str] = typer.Option(None, help="Model directory or Hub id (model backends only)."),
     batch_size: int = typer.Option(8, "--batch-size", "-b", min=1, help="Requests per model call."),
-    num_frames: int = typer.Option(8, "--num-frames", min=1, help="Frames sampled per clip."),
-    frame_size: int = typer.Option(336, "--frame-size", min=16, help="Short side of decoded frames (pixels)."),
+    num_frames: int = typer.Option(8, "--num-frames", min=1, help="Frames sampled per clip (model backends)."),
+    frame_size: int = typer.Option(336, "--frame-size", min=16, help="Short side of decoded frames (pixels; "
+                                   "model backends)."),
     limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1, help="Use the first N samples."),
     split: Optional[str] = typer.Option(None, "--split", "-s", help="Keep one split."),
     cycle: int = typer.Option(0, help="Self-training cycle number recorded with every row."),

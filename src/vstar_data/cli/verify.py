@@ -21,7 +21,9 @@ def verify_cmd(
                                 help="Verifier profile: paper, code, default, or a path to a YAML profile file."),
     explain: bool = typer.Option(False, "--explain",
                                  help="Print, per answer and label, the decision, the span, the reason and, "
-                                      "for a rejection, the clause that failed."),
+                                      "for a rejection, the clause that failed; for a failed interval, "
+                                      "number or bbox also the measured IoU or error and the threshold "
+                                      "(the label's own, else the profile's)."),
     vocabulary: Path = typer.Option(None, "--vocabulary", metavar="CLASSES.txt",
                                     help="The source's class list (one per line): another class stated as "
                                          "strongly as the label rejects the answer (competing_value)."),
@@ -57,7 +59,7 @@ def verify_cmd(
                        verifier_profile=verdict.profile, reject_reason=verdict.reason)
             fh.write(dumps(obj) + "\n")
             if explain:
-                print_explanation(obj.get("id", f"line {lineno}"), answer, verdict)
+                print_explanation(obj.get("id", f"line {lineno}"), answer, verdict, labels, verifier.profile)
             total += 1
             accepted += verdict.accepted
             if not verdict.accepted:
@@ -96,9 +98,11 @@ def verify_cmd(
         console().print(f"[yellow]{in_jsonl} holds no answers[/yellow]")
 
 
-def print_explanation(row_id: Any, answer: str, verdict: Any) -> None:
+def print_explanation(row_id: Any, answer: str, verdict: Any, labels: list[dict[str, Any]] | None = None,
+                      profile: Any = None) -> None:
     """One block per answer: per label the decision, the span and matched text, the reason and, for
-    a rejection, the clause that failed (and a rival value, if one was stated as strongly)."""
+    a rejection, the clause that failed (and a rival value, if one was stated as strongly), and for
+    a failed interval, number or bbox what was measured against which threshold."""
     out = console()
     head = "ACCEPT" if verdict.accepted else f"REJECT ({verdict.reason})"
     out.print(f"{row_id}: {head}", markup=False, highlight=False)
@@ -112,7 +116,50 @@ def print_explanation(row_id: Any, answer: str, verdict: Any) -> None:
                 out.print(f"    clause: {clause!r}", markup=False, highlight=False)
             if r.extra.get("rival"):
                 out.print(f"    rival: {r.extra['rival']!r}", markup=False, highlight=False)
+            spec = next((l for l in labels or () if l.get("name") == r.name), None)
+            measured = measured_text(spec, r, profile) if spec is not None and profile is not None else None
+            if measured:
+                out.print(f"    measured: {measured}", markup=False, highlight=False)
     if verdict.reason == "hint_echo" and verdict.echo:
         out.print(f"  hint echo: {verdict.echo!r}", markup=False, highlight=False)
     if verdict.judge is not None:
         out.print(f"  judge: {verdict.judge.get('verdict')}", markup=False, highlight=False)
+
+
+def _num(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def measured_text(spec: dict[str, Any], result: Any, profile: Any) -> str | None:
+    """What the verifier measured for a failed interval, number or bbox and the threshold it was held
+    to (the label's own, else the profile's): "IoU 0.21 < min_iou 0.5 (profile default): stated
+    2-5 s, label 12.4-18.9 s". None when nothing was measured (no value stated)."""
+    kind, extra = spec.get("type"), result.extra or {}
+    if kind in ("interval", "bbox"):
+        own = "min_iou" in spec
+        threshold = float(spec["min_iou"]) if own else float(profile.min_iou)
+        where = "label" if own else f"profile {profile.name}"
+        if kind == "interval" and "start" in extra:
+            stated = f"stated {_num(extra['start'])}-{_num(extra['end'])} s, label {_num(spec['start'])}-{_num(spec['end'])} s"
+        elif kind == "bbox" and "stated" in extra:
+            stated = f"stated box {[_num(v) for v in extra['stated']]}, label {[_num(v) for v in spec['box']]}"
+        else:
+            return None
+        op = ">=" if result.score >= threshold - 1e-9 else "<"
+        return f"IoU {result.score:.3f} {op} min_iou {_num(threshold)} ({where}): {stated}"
+    if kind == "number" and "value" in extra:
+        target, value = float(spec["value"]), float(extra["value"])
+        rel, ab = spec.get("rel_tol"), spec.get("abs_tol")
+        where = "label"
+        if rel is None and ab is None:
+            rel, ab, where = profile.rel_tol, profile.abs_tol, f"profile {profile.name}"
+        allowed = []
+        if rel is not None:
+            allowed.append(f"{_num(100 * rel)}% of {_num(target)} = {_num(rel * abs(target))}")
+        if ab is not None:
+            allowed.append(f"{_num(ab)} absolute")
+        error = abs(value - target)
+        relative = f" ({_num(100 * error / abs(target))}%)" if target else ""
+        return (f"stated {_num(value)}, label {_num(target)}: error {_num(error)}{relative}; allowed "
+                f"{' or '.join(allowed) or 'none'} ({where})")
+    return None

@@ -21,6 +21,7 @@ import yaml
 from ..errors import SkipRecord, TemplateError, file_problem
 from ..registry import LABEL_TYPES
 from .sample import Sample
+from .template_filters import FILTERS, FilterError, filtered_values, split_field
 from ..schemas import first_error
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class Template:
         for key in ("generation_prompt", "rationalization_prompt"):
             _check_format(data[key], path, key)
         for q in data["questions"]:
-            _check_format(q["text"], path, f"questions/{q['id']}")
+            _check_format(q["text"], path, f"questions/{q['id']}", filters=True)
         return cls(task=data["task"], version=int(data["metadata"]["version"]),
                    label_types=list(data["label_types"]), questions=list(data["questions"]),
                    generation_form=data["generation_prompt"],
@@ -92,10 +93,14 @@ class Template:
         digest = hashlib.blake2b(f"{seed}\x00{self.task}\x00{sample.id}".encode(), digest_size=8).digest()
         q = self.questions[int.from_bytes(digest, "big") % len(self.questions)]
         try:
-            text = q["text"].format_map(sample.context)
+            fields = [f for _, f, _, _ in string.Formatter().parse(q["text"]) if f]
+            text = q["text"].format_map(filtered_values(fields, sample.context))
         except KeyError as exc:
             raise SkipRecord("template_context_missing",
                              f"question {q['id']} needs {exc.args[0]!r}, which the sample's context lacks",
+                             file=self.path, sample_id=sample.id) from None
+        except FilterError as exc:
+            raise SkipRecord("template_filter_failed", f"question {q['id']}: {exc}",
                              file=self.path, sample_id=sample.id) from None
         return Question(template_id=f"{self.task}/{q['id']}@v{self.version}", text=text)
 
@@ -111,14 +116,21 @@ class Template:
 _FIELD_RE = re.compile(r"[^A-Za-z0-9_]")
 
 
-def _check_format(text: str, path: str, key: str) -> None:
+def _check_format(text: str, path: str, key: str, *, filters: bool = False) -> None:
+    """Placeholders are plain names; a question's may add named filters: ``{query|event}``."""
     try:
         fields = [f for _, f, _, _ in string.Formatter().parse(text) if f]
     except ValueError as exc:
         raise TemplateError(f"bad placeholder: {exc}", file=path, key=key) from exc
     for f in fields:
-        if _FIELD_RE.search(f):
-            raise TemplateError(f"placeholder {{{f}}} must be a plain name", file=path, key=key)
+        name, names = split_field(f) if filters else (f, [])
+        if _FIELD_RE.search(name) or not name:
+            raise TemplateError(f"placeholder {{{f}}} must be a plain name"
+                                + (" with optional |filters" if filters else ""), file=path, key=key)
+        unknown = [n for n in names if n not in FILTERS]
+        if unknown:
+            raise TemplateError(f"placeholder {{{f}}}: unknown filter {unknown[0]!r}; known: "
+                                f"{', '.join(sorted(FILTERS))}", file=path, key=key)
 
 
 def label_key(spec: dict[str, Any]) -> str:
@@ -159,7 +171,9 @@ class TemplateIndex:
         try:
             return self.templates[task]
         except KeyError:
-            raise TemplateError(f"no template for task {task!r}; have: {', '.join(sorted(self.templates))}") from None
+            raise TemplateError(f"no template for task {task!r}; have: {', '.join(sorted(self.templates))}. "
+                                f"Write templates/{task}.yaml (`vstar-data new-adapter NAME --task {task}` "
+                                f"writes a skeleton) and pass its folder with --templates DIR") from None
 
     def tasks(self) -> list[str]:
         return sorted(self.templates)

@@ -16,8 +16,9 @@ Subclass it in a test module, name the adapter, and provide the input as fixture
             return Path("tests/data/videos")
 
 Fixtures a subclass may override: ``annotations`` (required), ``videos`` (default None),
-``options`` (adapter options, default {}), ``templates`` (extra template folders, default none),
-``adapter_cls`` (instead of the ``adapter`` attribute). Keep the annotation input small (tens to
+``options`` (a ``dict`` of adapter options, default {}), ``templates`` (a ``list[Path]`` of extra
+template folders, default []), ``adapter_cls`` (instead of the ``adapter`` attribute). The suite
+is a pytest class: install the test extra, ``pip install 'vstar-data[test]'``. Keep the annotation input small (tens to
 a few hundred rows): every test reads it afresh, so order and counts are checked on fresh runs.
 
 What is checked: declared metadata; ids unique and identical across runs; deterministic order;
