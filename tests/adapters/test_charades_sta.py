@@ -144,3 +144,22 @@ def test_template_backend_answers_pass_the_interval_verifier(tmp_path: Path) -> 
     verifier = Verifier("default")
     for sample, answer in zip(samples, answers):
         assert isinstance(answer, str) and verifier.verify(sample.labels, answer, "generated").accepted, answer
+
+
+def test_the_adapters_fixes_reach_the_generation_summary(tmp_path: Path, videos_dir: Path) -> None:
+    """What the adapter fixed (ends clipped to the video's length) is counted where a user of
+    `generate` looks: the run summary (summary-*.json, the printed table), not only `samples`."""
+    from vstar_data.generation.engines.local import LocalEngine
+    from vstar_data.generation.pipeline import GenerationConfig
+
+    (tmp_path / "d.json").write_text(json.dumps({"3MSZA": {"duration": 33.67}, "KZ1W0": {"duration": 32}}))
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for vid in ("3MSZA", "KZ1W0", "O5QX8"):
+        (clips / f"{vid}.mp4").symlink_to(videos_dir / "yoga.mp4")
+    cfg = GenerationConfig(adapter="charades_sta", annotations=str(_write(tmp_path, LINES)), videos=str(clips),
+                           adapter_options={"durations": str(tmp_path / "d.json")}, backend="template",
+                           progress=False)
+    summary = LocalEngine().plan(cfg, tmp_path / "run").summary.to_dict()
+    assert summary["adapter_notes"] == {"clipped_ends": 1, "no_duration": 2}
+    assert summary["samples"] == len(LINES)

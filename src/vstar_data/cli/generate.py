@@ -96,6 +96,7 @@ def generate_cmd(
               **{f"skipped ({k})": v for k, v in sorted(d["skipped_by_reason"].items())},
               **{f"judge: {k}": v for k, v in sorted(d["judged"].items())},
               **{f"backend: {k.replace('_', ' ')}": v for k, v in sorted(d["backend_events"].items())},
+              **{f"adapter fixed ({k})": v for k, v in sorted(d["adapter_notes"].items())},
               "reused (unchanged, from disk)": d["reused"], "redone (changed since)": d["redone"],
               "new": d["new"], "retired stale rows (OUT/retired/, never published)": d["retired"],
               "chunks resumed from disk": d["chunks_done_before"], "seconds": d["seconds"]}

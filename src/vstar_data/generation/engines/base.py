@@ -54,6 +54,7 @@ class RunSummary:
     model_busy_s: float = 0.0
     judged: Counter = field(default_factory=Counter)   # judge replies: yes / no / unparsed / failed
     backend_events: Counter = field(default_factory=Counter)   # failovers, servers taken out, ...
+    adapter_notes: Counter = field(default_factory=Counter)    # the adapter's fixes (clipped ends, ...)
 
     def tally(self, rows: list[dict], skips: list[dict]) -> None:
         """Count one chunk's outcome per sample: generated / rationalized / rejected / skipped."""
@@ -96,7 +97,8 @@ class RunSummary:
                 "retired_chunks": self.retired_chunks,
                 "seconds": round(self.seconds, 3), "interrupted": self.interrupted,
                 "model_busy_share": round(self.model_busy_s / self.seconds, 4) if self.seconds else None,
-                "judged": dict(self.judged), "backend_events": dict(self.backend_events)}
+                "judged": dict(self.judged), "backend_events": dict(self.backend_events),
+                "adapter_notes": dict(self.adapter_notes)}
 
 
 @dataclass
@@ -242,6 +244,7 @@ class Engine(ABC):
                 for skip in prepared.adapter_skips:
                     fh.write(dumps(skip_row(None, skip, cfg)) + "\n")
         summary.skipped.update(prepared.adapter_stats.skipped)
+        summary.adapter_notes.update(prepared.adapter_stats.notes)
         ids = [ps.sample.id for ps in prepared.samples]
         dup = sorted(i for i, n in Counter(ids).items() if n > 1) if len(set(ids)) != len(ids) else []
         if dup:
