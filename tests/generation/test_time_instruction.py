@@ -25,15 +25,21 @@ def _rows(out: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def told(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A shapes world with interval labels, a tiny LLaVA-OneVision, and one `generate` run (laid
-    out as a build's source folder, gen/00-shapes) whose every prompt the model renders is kept."""
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four shapes clips (3 train, 1 test) with an interval label: when the second shape is on screen."""
     from vstar_data.adapters.shapes import render_world
+
+    return render_world(tmp_path_factory.mktemp("world"), n=4, seed=3, objects=2)
+
+
+@pytest.fixture(scope="module")
+def told(world: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A tiny LLaVA-OneVision and one `generate` run on the interval world (laid out as a build's
+    source folder, gen/00-shapes) whose every prompt the model renders is kept."""
     from vstar_data.backends.tiny import build_tiny_model
     from vstar_data.backends.transformers import TransformersBackend
 
     tmp = tmp_path_factory.mktemp("told")
-    world = render_world(tmp / "world", n=4, seed=3, objects=2)
     model = build_tiny_model("llava_onevision", tmp / "tiny-onevision")
     rendered: list[str] = []
     original = TransformersBackend._render
@@ -178,3 +184,58 @@ def test_evaluation_asks_with_the_same_instruction(told, tmp_path):
         _check_stated(row["time_instruction"], {**row, "_world": world})
         assert row["prompt"].startswith(row["time_instruction"] + "\n")
     assert json.loads((out / "eval.json").read_text())["interval"]["n"] == len(rows)
+
+
+class _Backend:
+    """Only what the decision reads: whether the model is given the frames' times itself."""
+
+    model_name = "stub"
+
+    def __init__(self, reads: bool) -> None:
+        self.reads_frame_times = reads
+
+
+@pytest.mark.parametrize("mode, labels, reads, frames, told_expected", [
+    ("auto", "second_on_screen", False, True, True),     # interval, model not given times: told
+    ("auto", "timestamp", False, True, True),            # timestamp labels too
+    ("auto", "second_on_screen", True, True, False),     # Qwen2.5-VL / a server with timing: not told
+    ("auto", "direction", False, True, False),           # a category question asks for no seconds
+    ("always", "direction", True, True, True),
+    ("always", "second_on_screen", False, False, False),  # the template baseline sees no frames
+    ("never", "second_on_screen", False, True, False),
+])
+def test_who_is_told_the_time(world, mode, labels, reads, frames, told_expected):
+    from vstar_data.generation.pipeline import ChunkProcessor, GenerationConfig, decode_one, prepare
+    from vstar_data.video.time_instruction import time_instruction
+
+    cfg = GenerationConfig(adapter="shapes", annotations=str(world), videos=str(world / "videos"), split="train",
+                           adapter_options={"labels": "direction" if labels == "timestamp" else labels},
+                           time_instruction=mode, num_frames=FRAMES, frame_size=32, progress=False)
+    prepared = prepare(cfg)
+    ps = prepared.samples[0]
+    if labels == "timestamp":
+        ps.sample.labels = [{"type": "timestamp", "name": "moment", "value": 1.0}]
+    sampled, _ = decode_one(ps, cfg, uses_frames=frames)
+    text = ChunkProcessor(cfg, prepared.templates, _Backend(reads), verifier=None).time_text(ps, sampled)
+    assert text == (time_instruction(sampled) if told_expected else None)
+
+
+def test_the_setting_is_validated_and_decides_the_run(tmp_path):
+    from vstar_data.config import run_config_from_dict
+    from vstar_data.errors import ConfigError
+    from vstar_data.generation.pipeline import GenerationConfig
+
+    base = {"sources": [{"adapter": "shapes", "annotations": "w"}], "model": {"pretrained": "m"}}
+    with pytest.raises(ConfigError) as err:
+        run_config_from_dict({**base, "frames": {"time_instruction": "sometimes"}}, base=tmp_path)
+    assert any(p.startswith("frames/time_instruction") for p in err.value.problems)
+    rc = run_config_from_dict({**base, "frames": {"time_instruction": "never"}}, base=tmp_path)
+    cfg = GenerationConfig.from_run_config(rc, rc.sources[0], model="m", cycle=0, rationalize=True)
+    default = run_config_from_dict(base, base=tmp_path)
+    auto = GenerationConfig.from_run_config(default, default.sources[0], model="m", cycle=0, rationalize=True)
+    assert (cfg.time_instruction, auto.time_instruction) == ("never", "auto")
+    assert cfg.signature() != auto.signature()     # rows of one setting are never resumed under another
+    res = CliRunner().invoke(app, ["generate", "shapes", "-a", str(tmp_path), "--out", str(tmp_path / "o"),
+                                   "--time-instruction", "sometimes", "--dry-run"])
+    assert isinstance(res.exception, ConfigError)      # `vstar-data` turns it into exit status 2
+    assert "time_instruction must be one of auto, always, never, got 'sometimes'" in str(res.exception)
