@@ -177,7 +177,9 @@ def question_and_answer(row: dict[str, Any]) -> tuple[str, str]:
     question = row.get("question")
     if turns and turns[0].get("from") in ("human", "user") and isinstance(turns[0].get("value"), str):
         first = turns[0]["value"]
-        question = first[len(VIDEO_TAG):].lstrip("\n") if first.startswith(VIDEO_TAG) else first
+        if first.startswith(VIDEO_TAG + "\n"):
+            first = first[len(VIDEO_TAG) + 1:]
+        question = first
     answer = next((t["value"] for t in turns if t.get("from") == "gpt"), None)
     if not question or answer is None:
         raise SkipRecord("no_conversation", "the row has no question/answer turns", sample_id=row.get("id"))
