@@ -15,7 +15,7 @@ DEFAULTS: dict[str, Any] = {
     "reproducibility": {"torch_threads": None, "deterministic": False},
     "backend": {"name": "transformers", "batch_size": 8, "max_new_tokens": 256, "temperature": 0.0,
                 "decode_workers": 2, "options": {}},
-    "frames": {"num_frames": 8, "size": 336},
+    "frames": {"num_frames": 8, "size": 336, "time_instruction": "auto"},
     "templates": [],
     "verifier": {"profile": "default"},
     "rationalize": True,

@@ -335,3 +335,37 @@ def test_frames_are_sent_losslessly_as_png():
 
     _, frames = parse_messages(srv.bodies[0])
     assert np.array_equal(np.stack(frames), req.frames.array)
+
+
+@pytest.fixture(scope="module")
+def interval_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two shapes clips whose label is an interval (when the second shape is on screen)."""
+    from vstar_data.adapters.shapes import render_world
+
+    return render_world(tmp_path_factory.mktemp("interval-world"), n=2, seed=3, objects=2)
+
+
+@pytest.mark.parametrize("options, told", [({}, False), ({"video_timing": False}, True),
+                                           ({"frames_as": "images"}, True)])
+def test_frame_times_travel_as_timing_or_in_the_prompt(interval_world: Path, tmp_path: Path,
+                                                        options: dict[str, Any], told: bool) -> None:
+    """An interval question: a server given media_io_kwargs gets no time instruction; with
+    video_timing off, or frames as images, the prompt it receives states the frames' times."""
+    with LoopbackServer() as srv:   # echo mode: the answer repeats the prompt the server received
+        cfg = GenerationConfig(adapter="shapes", annotations=str(interval_world), videos=str(interval_world / "videos"),
+                               adapter_options={"labels": "second_on_screen"}, backend="openai",
+                               model=srv.model_name, backend_options={"base_url": srv.url, **options},
+                               num_frames=4, frame_size=32, progress=False, rationalize=False)
+        LocalEngine().run(cfg, tmp_path / "run")
+        bodies = list(srv.bodies)
+    rows = [json.loads(line) for p in sorted((tmp_path / "run" / "attempts").glob("*.jsonl"))
+            for line in p.read_text().splitlines()]
+    assert len(rows) == len(bodies) == 2
+    for row in rows:
+        assert row["answer"] == f"echo 4 frames: {row['prompt']}"       # the row shows what was sent
+        assert ("time_instruction" in row) is told
+        if told:
+            stated = row["time_instruction"]
+            assert row["prompt"] == f"{stated}\n{row['question']}"
+            assert stated.endswith(", ".join(f"{t:.2f}s" for t in row["frame_timestamps"]) + ".")
+    assert all(("media_io_kwargs" in b) is (not told) for b in bodies)

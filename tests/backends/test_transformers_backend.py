@@ -286,3 +286,24 @@ def test_local_revision_is_a_stable_content_hash(tiny_model: Callable[[str], Pat
     cfg["text_config"]["rms_norm_eps"] = 1e-5
     (b / "config.json").write_text(json.dumps(cfg))
     assert folder_fingerprint(b) != folder_fingerprint(a)
+
+
+
+@pytest.mark.parametrize("arch, reads", [("qwen2_5_vl", True), ("qwen3_vl", True), ("qwen2_vl", False)])
+def test_reads_frame_times_only_where_the_processor_places_frames_in_time(
+        tiny_model: Callable[[str], Path], arch: str, reads: bool) -> None:
+    """Qwen2.5-VL (temporal positions from fps) and Qwen3-VL (timestamp text) are given the times;
+    Qwen2-VL is not (nor the LLaVA family, tests/generation/test_time_instruction.py), so generation
+    states them in the prompt (frames.time_instruction)."""
+    import torch
+
+    backend = _backend(tiny_model(arch), max_new_tokens=2)
+    assert backend.reads_frame_times is reads
+    # what that means: the same pixels at another fps reach the model differently, or identically
+    spy = backend.processor = Spy(backend.processor)
+    for fps in (25.0, 5.0):
+        backend.generate([Request(frames=make_frames(4, 32, 32, seed=1, fps=fps), prompt="When?")])
+    a, b = spy.outputs
+    differs = [k for k in a if not (torch.equal(a[k], b[k]) if torch.is_tensor(a[k]) and a[k].shape == b[k].shape
+                                    else a[k] == b[k] if not torch.is_tensor(a[k]) else False)]
+    assert bool(differs) is reads, differs

@@ -130,6 +130,13 @@ class Backend(ABC):
         """A stable fingerprint of the exact weights (commit hash, content hash), or None."""
         return None
 
+    @property
+    def reads_frame_times(self) -> bool:
+        """True when the model is given the frames' times with the frames (a timestamp-aware
+        processor, a server sent their timing); otherwise generation states them in the prompt
+        for questions answered in seconds (`frames.time_instruction`, video/time_instruction.py)."""
+        return False
+
     def ensure_loaded(self) -> None:
         """`load()` unless already done (generate() calls this so a forgotten load() still works)."""
         if not self._loaded:

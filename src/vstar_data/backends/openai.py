@@ -9,7 +9,8 @@ each frame with PIL, so lossless PNG frames, ``image_format="png"``, go under it
 frames' timing (fps, frame indices, total frames, duration) in the request's
 ``media_io_kwargs`` so the model's temporal positions match the clip (vLLM needs the server flag
 ``--trust-request-mm-kwargs`` for that; a refusal stops the run with that advice;
-``video_timing=false`` sends none and the server assumes 1 fps). A server that refuses video
+``video_timing=false`` sends none and the server assumes 1 fps; the frames' times are then stated
+in the prompt, see `reads_frame_times`). A server that refuses video
 parts gets image parts from then on (``video_fallback``, on by default; counted in
 ``stats["video_fallbacks"]``); ``frames_as="images"`` always sends one image part per frame.
 Token suppression stored in the model's ``generation_config.json`` (which vLLM ignores) is sent
@@ -57,7 +58,7 @@ CACHE_VERSION = 2
 MM_REFUSED = ("backend 'openai': the server refused the frames' timing (media_io_kwargs: fps and frame indices, "
               "which set the model's temporal positions): {detail}. Restart it with `vllm serve ... "
               "--trust-request-mm-kwargs`, or pass --backend-option video_timing=false to send none (the server "
-              "then assumes 1 fps)")
+              "then assumes 1 fps; frames.time_instruction auto or always states the times in the prompt instead)")
 #: failures that are about the setup, not the clip: generation stops with one message (SetupError)
 SETUP_FAILURES = {
     "mm_kwargs_refused": lambda detail: MM_REFUSED.format(detail=detail),
@@ -339,6 +340,12 @@ class OpenAIBackend(Backend):
     @property
     def sends_video(self) -> bool:
         return self.frames_as == "video" and not self._video_refused
+
+    @property
+    def reads_frame_times(self) -> bool:
+        """The server gets the frames' timing only with a video part and ``video_timing`` on;
+        otherwise generation states the times in the prompt (frames.time_instruction)."""
+        return self.sends_video and self.video_timing
 
     def _key(self, prompt: str, frames: Any, sample_id: str) -> str:
         visual = None

@@ -57,6 +57,7 @@ class TransformersBackend(Backend):
         self._commit: str | None = None
         self._revision_cache: str | None = None
         self._strip: list[str] = []
+        self._reads_times = False
 
     # ------------------------------------------------------------------ loading
     def load(self) -> None:
@@ -74,6 +75,7 @@ class TransformersBackend(Backend):
         source = self._resolve()
         self.processor = self._load_processor(source)
         self._check_chat_template()
+        self._reads_times = self._probe_frame_times()
         self.hf_model = self._load_model(source, torch)
         self._loaded = True
 
@@ -208,6 +210,37 @@ class TransformersBackend(Backend):
         model.eval()
         self._commit = self._commit or getattr(model.config, "_commit_hash", None)
         return model
+
+    def _probe_frame_times(self) -> bool:
+        """Whether the processor uses the frames' times: a small clip is processed twice with
+        the same pixels and indices, once at twice the fps; a processor that reads times
+        (Qwen2.5-VL's temporal positions, Qwen3-VL's timestamp text) gives different inputs."""
+        import numpy as np
+
+        n = 2 * max(1, int(getattr(self.processor.video_processor, "temporal_patch_size", 1) or 1))
+        array = np.full((n, 64, 64, 3), 128, np.uint8)
+        text = self._render("probe")
+
+        def inputs(fps: float) -> dict[str, Any]:
+            meta = {"total_num_frames": 4 * n, "fps": fps, "duration": 4 * n / fps,
+                    "frames_indices": list(range(0, 4 * n, 4)), "height": 64, "width": 64,
+                    "video_backend": "pyav"}
+            return dict(self.processor(text=[text], videos=[array], video_metadata=[meta],
+                                       do_sample_frames=False, return_tensors="pt"))
+
+        try:
+            a, b = inputs(2.0), inputs(4.0)
+        except Exception as exc:  # a processor that cannot take the probe: state the times in words
+            log.warning("could not tell whether %s reads frame times (%s: %s); assuming it does not",
+                        self.model, type(exc).__name__, exc)
+            return False
+        return a.keys() != b.keys() or any(not _same(a[k], b[k]) for k in a)
+
+    @property
+    def reads_frame_times(self) -> bool:
+        """True when this model's processor places the frames in time from fps and frame indices
+        (found by `_probe_frame_times` at load)."""
+        return self._reads_times
 
     # ------------------------------------------------------------------ provenance
     @property
@@ -395,6 +428,20 @@ class TransformersBackend(Backend):
         with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
             torch.manual_seed(seed)
             yield
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal processor outputs (tensors by shape and value, anything else by ==)."""
+    import torch
+
+    if torch.is_tensor(a) and torch.is_tensor(b):
+        return a.shape == b.shape and bool(torch.equal(a, b))
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
 
 
 def _check_model_dir(path: Path, name: str) -> None:

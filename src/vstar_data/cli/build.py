@@ -79,6 +79,8 @@ def eval_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Directory for the evaluation's attempt rows + eval.json."),
     num_frames: int = typer.Option(8, "--num-frames", min=1),
     frame_size: int = typer.Option(336, "--frame-size", min=8),
+    time_instruction: str = typer.Option("auto", "--time-instruction", help="State the frames' times before the "
+                                         "question: auto, always or never (as `generate`)."),
     profile: str = typer.Option("default", help="Verifier profile."),
     batch_size: int = typer.Option(8, "--batch-size", "-b", min=1),
     max_new_tokens: int = typer.Option(256),
@@ -101,7 +103,8 @@ def eval_cmd(
                           limit=limit, options=_parse_options(option))
     rc = cli_run_config(source, backend={"name": backend, "batch_size": batch_size, "max_new_tokens": max_new_tokens,
                                          "temperature": 0.0, "decode_workers": 2, "options": {}},
-                        frames={"num_frames": num_frames, "size": frame_size}, profile=profile, model=model)
+                        frames={"num_frames": num_frames, "size": frame_size, "time_instruction": time_instruction},
+                        profile=profile, model=model)
     cfg = GenerationConfig.from_run_config(rc, source, model=model, cycle=0, rationalize=False, progress=True)
     prepared = prepare(cfg)
     summary = make_engine({"name": "local"}).run(cfg, out, prepared=prepared)

@@ -26,6 +26,9 @@ def generate_cmd(
     num_frames: int = typer.Option(8, "--num-frames", min=1, help="Frames sampled per clip (model backends)."),
     frame_size: int = typer.Option(336, "--frame-size", min=16, help="Short side of decoded frames (pixels; "
                                    "model backends)."),
+    time_instruction: str = typer.Option("auto", "--time-instruction", help="State the frames' times before the "
+                                         "question: auto (interval/timestamp labels, when the model is not "
+                                         "given them otherwise), always or never."),
     limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1, help="Use the first N samples."),
     split: Optional[str] = typer.Option(None, "--split", "-s", help="Keep one split."),
     cycle: int = typer.Option(0, help="Self-training cycle number recorded with every row."),
@@ -75,7 +78,8 @@ def generate_cmd(
         "name": backend, "batch_size": batch_size, "max_new_tokens": max_new_tokens, "temperature": temperature,
         "decode_workers": decode_workers,
         "options": backend_options},
-        frames={"num_frames": num_frames, "size": frame_size}, templates=[str(t) for t in templates],
+        frames={"num_frames": num_frames, "size": frame_size, "time_instruction": time_instruction},
+        templates=[str(t) for t in templates],
         seed=seed, profile=profile, model=model)
     cfg = GenerationConfig.from_run_config(rc, source, model=model, cycle=cycle, rationalize=not no_rationalize,
                                            progress=True, num_shards=num_shards, shard_index=shard_index)

@@ -210,7 +210,7 @@ class CycleRunner:
         chosen = pick_winners(rows)
         items = [{"id": f"{r['source']}/{sid}", "video": str(roots[id(r)] / r["video"]),
                   "clip_start": r.get("clip_start"), "clip_end": r.get("clip_end"),
-                  "conversations": conversations(r["question"], r["answer"])}
+                  "conversations": conversations(r["question"], r["answer"], r.get("time_instruction"))}
                  for sid, r in ((sid, chosen[sid]) for sid in sorted(chosen))]
         _write_json(path, items)
         return path

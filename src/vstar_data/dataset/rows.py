@@ -25,6 +25,7 @@ from ..errors import VstarError
 from ..registry import LABEL_TYPES
 from ..schemas import NONFINITE_HINT, all_finite, find_nonfinite, load_schema, validator_class
 from ..sources.templates import VIDEO_TOKEN
+from ..video.time_instruction import with_time_instruction
 
 # Column order of the published dataset (README `dataset_info` and every parquet shard).
 LABEL_FIELDS = ("type", "name", "value_text", "value_number", "values", "start", "end", "synonyms",
@@ -136,9 +137,12 @@ def struct_to_score(struct: dict[str, Any]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- attempt row -> row
 
-def conversations(question: str, answer: str) -> list[dict[str, str]]:
-    """LLaVA-style turns: the `<video>` token opens the first human turn."""
-    return [{"from": "human", "value": f"{VIDEO_TOKEN}\n{question}"}, {"from": "gpt", "value": answer}]
+def conversations(question: str, answer: str, time_instruction: str | None = None) -> list[dict[str, str]]:
+    """LLaVA-style turns: the `<video>` token opens the first human turn; the time instruction the
+    model was given at generation (the attempt row's `time_instruction`) comes before the question,
+    so training and exports repeat what the model was told."""
+    user = with_time_instruction(time_instruction, question)
+    return [{"from": "human", "value": f"{VIDEO_TOKEN}\n{user}"}, {"from": "gpt", "value": answer}]
 
 
 def to_record(row: dict[str, Any], variant: str = "original") -> tuple:
@@ -147,7 +151,7 @@ def to_record(row: dict[str, Any], variant: str = "original") -> tuple:
     attempt = row.get("attempt")
     return (row["id"], row["source"], row["task"], row["split"], row["video"],
             None if clip_start is None else float(clip_start), None if clip_end is None else float(clip_end),
-            conversations(row["question"], row["answer"]), row["question"],
+            conversations(row["question"], row["answer"], row.get("time_instruction")), row["question"],
             [label_to_struct(s) for s in row["labels"]], row["origin"], int(row["cycle"]), row["model"],
             row.get("model_revision"), row.get("template_id"), row["verifier_profile"],
             [score_to_struct(s) for s in row["verifier_scores"]],

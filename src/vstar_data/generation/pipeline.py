@@ -21,6 +21,7 @@ from ..sources.adapter import AdapterStats, load_adapter
 from ..errors import AnnotationError, ConfigError, SkipRecord, VstarError
 from ..sources.prompts import PromptedSample, prompted_samples
 from ..sources.templates import TemplateIndex
+from ..video.time_instruction import MODES as TIME_MODES, time_instruction, with_time_instruction
 
 # Knobs that change speed, not rows: excluded from the run signature so a resumed run may change them.
 PERFORMANCE_KNOBS = frozenset({"batch_size", "decode_workers", "device", "progress", "num_shards",
@@ -43,6 +44,7 @@ class GenerationConfig:
     backend_options: dict[str, Any] = field(default_factory=dict)
     num_frames: int = 8
     frame_size: int | None = 336
+    time_instruction: str = "auto"       # auto | always | never (video/time_instruction.py)
     max_new_tokens: int = 256
     temperature: float = 0.0
     seed: int = 0
@@ -74,6 +76,9 @@ class GenerationConfig:
             problems.append(f"backend {self.backend!r} needs --model (a local directory or a Hub id)")
         if self.temperature < 0:
             problems.append("temperature must be >= 0")
+        if self.time_instruction not in TIME_MODES:
+            problems.append(f"time_instruction must be one of {', '.join(TIME_MODES)}, "
+                            f"got {self.time_instruction!r}")
         if self.judge is not None:
             from ..verify.judge import Judge
 
@@ -110,6 +115,7 @@ class GenerationConfig:
             limit=source.limit, adapter_options=dict(source.options), templates=list(rc.templates),
             backend=b["name"], model=model, backend_options=dict(b.get("options") or {}),
             num_frames=rc.frames["num_frames"], frame_size=rc.frames.get("size"),
+            time_instruction=rc.frames.get("time_instruction", "auto"),
             max_new_tokens=b["max_new_tokens"], temperature=b["temperature"], seed=rc.seed, cycle=cycle,
             profile=rc.profile, judge=rc.judge, rationalize=rationalize, chunk_size=b["batch_size"],
             batch_size=b["batch_size"], decode_workers=b["decode_workers"], num_shards=num_shards,
@@ -266,7 +272,9 @@ class ChunkProcessor:
                     for i, p in zip(which, prompts)]
 
         tpl = [self.templates.get(ps.sample.task) for ps, _, _ in live]
-        gen_prompts = [t.generation_prompt(ps.question) for t, (ps, _, _) in zip(tpl, live)]
+        told = [self.time_text(ps, frames) for ps, frames, _ in live]
+        gen_prompts = [with_time_instruction(told[i], t.generation_prompt(ps.question))
+                       for i, (t, (ps, _, _)) in enumerate(zip(tpl, live))]
         t0 = time.perf_counter()
         answers = self._generate(requests(gen_prompts, list(range(len(live))), "generated"))
         gen_time = (time.perf_counter() - t0) / len(live)
@@ -280,14 +288,14 @@ class ChunkProcessor:
                 skips.append(skip_row(ps, _as_skip(answer, "generation_failed"), cfg))
                 continue
             row = self._row(ps, frames, prompt, answer, "generated", 0,
-                            {"decode_s": round(decode_s, 4), "generate_s": round(gen_time, 4)})
+                            {"decode_s": round(decode_s, 4), "generate_s": round(gen_time, 4)}, told[i])
             rows.append(row)
             if not row["accepted"] and cfg.rationalize:
                 failed.append(i)
 
         if failed:
-            hint_prompts = [tpl[i].rationalization_prompt(live[i][0].question, live[i][0].sample.labels)
-                            for i in failed]
+            hint_prompts = [with_time_instruction(told[i], tpl[i].rationalization_prompt(
+                live[i][0].question, live[i][0].sample.labels)) for i in failed]
             t0 = time.perf_counter()
             answers = self._generate(requests(hint_prompts, failed, "rationalized"))
             gen_time = (time.perf_counter() - t0) / len(failed)
@@ -297,11 +305,26 @@ class ChunkProcessor:
                     skips.append(skip_row(ps, _as_skip(answer, "rationalization_failed"), cfg))
                     continue
                 rows.append(self._row(ps, frames, prompt, answer, "rationalized", 1,
-                                      {"generate_s": round(gen_time, 4)}))
+                                      {"generate_s": round(gen_time, 4)}, told[i]))
         return rows, skips
 
+    def time_text(self, ps: PromptedSample, frames: Any) -> str | None:
+        """The time instruction this sample's prompt opens with, or None: `always` for every clip
+        with frames; `auto` when a label is answered in seconds (interval, timestamp: the label
+        type's `in_seconds`) and the backend does not give the model the frames' times itself."""
+        mode = self.cfg.time_instruction
+        if mode == "never" or frames is None or not len(getattr(frames, "timestamps", ()) or ()):
+            return None
+        if mode == "auto":
+            from ..registry import LABEL_TYPES
+
+            if getattr(self.backend, "reads_frame_times", False) or not any(
+                    getattr(LABEL_TYPES.get(spec["type"]), "in_seconds", False) for spec in ps.sample.labels):
+                return None
+        return time_instruction(frames)
+
     def _row(self, ps: PromptedSample, frames: Any, prompt: str, answer: str, origin: str,
-             attempt: int, timing: dict[str, float]) -> dict[str, Any]:
+             attempt: int, timing: dict[str, float], told: str | None = None) -> dict[str, Any]:
         t0 = time.perf_counter()
         verdict = self.verifier.verify(ps.sample.labels, answer, origin=origin).to_dict()
         judged = {"verifier_judge": verdict["judge"]} if "judge" in verdict else {}
@@ -317,6 +340,8 @@ class ChunkProcessor:
                    model_revision=getattr(self.backend, "model_revision", None), cycle=self.cfg.cycle,
                    frame_indices=list(frames.indices), frame_timestamps=[round(t, 4) for t in frames.timestamps],
                    timing=timing, **judged)
+        if told:   # what the user turn opened with; published rows and the trainer repeat it
+            row["time_instruction"] = told
         return row
 
 

@@ -24,6 +24,7 @@ from ...errors import SkipRecord
 from ...jsonl import dumps
 
 _TAG_RE = re.compile(r"<(?:video|image)>", re.IGNORECASE)
+VIDEO_TAG = "<video>"   # what opens a published row's human turn (dataset/rows.conversations)
 
 
 @dataclass
@@ -166,13 +167,19 @@ class RecordExporter(Exporter):
 # ------------------------------------------------------------------------------ shared helpers
 
 def question_and_answer(row: dict[str, Any]) -> tuple[str, str]:
-    """(question, answer) of a published row; a row whose text holds a media tag of its own is
-    refused: consumers replace `<video>` / `<image>` wherever it appears (in an answer it would
-    silently become a training target)."""
+    """(user text, answer) of a published row. The user text is the human turn after its leading
+    `<video>` line: the question, preceded by the time instruction when the model was told the
+    frames' times at generation (so every format repeats what the model was told); rows without
+    turns give the `question` column. A row whose text holds a media tag of its own is refused:
+    consumers replace `<video>` / `<image>` wherever it appears (in an answer it would silently
+    become a training target)."""
     turns = row.get("conversations") or []
     question = row.get("question")
-    if question is None and turns:
-        question = _TAG_RE.sub("", turns[0]["value"]).strip()
+    if turns and turns[0].get("from") in ("human", "user") and isinstance(turns[0].get("value"), str):
+        first = turns[0]["value"]
+        if first.startswith(VIDEO_TAG + "\n"):
+            first = first[len(VIDEO_TAG) + 1:]
+        question = first
     answer = next((t["value"] for t in turns if t.get("from") == "gpt"), None)
     if not question or answer is None:
         raise SkipRecord("no_conversation", "the row has no question/answer turns", sample_id=row.get("id"))

@@ -81,6 +81,9 @@ class LabelType(ABC):
     `uses_vocabulary`: the verifier passes the source's class list (when it has one) to this type
     as the spec's `vocabulary` key, unless the spec carries its own.
 
+    `in_seconds`: the answer states times of the clip, so a model that is not given the frames'
+    times is told them in the prompt (`frames.time_instruction: auto`, video/time_instruction.py).
+
     Held-out metrics are declared as data: `score` turns one answer into per-answer values,
     `metrics` says how each reported metric aggregates them (verify/metrics.py), and `right` names
     the per-answer value that decides whether the label counts as right for `accuracy`. By default
@@ -89,6 +92,7 @@ class LabelType(ABC):
 
     type_name: ClassVar[str]
     uses_vocabulary: ClassVar[bool] = False
+    in_seconds: ClassVar[bool] = False
     metrics: ClassVar[tuple[Metric, ...]] = (Metric("correct", label="correct"),)
     right: ClassVar[str] = "correct"
 

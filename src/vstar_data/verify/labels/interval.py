@@ -153,6 +153,7 @@ class IntervalLabel(LabelType):
     """A [start, end] segment in seconds; passes when a stated interval has IoU >= min_iou."""
 
     type_name = "interval"
+    in_seconds = True
     # from ONE predicted interval per answer (`first_interval`); none, or several differing: IoU 0
     metrics = (Metric("miou", item="iou", label="mIoU", format="number"),
                *(Metric(f"r1@{t}", label=f"R@1 IoU {t}") for t in THRESHOLDS))

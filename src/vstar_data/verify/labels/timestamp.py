@@ -52,6 +52,7 @@ class TimestampLabel(LabelType):
     """A moment in seconds; passes when the answer states it within `abs_tol`, unhedged."""
 
     type_name = "timestamp"
+    in_seconds = True
 
     def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
