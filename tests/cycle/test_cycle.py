@@ -404,3 +404,14 @@ def test_build_mixes_instruction_rows_into_each_training_set_and_counts_them(tmp
     assert kinds == {"video", "image"}                # this seed's draw holds both kinds
     done = json.loads((rc.run_dir / "cycle-0" / "checkpoint" / "train_done.json").read_text())
     assert done["rows"] == 18 and done["skipped"] == {}                             # trained on all 18
+
+
+def test_build_refuses_a_bad_training_mix_before_generating(tmp_path, world, tiny):
+    rc = load_run_config(_config(tmp_path, world, tiny, training={"mix": [{"path": "nope.json", "share": 1,
+                                                                           "rows": 2}]}))
+    with pytest.raises(ConfigError) as err:
+        CycleRunner(rc, echo=lambda m: None).run()
+    assert err.value.problems == [f"training/mix/0/path: {tmp_path / 'nope.json'} does not exist",
+                                  "training/mix/0: give exactly one of `share` (a fraction of the cycle's rows) "
+                                  "or `rows` (a count)"]
+    assert not rc.run_dir.exists()                        # nothing generated

@@ -173,3 +173,15 @@ def test_video_image_and_text_rows_encode_into_one_batch(tiny_model, media):
     as_video = VideoChatDataset(rows, proc, num_frames=2, frame_size=32).encode_row(rows[1])
     assert "pixel_values_videos" in as_video and "pixel_values" not in as_video
     assert int(as_video["video_grid_thw"][0, 0]) == 1                      # one frame (one temporal patch)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (Path(__file__).parents[2] / "configs").glob("run_*.yaml")))
+def test_shipped_run_configs_use_only_real_training_settings(name):
+    """A shipped GPU run config may name data that is not on this machine, nothing else."""
+    from vstar_data.config import load_run_config
+    from vstar_data.training.checks import settings_problems
+
+    rc = load_run_config(Path(__file__).parents[2] / "configs" / name)
+    problems = settings_problems(rc.training)
+    assert all(p.endswith("does not exist") or "is not a directory" in p for p in problems), problems
+    assert len(problems) == 2 * len(rc.training.get("mix", []))          # each mix source's file and folder
