@@ -78,7 +78,18 @@ def test_json_list_rows_are_read_back_by_offset_across_chunks(tmp_path, monkeypa
     path = tmp_path / "rows.json"
     path.write_text(json.dumps(rows, ensure_ascii=False, indent=2), "utf-8")
     monkeypatch.setattr(rowfile, "CHUNK", 64)             # rows cut by the chunk many times over
+    reads: list[int] = []
+    real_open = Path.open
+
+    def recording_open(self, *a, **k):
+        fh = real_open(self, *a, **k)
+        read = fh.read
+        fh.read = lambda n=-1: reads.append(n) or read(n)
+        return fh
+    monkeypatch.setattr(Path, "open", recording_open)
     with RowFile(path) as table:
+        longest = max(len(json.dumps(r, ensure_ascii=False, indent=2)) for r in rows) + 64
+        assert len(reads) > 3 and max(reads) <= 2 * longest     # the scan holds about a row, never the file
         assert len(table) == len(rows)
         assert [table[i] for i in (8, 4, 0, 4)] == [rows[8], rows[4], rows[0], rows[4]]
     lines = tmp_path / "rows.jsonl"

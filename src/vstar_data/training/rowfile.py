@@ -29,12 +29,13 @@ def _json_list_spans(path: Path) -> tuple[array, array]:
     with path.open("r", encoding="latin-1", newline="") as fh:
         buf, base, pos, eof, state = "", 0, 0, False, "open"   # open -> value|close -> comma|close
 
-        def more(need: int = CHUNK) -> bool:
+        def more() -> bool:
+            """Drop what is parsed, read on: a chunk, or twice the unfinished row if it is longer."""
             nonlocal buf, base, pos, eof
             if eof:
                 return False
             buf, base, pos = buf[pos:], base + pos, 0
-            data = fh.read(max(need, CHUNK))
+            data = fh.read(max(CHUNK, 2 * len(buf)))
             eof = not data
             buf += data
             return bool(data)
@@ -63,7 +64,7 @@ def _json_list_spans(path: Path) -> tuple[array, array]:
                     _, end = decoder.raw_decode(buf, pos)
                 except json.JSONDecodeError as exc:
                     cut = exc.pos >= len(buf) - 16 or exc.msg.startswith("Unterminated string")
-                    if cut and more(2 * len(buf)):          # the row is cut by the chunk: read on
+                    if cut and more():                      # the row is cut by the chunk: read on
                         continue
                     raise ConfigError(f"row {len(starts)} is not valid JSON: {exc.msg} (byte "
                                       f"{base + exc.pos})", file=path) from exc
