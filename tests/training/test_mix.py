@@ -133,6 +133,7 @@ def test_draw_mixes_share_of_cycle_rows_replacing_bad_rows_and_counting(tmp_path
     everything = draw_mix(src, own_rows=40, seed=3)                       # asks for 20 of 7
     assert everything.counts == {"llava_mix": 7} and everything.short == {"llava_mix": 13}
     assert everything.skipped == {"llava_mix": {"image_missing": 1, "unsafe_path": 2, "multi_media": 1}}
+    assert everything.summary() == "llava_mix 7 of 20 (13 short, 4 skipped)"
     assert "asks for 20 rows, but it has only 7 usable of 11" in caplog.text
     assert "coco/missing.png" in caplog.text                              # skips are located
     assert draw_mix(src, own_rows=0, seed=3).counts == {"llava_mix": 0}   # no rows of its own: no mix

@@ -229,9 +229,8 @@ class CycleRunner:
         if sources:
             mixed = draw_mix(sources, len(items), self.rc.seed + mix_cycle)
             _write_json(self.layout.mix_record(path.parent), mixed.record())  # before train.json: resume
-            self.echo(f"{path.parent.name}: {len(items)} rows of its own + mix "
-                      + ", ".join(f"{n} {c}/{mixed.wanted[n]}" for n, c in mixed.counts.items())
-                      + "".join(f" ({n}: {s} short)" for n, s in mixed.short.items() if s))
+            self.echo(f"{path.parent.name.replace('-', ' ')}: training rows: {len(items)} of its own + mix "
+                      f"{mixed.summary()}")
             items += mixed.rows
         _write_json(path, items)
         return path

@@ -122,6 +122,15 @@ class MixDraw:
     short: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, dict[str, int]] = field(default_factory=dict)
 
+    def summary(self) -> str:
+        """One line for the console: `name rows of wanted (short, skipped)` per source."""
+        parts = []
+        for name, rows in self.counts.items():
+            notes = [f"{self.short[name]} short"] if self.short[name] else []
+            notes += [f"{sum(self.skipped[name].values())} skipped"] if self.skipped[name] else []
+            parts.append(f"{name} {rows} of {self.wanted[name]}" + (f" ({', '.join(notes)})" if notes else ""))
+        return ", ".join(parts)
+
     def record(self) -> dict[str, Any]:
         """The keys a cycle's stats.json entry carries."""
         return {"mix": dict(self.counts), "mix_wanted": dict(self.wanted), "mix_short": dict(self.short),
