@@ -101,6 +101,15 @@ def _resolve(base: Path, value: str | None) -> str | None:
     return str(candidate) if candidate.exists() or not _looks_like_hub_id(value) else value
 
 
+def _resolve_mix(base: Path, training: dict[str, Any]) -> dict[str, Any]:
+    """`training.mix` paths are local files and folders: relative ones are against the config file."""
+    if isinstance(training.get("mix"), list):
+        training["mix"] = [{**m, **{k: str(base / Path(m[k]).expanduser()) for k in ("path", "media_root")
+                                    if isinstance(m.get(k), str) and m[k]}}   # base / absolute = absolute
+                           if isinstance(m, dict) else m for m in training["mix"]]
+    return training
+
+
 def _looks_like_hub_id(value: str) -> bool:
     parts = value.split("/")
     return len(parts) == 2 and all(parts) and not value.startswith(".")
@@ -174,6 +183,6 @@ def run_config_from_dict(data: dict[str, Any], *, base: Path, name: str = "run",
         templates=[_resolve(base, t) or t for t in merged["templates"]],
         profile=merged["verifier"]["profile"], rationalize=bool(merged["rationalize"]),
         judge=dict(merged["verifier"]["judge"]) if merged["verifier"].get("judge") else None,
-        training=dict(merged["training"]), store=store, cycles=merged["cycles"], raw=merged,
+        training=_resolve_mix(base, dict(merged["training"])), store=store, cycles=merged["cycles"], raw=merged,
         engine=dict(merged["engine"]), reproducibility=dict(merged["reproducibility"]),
         file=str(file) if file is not None else None)

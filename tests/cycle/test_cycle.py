@@ -348,3 +348,70 @@ def test_build_whose_eval_clips_are_among_its_sources_stops_before_publishing(tm
     allowed = load_run_config(_config(tmp_path, world, tiny, eval=[shapes], store={"allow_leakage": True}))
     assert allowed.store["allow_leakage"] is True
     CycleRunner(allowed, echo=lambda m: None).check()          # no error: the override is honoured
+
+
+def test_build_mixes_instruction_rows_into_each_training_set_and_counts_them(tmp_path, world, tiny):
+    """`training.mix` with a LLaVA JSON of video, image and text rows: each training set (cycle 0's
+    and the final one) is the stage's own rows plus share x that many mix rows, the trainer trains
+    on every one of them, and stats.json counts them per source. Publishing (which reads the
+    generation folder, never train.json) and the final model's training are replaced to keep the
+    test short; cycle 0 really trains."""
+    from PIL import Image
+
+    from vstar_data.training.mix import configured_mix, draw_mix
+
+    media = tmp_path / "media"
+    (media / "coco").mkdir(parents=True)
+    (media / "videos").symlink_to(world / "videos")          # a folder of links, as large datasets are laid out
+    for i in range(2):
+        Image.new("RGB", (40, 30), (60 * i, 90, 120)).save(media / "coco" / f"{i}.png")
+    clips = sorted(p.name for p in (world / "videos").glob("*.mp4"))
+    ask = [{"from": "human", "value": "<video>\nDescribe the clip."}, {"from": "gpt", "value": "A shape moves."}]
+    rows = [{"id": f"v{i}", "video": f"videos/{c}", "conversations": ask} for i, c in enumerate(clips[:4])]
+    rows += [{"id": f"i{i}", "image": f"coco/{i % 2}.png",
+              "conversations": [{"from": "human", "value": "<image>\nWhat colour is it?"},
+                                {"from": "gpt", "value": "Blue-grey."}]} for i in range(4)]
+    rows += [{"id": "gone", "image": "coco/none.png", "conversations": ask}]
+    (tmp_path / "instruct.json").write_text(json.dumps(rows), "utf-8")
+    training = {"max_steps": 1, "global_batch_size": 4, "per_device_batch_size": 2, "dataloader_workers": 0,
+                "mix": [{"path": "instruct.json", "media_root": "media", "share": 0.5}]}   # relative to run.yaml
+    rc = load_run_config(_config(tmp_path, world, tiny, cycles=1, eval=[], training=training,
+                                 store={"final_exclude_rationalized": True}))
+    assert rc.training["mix"][0]["path"] == str(tmp_path / "instruct.json")
+    runner = CycleRunner(rc, echo=lambda m: None)
+    runner.publish = lambda cycle: {"tag": None, "skipped": "not under test"}
+    runner._publish = lambda *a, **k: {"tag": None, "skipped": "not under test"}
+    real_train_on = runner.train_on
+
+    def train_on(data, output_dir, what):
+        if what == "the final release":
+            return {"checkpoint": str(output_dir), "train_loss": None, "steps": 0, "samples_per_s": None}
+        return real_train_on(data, output_dir, what)
+    runner.train_on = train_on
+    runner.run()
+    stats = json.loads((rc.run_dir / "stats.json").read_text())
+    for stage, entry in ((rc.run_dir / "cycle-0", stats["cycles"][0]), (rc.run_dir / "final", stats["final"])):
+        trained = json.loads((stage / "train.json").read_text())
+        own = [r["id"] for r in trained if not r["id"].startswith("mix/")]
+        mixed = [r["id"] for r in trained if r["id"].startswith("mix/")]
+        assert len(own) == 12 and len(mixed) == 6 and not set(own) & set(mixed)
+        expected = draw_mix(configured_mix(rc.training), len(own), rc.seed + 0)      # seed + cycle
+        assert mixed == [r["id"] for r in expected.rows]
+        assert all(i.startswith("mix/instruct/") for i in mixed)
+        assert entry["mix"] == {"instruct": 6} and entry["mix_short"] == {"instruct": 0}
+    kinds = {k for r in json.loads((rc.run_dir / "cycle-0" / "train.json").read_text())
+             if r["id"].startswith("mix/") for k in ("video", "image") if k in r}
+    assert kinds == {"video", "image"}                # this seed's draw holds both kinds
+    done = json.loads((rc.run_dir / "cycle-0" / "checkpoint" / "train_done.json").read_text())
+    assert done["rows"] == 18 and done["skipped"] == {}                             # trained on all 18
+
+
+def test_build_refuses_a_bad_training_mix_before_generating(tmp_path, world, tiny):
+    rc = load_run_config(_config(tmp_path, world, tiny, training={"mix": [{"path": "nope.json", "share": 1,
+                                                                           "rows": 2}]}))
+    with pytest.raises(ConfigError) as err:
+        CycleRunner(rc, echo=lambda m: None).run()
+    assert err.value.problems == [f"training/mix/0/path: {tmp_path / 'nope.json'} does not exist",
+                                  "training/mix/0: give exactly one of `share` (a fraction of the cycle's rows) "
+                                  "or `rows` (a count)"]
+    assert not rc.run_dir.exists()                        # nothing generated

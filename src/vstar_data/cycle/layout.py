@@ -5,7 +5,7 @@
       cycle-N/                        one per cycle; `final/` has the same shape
         generate/NN-<adapter>/        generation runs (attempts/, skipped/, retired/, chunks/, run.json)
         eval-initial/ eval/           held-out generation runs, eval-initial.json / eval.json markers
-        published.json  train.json  checkpoint/  stats.json (the cycle's finished marker)
+        published.json  train.json  mix.json  checkpoint/  stats.json (the cycle's finished marker)
 
 The runner, the final release and the report all ask this object for paths, and it asks
 generation/attempts.py (the one rule) which files of a generation run hold attempt rows.
@@ -62,6 +62,11 @@ class RunLayout:
     @staticmethod
     def train_rows(stage: Path) -> Path:
         return stage / "train.json"
+
+    @staticmethod
+    def mix_record(stage: Path) -> Path:
+        """What `training.mix` added to train.json (rows per source, short, skipped)."""
+        return stage / "mix.json"
 
     @staticmethod
     def checkpoint(stage: Path) -> Path:

@@ -4,6 +4,8 @@ the yield (or held-out accuracy) stops growing; then, with `store.final_exclude_
 the paper's final step ("only direct answers are used to produce the final model"): tag `final`
 holds only the last cycle's direct answers (origin `generated`), and the final model is trained on
 exactly those rows from the pre-trained checkpoint and evaluated into stats.json["final"].
+With `training.mix`, every training set (each cycle's and the final one) also holds the drawn
+general instruction rows (training/mix.py), recorded per source in the stats entry.
 Generation and evaluation run on the configured engine through the ENGINES registry; where every
 file lives is cycle/layout.py's `RunLayout`.
 
@@ -28,6 +30,7 @@ from ..generation.attempts import copy_attempts, pick_winners
 from ..generation.pipeline import GenerationConfig, Prepared, prepare
 from ..jsonl import atomic_writer
 from ..procs import exclusive_lock
+from ..training.mix import MIX_KEY, configured_mix, draw_mix
 from . import reproducible
 from .evaluation import evaluate_sources
 from .layout import RunLayout
@@ -168,9 +171,15 @@ class CycleRunner:
         return info
 
     def train(self, cycle: int) -> dict[str, Any]:
-        """Instruction-tune the PRE-TRAINED checkpoint on this cycle's accepted rows."""
+        """Instruction-tune the PRE-TRAINED checkpoint on this cycle's accepted rows (+ the mix)."""
         stage = self.layout.cycle(cycle)
-        return self.train_on(self._training_rows(cycle), self.layout.checkpoint(stage), f"cycle {cycle}")
+        result = self.train_on(self._training_rows(cycle), self.layout.checkpoint(stage), f"cycle {cycle}")
+        return {**result, **self.mix_stats(stage)}
+
+    def mix_stats(self, stage: Path) -> dict[str, Any]:
+        """The stats entry's `mix*` keys for a stage's training set ({} without `training.mix`)."""
+        record = self.layout.mix_record(stage)
+        return _read_json(record) if record.exists() else {}
 
     def train_on(self, data: Path, output_dir: Path, what: str) -> dict[str, Any]:
         """Train from the pre-trained checkpoint on the LLaVA rows in `data` into `output_dir`."""
@@ -180,6 +189,7 @@ class CycleRunner:
             log.warning("%s has no rows: nothing to train on; %s stays the model", what, self.rc.pretrained)
             return {"checkpoint": self.rc.pretrained, "train_loss": None, "steps": 0, "samples_per_s": None}
         settings = dict(self.rc.training)
+        settings.pop(MIX_KEY, None)            # already in `data` (training_rows)
         settings.setdefault("seed", self.rc.seed)
         settings.setdefault("num_frames", self.rc.frames["num_frames"])
         settings.setdefault("frame_size", self.rc.frames.get("size"))
@@ -191,14 +201,17 @@ class CycleRunner:
                 "steps": result.steps, "samples_per_s": result.samples_per_s}
 
     def _training_rows(self, cycle: int) -> Path:
-        """This cycle's training rows: exactly the rows its tag publishes (same winner rule)."""
+        """This cycle's training rows: exactly the rows its tag publishes (same winner rule), plus
+        the `training.mix` rows drawn for this cycle."""
         stage = self.layout.cycle(cycle)
-        return self.training_rows(self.layout.generate_dir(stage), self.layout.train_rows(stage))
+        return self.training_rows(self.layout.generate_dir(stage), self.layout.train_rows(stage), mix_cycle=cycle)
 
-    def training_rows(self, gen_dir: Path, path: Path) -> Path:
+    def training_rows(self, gen_dir: Path, path: Path, *, mix_cycle: int | None = None) -> Path:
         """LLaVA-format rows (absolute video paths: sources have different video roots) of the
         winning accepted attempt of each sample under `gen_dir` (`pick_winners`: the rule the
-        publisher applies to the same folder, so the tag holds exactly the rows trained on)."""
+        publisher applies to the same folder, so the tag holds exactly the rows trained on).
+        With `mix_cycle` and `training.mix`, the mix rows drawn with seed + mix_cycle follow them
+        (none when the stage has no rows of its own), and `mix.json` beside `path` counts them."""
         if path.exists():
             return path
         rows: list[dict[str, Any]] = []
@@ -212,6 +225,13 @@ class CycleRunner:
                   "clip_start": r.get("clip_start"), "clip_end": r.get("clip_end"),
                   "conversations": conversations(r["question"], r["answer"], r.get("time_instruction"))}
                  for sid, r in ((sid, chosen[sid]) for sid in sorted(chosen))]
+        sources = configured_mix(self.rc.training) if mix_cycle is not None else []
+        if sources:
+            mixed = draw_mix(sources, len(items), self.rc.seed + mix_cycle)
+            _write_json(self.layout.mix_record(path.parent), mixed.record())  # before train.json: resume
+            self.echo(f"{path.parent.name.replace('-', ' ')}: training rows: {len(items)} of its own + mix "
+                      f"{mixed.summary()}")
+            items += mixed.rows
         _write_json(path, items)
         return path
 
@@ -232,8 +252,9 @@ class CycleRunner:
         published = f"published tag {FINAL_TAG}" if entry["publish"].get("tag") else "no direct answers to publish"
         self.echo(f"final: {kept} direct answers of cycle {last_cycle}; {published}; training from "
                   f"{self.rc.pretrained}")
-        data = self.training_rows(gen_dir, self.layout.train_rows(stage))
+        data = self.training_rows(gen_dir, self.layout.train_rows(stage), mix_cycle=last_cycle)
         entry.update(self.train_on(data, self.layout.checkpoint(stage), "the final release"))
+        entry.update(self.mix_stats(stage))
         entry["eval"] = self.evaluate(last_cycle, entry["checkpoint"], "eval", stage=stage)
         acc = (entry["eval"] or {}).get("accuracy")
         self.echo(f"final: train loss {entry['train_loss']}, held-out accuracy "

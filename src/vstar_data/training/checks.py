@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .mix import MIX_KEY, mix_problems
 from .recipe import TrainConfig
 
 # TrainConfig fields the cycle runner fills itself: a `training:` key may not set them.
@@ -23,17 +24,21 @@ PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json", "video_p
 
 
 def settings_problems(settings: dict[str, Any], *, prefix: str = "training") -> list[str]:
-    """Every unknown or run-owned key of `settings` (with a did-you-mean), and the value checks
-    of TrainConfig itself (learning_rate > 0, known scheduler, ...) on the known ones."""
+    """Every unknown or run-owned key of `settings` (with a did-you-mean), the value checks
+    of TrainConfig itself (learning_rate > 0, known scheduler, ...) on the known ones, and those
+    of `mix` (training/mix.py: the run mixes, the trainer only trains on the result)."""
     known = [f.name for f in fields(TrainConfig) if f.name not in RUN_OWNED]
     problems: list[str] = []
     for key in sorted(settings, key=str):
-        if key in RUN_OWNED:
+        if key == MIX_KEY:
+            problems += mix_problems(settings[key], prefix=f"{prefix}/{key}")
+        elif key in RUN_OWNED:
             problems.append(f"{prefix}/{key}: set by the run ({RUN_OWNED[key]}), not a training setting")
         elif key not in known:
             close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            problems.append(f"{prefix}/{key}: unknown training setting; {hint}known: {', '.join(known)}")
+            problems.append(f"{prefix}/{key}: unknown training setting; {hint}known: "
+                            f"{', '.join(known + [MIX_KEY])}")
     given = {k: v for k, v in settings.items() if k in known}
     types = {f.name: str(f.type) for f in fields(TrainConfig)}
     mistyped = [f"{prefix}/{k}: expected {types[k]}, got {given[k]!r}" for k in sorted(given)

@@ -1,6 +1,6 @@
 """Training rows -> model inputs: loading (LLaVA JSON / dataset directory), chat messages, the
 assistant-only label mask, a map-style dataset that decodes frames in DataLoader workers, and a
-padding collator.
+padding collator. A row has one video, one image (LLaVA-665K's `image`) or no media (text only).
 
 Labels are -100 everywhere except the assistant's tokens. The mask comes from the chat template's
 `{% generation %}` blocks when it has them (transformers' `return_assistant_tokens_mask`); otherwise
@@ -29,6 +29,7 @@ _GENERATION = re.compile(r"\{%-?\s*generation\s*-?%\}")
 SEQ_KEYS = {"input_ids": None, "attention_mask": 0, "labels": IGNORE_INDEX, "mm_token_type_ids": 0,
             "token_type_ids": 0}
 DATA_SUFFIXES = (".json", ".jsonl", ".parquet", ".arrow", ".csv")
+MEDIA_KINDS = ("video", "image")
 
 
 # -- loading -------------------------------------------------------------------------------------
@@ -76,15 +77,33 @@ def _norm_row(raw: Any, idx: int) -> dict[str, Any]:
         turns.append({"from": role, "value": value})
     if not any(t["from"] == "assistant" and t["value"].strip() for t in turns):
         raise SkipRecord("no_answer", "no non-empty assistant turn", row=idx, sample_id=sid)
-    if not raw.get("video"):
-        raise SkipRecord("no_video", "row has no 'video'", row=idx, sample_id=sid)
+    kind, media = row_media(raw, idx, sid)
 
     def _num(key: str) -> float | None:
         v = raw.get(key)
         return None if v is None or v != v else float(v)  # v != v: NaN from parquet nulls
 
-    return {"id": sid, "video": str(raw["video"]), "conversations": turns,
+    return {"id": sid, "media": kind, kind or "video": media, "conversations": turns,
             "clip_start": _num("clip_start"), "clip_end": _num("clip_end")}
+
+
+def row_media(raw: dict[str, Any], idx: int, sid: str) -> tuple[str | None, str | None]:
+    """("video" | "image", path) or (None, None) for a text-only row. Video-LLaVA's lists are
+    accepted when they hold one item; two media in a row are a SkipRecord('multi_media')."""
+    found = []
+    for kind in MEDIA_KINDS:
+        value = raw.get(kind)
+        if isinstance(value, (list, tuple)) and len(value) <= 1:
+            value = value[0] if value else None
+        if value is None or value != value or value == "":     # None, NaN (parquet null), empty
+            continue
+        if found or isinstance(value, (list, tuple)):
+            raise SkipRecord("multi_media", "the trainer takes one video or one image per row",
+                             row=idx, sample_id=sid)
+        if not isinstance(value, str):
+            raise SkipRecord("malformed_row", f"{kind!r} is not a path: {value!r:.80}", row=idx, sample_id=sid)
+        found.append((kind, value))
+    return found[0] if found else (None, None)
 
 
 def resolve_video(videos: str | None, video: str) -> Path:
@@ -96,27 +115,34 @@ def resolve_video(videos: str | None, video: str) -> Path:
     return resolve_under(Path(videos), safe_relpath(video))
 
 
+def check_row(raw: Any, idx: int, videos: str | None) -> dict[str, Any]:
+    """One row in the trainer's shape with `path` (its media file, None for text only), or a
+    SkipRecord: malformed, no answer, two media, an escaping path, a missing file."""
+    row = _norm_row(raw, idx)
+    path = None
+    if row["media"]:
+        try:
+            path = resolve_video(videos, row[row["media"]])
+        except UnsafePathError as exc:
+            raise SkipRecord("unsafe_path", exc.message, row=idx, sample_id=row["id"]) from exc
+        if not path.is_file():
+            raise SkipRecord(f"{row['media']}_missing", str(path), row=idx, sample_id=row["id"])
+    row["path"] = str(path) if path else None
+    return row
+
+
 def load_rows(data: str, *, split: str = "train", videos: str | None = None,
               limit: int | None = None) -> tuple[list[dict[str, Any]], Counter]:
-    """Valid rows (video present on disk) and the count of skipped rows by reason."""
+    """Valid rows (media present on disk) and the count of skipped rows by reason."""
     rows, skipped = [], Counter()
     for idx, raw in enumerate(_read_source(data, split)):
         if limit is not None and len(rows) >= limit:
             break
         try:
-            row = _norm_row(raw, idx)
-            try:
-                path = resolve_video(videos, row["video"])
-            except UnsafePathError as exc:
-                raise SkipRecord("unsafe_path", exc.message, row=idx, sample_id=row["id"]) from exc
-            if not path.is_file():
-                raise SkipRecord("video_missing", str(path), row=idx, sample_id=row["id"])
+            rows.append(check_row(raw, idx, videos))
         except SkipRecord as skip:
             skipped[skip.reason] += 1
             log.debug("skip %s", skip)
-            continue
-        row["path"] = str(path)
-        rows.append(row)
     return rows, skipped
 
 
@@ -163,20 +189,23 @@ def data_fingerprint(data: str) -> str:
 
 
 # -- messages and labels -------------------------------------------------------------------------
-def to_messages(turns: list[dict[str, str]], video: Any) -> list[dict[str, Any]]:
-    """LLaVA turns -> chat messages; the video goes where `<video>` is (else first user turn)."""
-    target = next((i for i, t in enumerate(turns) if "<video>" in t["value"]), None)
+def to_messages(turns: list[dict[str, str]], video: Any, *, kind: str = "video",
+                tag: str | None = None) -> list[dict[str, Any]]:
+    """LLaVA turns -> chat messages; the media (`kind` "video" or "image"; None: text only) goes
+    where its `tag` is (default `<kind>`: `<video>` / `<image>`), else in the first user turn."""
+    tag = tag or f"<{kind}>"
+    target = next((i for i, t in enumerate(turns) if tag in t["value"]), None)
     if target is None:
         target = next((i for i, t in enumerate(turns) if t["from"] == "user"), 0)
     messages = []
     for i, t in enumerate(turns):
-        if i != target:
+        if i != target or video is None:
             messages.append({"role": t["from"], "content": [{"type": "text", "text": t["value"]}]})
             continue
-        before, _, after = t["value"].partition("<video>") if "<video>" in t["value"] else ("", "", t["value"])
+        before, _, after = t["value"].partition(tag) if tag in t["value"] else ("", "", t["value"])
         parts = [{"type": "text", "text": before.strip()}] if before.strip() else []
-        parts.append({"type": "video", "video": video})
-        text = after.replace("<video>", "").strip()
+        parts.append({"type": kind, kind: video})
+        text = after.replace(tag, "").strip()
         parts += [{"type": "text", "text": text}] if text else []
         messages.append({"role": t["from"], "content": parts})
     return messages
@@ -233,8 +262,10 @@ def encode(processor: Any, messages: list[dict[str, Any]], video_metadata: dict 
         mask = torch.as_tensor(out.pop("assistant_masks")).reshape(1, -1)
     else:
         text, spans = assistant_char_spans(processor, messages)
-        videos = [[c["video"] for m in messages for c in m["content"] if c["type"] == "video"]]
-        out = processor(text=[text], videos=videos if videos[0] else None, return_tensors="pt",
+        media = {kind: [c[kind] for m in messages for c in m["content"] if c["type"] == kind]
+                 for kind in ("image", "video")}
+        out = processor(text=[text], images=[media["image"]] if media["image"] else None,
+                        videos=[media["video"]] if media["video"] else None, return_tensors="pt",
                         return_offsets_mapping=True, return_text_replacement_offsets=True, **kw)
         offsets = out.pop("offset_mapping")[0].tolist()
         repl = (out.pop("text_replacement_offsets", None) or [[]])[0]
@@ -269,6 +300,34 @@ def _end_with_eos(tok: Any, out: dict[str, Any], labels: Any) -> tuple[dict[str,
     return out, labels
 
 
+# -- images --------------------------------------------------------------------------------------
+def load_image(path: str, size: int | None) -> Any:
+    """An RGB PIL image, its short side brought down to `size` like video frames (never up)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            image = im.convert("RGB")
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise SkipRecord("image_unreadable", f"{type(exc).__name__}: {exc}", file=path) from exc
+    short = min(image.size)
+    if size and short > size:
+        w, h = image.size
+        image = image.resize((max(1, round(w * size / short)), max(1, round(h * size / short))),
+                             Image.BILINEAR)
+    return image
+
+
+def image_as_video(image: Any) -> tuple[Any, dict[str, Any]]:
+    """A one-frame video (array (1, H, W, 3) + metadata) for models whose processor takes no images."""
+    import numpy as np
+
+    array = np.asarray(image, dtype=np.uint8)[None]
+    h, w = array.shape[1:3]
+    return array, {"total_num_frames": 1, "fps": 1.0, "duration": 1.0, "frames_indices": [0],
+                   "height": int(h), "width": int(w)}
+
+
 # -- dataset and collator ------------------------------------------------------------------------
 class VideoChatDataset:
     """Map-style dataset: __getitem__ decodes frames and encodes one row (runs in the workers).
@@ -293,21 +352,35 @@ class VideoChatDataset:
         return len(self.rows)
 
     def encode_row(self, row: dict[str, Any]) -> dict[str, Any]:
-        from ..video.frames import sample_frames
-
-        try:
-            frames = sample_frames(row["path"], self.num_frames, start=row["clip_start"],
-                                   end=row["clip_end"], size=self.frame_size)
-        except SkipRecord:
-            raise
-        except Exception as exc:
-            raise SkipRecord("video_unreadable", f"{type(exc).__name__}: {exc}", file=row["path"]) from exc
-        out = encode(self.processor, to_messages(row["conversations"], frames.array), frames.metadata())
+        media = row.get("media", "video")
+        if media is None:                                   # text only
+            out = encode(self.processor, to_messages(row["conversations"], None))
+        elif media == "image":
+            image = load_image(row["path"], self.frame_size)
+            if getattr(self.processor, "image_processor", None) is not None:
+                out = encode(self.processor, to_messages(row["conversations"], image, kind="image"))
+            else:                                           # a video-only model: a one-frame video
+                array, meta = image_as_video(image)
+                out = encode(self.processor, to_messages(row["conversations"], array, tag="<image>"), meta)
+        else:
+            frames = self._frames(row)
+            out = encode(self.processor, to_messages(row["conversations"], frames.array), frames.metadata())
         if self.max_length and out["input_ids"].shape[1] > self.max_length:
             raise SkipRecord("too_long", f"{out['input_ids'].shape[1]} tokens > max_length {self.max_length}")
         if not (out["labels"] != IGNORE_INDEX).any():
             raise SkipRecord("no_answer_tokens", "no assistant token survived encoding")
         return out
+
+    def _frames(self, row: dict[str, Any]) -> Any:
+        from ..video.frames import sample_frames
+
+        try:
+            return sample_frames(row["path"], self.num_frames, start=row["clip_start"],
+                                 end=row["clip_end"], size=self.frame_size)
+        except SkipRecord:
+            raise
+        except Exception as exc:
+            raise SkipRecord("video_unreadable", f"{type(exc).__name__}: {exc}", file=row["path"]) from exc
 
     def __getitem__(self, idx: int) -> dict[str, Any]:
         import torch
@@ -340,12 +413,14 @@ class PadCollator:
 
         longest = max(it["input_ids"].shape[1] for it in items)
         batch: dict[str, Any] = {}
-        for key in items[0]:
-            values = [it[key] for it in items]
+        keys = list(dict.fromkeys(k for it in items for k in it))  # a text-only row has no pixels
+        for key in keys:
+            values = [it[key] for it in items if key in it]
             if not torch.is_tensor(values[0]):
                 batch[key] = [v for vs in values for v in (vs if isinstance(vs, list) else [vs])]
             elif key in SEQ_KEYS:
                 fill = self.pad_token_id if SEQ_KEYS[key] is None else SEQ_KEYS[key]
+                values = [it.get(key, torch.zeros_like(it["input_ids"])) for it in items]
                 batch[key] = torch.cat([torch.nn.functional.pad(v, (0, longest - v.shape[1]), value=fill)
                                         for v in values])
             else:
