@@ -92,6 +92,8 @@ def generate_cmd(
               "rationalized (accepted with hint)": d["rationalized"], "rejected": d["rejected"],
               **{f"skipped ({k})": v for k, v in sorted(d["skipped_by_reason"].items())},
               **{f"judge: {k}": v for k, v in sorted(d["judged"].items())},
+              **({"attempts rejected only by the source's classes": d["vocabulary"]["rejected_attempts"]}
+                 if d["vocabulary"]["classes"] else {}),
               "reused (unchanged, from disk)": d["reused"], "redone (changed since)": d["redone"],
               "new": d["new"], "retired stale rows (OUT/retired/, never published)": d["retired"],
               "chunks resumed from disk": d["chunks_done_before"], "seconds": d["seconds"]}

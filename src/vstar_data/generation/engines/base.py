@@ -53,6 +53,8 @@ class RunSummary:
     interrupted: bool = False
     model_busy_s: float = 0.0
     judged: Counter = field(default_factory=Counter)   # judge replies: yes / no / unparsed / failed
+    vocabulary_classes: int = 0      # classes the verifier knew from the source (all category labels)
+    vocabulary_rejects: int = 0      # attempts rejected only because of those classes
 
     def tally(self, rows: list[dict], skips: list[dict]) -> None:
         """Count one chunk's outcome per sample: generated / rationalized / rejected / skipped."""
@@ -65,6 +67,7 @@ class RunSummary:
             if judge is not None:
                 self.judged["failed" if judge.get("error") else (judge.get("verdict") or "unparsed")] += 1
                 self.judged["disagreed"] += judge.get("agrees") is False
+            self.vocabulary_rejects += bool(row.get("verifier_vocabulary_reject"))
         for attempts in by_id.values():
             accepted = [r for r in attempts if r["accepted"]]
             if any(r["origin"] == "generated" for r in accepted):
@@ -95,7 +98,8 @@ class RunSummary:
                 "retired_chunks": self.retired_chunks,
                 "seconds": round(self.seconds, 3), "interrupted": self.interrupted,
                 "model_busy_share": round(self.model_busy_s / self.seconds, 4) if self.seconds else None,
-                "judged": dict(self.judged)}
+                "judged": dict(self.judged),
+                "vocabulary": {"classes": self.vocabulary_classes, "rejected_attempts": self.vocabulary_rejects}}
 
 
 @dataclass
@@ -232,7 +236,8 @@ class Engine(ABC):
         check_run_dir(out, cfg)
         st = prepared.adapter_stats
         summary = RunSummary(samples=len(prepared.samples), annotated=st.annotated, found=st.found,
-                             missing=st.missing)
+                             missing=st.missing,
+                             vocabulary_classes=sum(len(v) for v in prepared.vocabulary.values()))
         if prepared.adapter_skips:
             with atomic_writer(out / "skipped" / f"annotations-{cfg.shard_index:05d}.jsonl") as fh:
                 for skip in prepared.adapter_skips:
