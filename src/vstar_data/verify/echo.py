@@ -148,7 +148,14 @@ VALUE_WORDS = frozenset({
     "took", "place", "last", "lasts", "lasted", "come", "comes", "came", "count", "counting", "counted",
     "total", "totals", "amount", "amounts", "final", "score", "scores", "scored", "difficulty", "degree",
     "type", "kind", "category", "name", "named", "call", "called", "label", "word", "words", "order", "dive",
-    "there", "here", "clip", "frames", "footage", "scene"})
+    "there", "here", "clip", "frames", "footage", "scene", "perform", "performs", "performed", "performing",
+    "complete", "completes", "completed", "completing", "make", "makes", "made", "execute", "executes",
+    "executed"})
+# a hinted count said in words ("Four push-ups are performed." for 4) is the value, not something seen;
+# other numbers may be ("two needles")
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
 # what does not count as description in an answer that does not defer: telling verbs do ("the
 # results board lists the diver with 72.0")
 _PHRASING = (GENERIC - _TELL) | VALUE_WORDS
@@ -172,7 +179,7 @@ def restates_hint(answer: str, label_stems: frozenset[str], min_evidence: int) -
     lows, kinds, stems = doc.lows, doc.kinds, doc.stems
     seen = {stems[k] for k in range(len(lows))
             if kinds[k] == WORD and lows[k] not in _PHRASING and len(lows[k]) > 2
-            and stems[k] not in label_stems}
+            and stems[k] not in label_stems and _NUMBER_WORDS.get(lows[k]) not in label_stems}
     if len(seen) >= min_evidence:
         return None
     return f"restates the hint with {len(seen)} word{'s' if len(seen) != 1 else ''} of visual description"

@@ -274,9 +274,14 @@ def _conditioned(doc: Doc, ss: int, se: int) -> bool:
     """The sentence states a condition: "if", "unless", "otherwise", "I wish", or an inversion
     ("Had he not stopped, ...", "Were there a rope, ...")."""
     lows = doc.lows
-    if any(lows[k] in _CONDITION for k in range(ss, se)):
+    if any(lows[k] in _CONDITION for k in range(ss, se)) or (ss < se and lows[ss] == "without"):
+        return True                              # "Without the splash, the score would be ..."
+    if ss + 1 < se and lows[ss] == "were" and lows[ss + 1] in _INVERTED_SUBJECT:
         return True
-    return ss + 1 < se and lows[ss] in ("had", "were") and lows[ss + 1] in _INVERTED_SUBJECT
+    # "Had he not stopped, ...", "... would be 65.6, had the entry been cleaner", "... had there been snow"
+    return any(lows[k] == "had" and lows[k + 1] in _INVERTED_SUBJECT
+               and (k == ss or doc.kinds[k - 1] != WORD or "been" in lows[k + 2:min(k + 5, se)])
+               for k in range(ss, se - 1))
 
 
 def _counterfactual(doc: Doc, start: int, i0: int, i1: int, end: int, ss: int, se: int) -> bool:

@@ -183,6 +183,9 @@ def enumerated_items(doc: Doc, gold: list[tuple[int, int]]) -> list[tuple[int, i
         own = next((s for s in segments if g0 in s), None)
         if own is None or not _bare(doc, own):
             continue
+        after = own[-1] + 1
+        if after < len(lows) and lows[after] == ":":
+            continue                               # "Abseiling: gripping the rope, leaning back, ...": its steps
         gold_ing = any(_ing(lows[k]) for k in range(g0, g1))
         rest = [k for k in own if not g0 <= k < g1 and lows[k] not in SKIP]
         if rest:                                   # a run-on list in one segment

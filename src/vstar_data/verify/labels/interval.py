@@ -101,7 +101,7 @@ def _cue_after(doc: Doc, t: _Time, cues: frozenset[str], reach: int = 3) -> bool
     the action finishes", "11.5 s is where it ends")?"""
     words = 0
     for k in range(t.i1, len(doc.lows)):
-        if doc.kinds[k] == NUM or (doc.kinds[k] != WORD and doc.lows[k] in SOFT):
+        if doc.kinds[k] == NUM or (doc.kinds[k] != WORD and doc.lows[k] in SOFT and doc.lows[k] != ","):
             return False
         if doc.kinds[k] != WORD:
             continue

@@ -173,8 +173,8 @@ def _negated_zeros(doc: Doc) -> list[Number]:
             if back < 0 or lows[back] != "a":
                 continue
             back -= 1
-        elif low == "one" and not (back >= 0 and lows[back] == "not"):
-            continue                             # only "not one", never "no one" (a person)
+        elif low == "one" and back >= 0 and lows[back] == "no":
+            continue                             # "no one" is a person (nobody), see _zero_counts
         e = j + 1
         while e < len(lows) and not (kinds[e] == PUNCT and lows[e] in HARD):
             e += 1
