@@ -69,15 +69,20 @@ _DOUBT_PAIRS = {("not", "sure"), ("not", "certain"), ("not", "entirely"), ("hard
                 ("cant", "tell"), ("cannot", "tell"), ("cant", "be"), ("cannot", "be"), ("cant", "say"),
                 ("cannot", "say"), ("no", "idea"), ("not", "clear"), ("not", "100"), ("hard", "tell"),
                 ("not", "confident"), ("be", "wrong"), ("not", "positive")}
+# "I would think", "it would seem", "I'd imagine": "would" with a verb of opinion or appearance hedges
+_WOULD_OPINION = frozenset({"seem", "appear", "think", "imagine", "guess", "say", "suppose", "assume", "expect",
+                            "bet", "venture", "reckon", "believe", "estimate", "speculate", "wager"})
+_DOUBT_PAIRS |= {(w, v) for w in ("would", "id", "wouldve") for v in _WOULD_OPINION}
 # "X is one possibility", "X is a plausible guess", "X is likely"
 _HEDGE_PREDICATE = frozenset({"possibility", "possible", "plausible", "guess", "likely", "probable", "candidate",
                               "option", "assumption", "hypothesis", "speculation", "conjecture"})
 _HEDGE_PAIRS = _DOUBT_PAIRS | {("i", "guess"), ("i", "think"), ("or", "so"), ("best", "guess"),
-                               ("i", "believe"), ("i", "suppose"), ("my", "guess"), ("would", "say"),
-                               ("id", "say"), ("would", "guess"), ("id", "guess"), ("a", "chance"), ("give", "or"),
+                               ("i", "believe"), ("i", "suppose"), ("my", "guess"), ("a", "chance"), ("give", "or"),
                                ("some", "chance")}
 _TRAIL_ADVERBS = frozenset({"perhaps", "maybe", "possibly", "probably", "presumably", "unless", "arguably"})
 COUNTERFACTUAL = frozenset({"would", "wouldve", "if", "wish", "unless"})
+# "would have been X" (did not happen), "would normally be X" (what usually happens, not this clip)
+_WOULD_HYPOTHETICAL = frozenset({"have", "normally", "usually", "typically", "ordinarily", "generally", "ideally"})
 # what makes "would" counterfactual when it is in the same sentence (otherwise "would" predicts)
 _CONDITION = frozenset({"if", "unless", "otherwise", "wish", "wished", "else"})
 _INVERTED_SUBJECT = frozenset({"there", "it", "he", "she", "they", "i", "we", "you", "the", "this", "that", "his",
@@ -293,8 +298,9 @@ def _counterfactual(doc: Doc, start: int, i0: int, i1: int, end: int, ss: int, s
         low = lows[j]
         if low in COUNTERFACTUAL and low != "would":
             return True
-        if low == "would" and ((j + 1 < len(lows) and lows[j + 1] == "have") or _conditioned(doc, ss, se)):
-            return True
+        if low == "would" and ((j + 1 < len(lows) and lows[j + 1] in _WOULD_HYPOTHETICAL)
+                               or _conditioned(doc, ss, se)):
+            return True                          # "would have been", "would normally be"
     if start < len(lows) and lows[start] == "had" and start + 1 < len(lows) and lows[start + 1] in ("there", "it", "he", "she", "they"):
         return True
     for j in range(i1, min(i1 + 2, end)):          # "2.8 would be typical", "3.2 might be right"
