@@ -109,8 +109,9 @@ class NamesTheGoldClass(_LabelAnswer):
 
 
 class NamesTheGoldClassAndAnother(_LabelAnswer):
-    """Commits to the gold class, then names another class of the source: the verifier may accept
-    it (it states the label), top-1 must not (the answer names two classes)."""
+    """Commits to the gold class, then names another class of the source: top-1 must not count it
+    (the answer names two classes), and neither does generation's verifier, which is given the
+    source's classes too (issue 23)."""
 
     def generate(self, requests):
         out = []
@@ -140,8 +141,11 @@ def test_eval_cli_top1_is_zero_for_class_lists_and_one_for_the_gold_class(backen
     assert result["by_source"]["kinetics700"]["category"]["top1"] == top1
     assert {"top1", "acceptance", "n", "skipped"} <= set(cat)
     assert "top-1" in res.output and "verifier acceptance" in res.output
-    if backend is NamesTheGoldClassAndAnother:
-        assert cat["acceptance"] > 0.5      # verifier acceptance is not top-1: its own column
+    if backend is NamesTheGoldClassAndAnother:      # the second class is a rival of the source's vocabulary
+        assert cat["acceptance"] == 0.0
+        rows = [json.loads(line) for p in sorted(out.rglob("attempts/*.jsonl")) for line in p.read_text().splitlines()]
+        assert rows and all(r["reject_reason"] == "competing_value" and r["verifier_vocabulary_reject"]
+                            for r in rows if r["origin"] == "generated")
 
 
 def test_eval_of_a_split_without_rows_exits_non_zero(kinetics_dir, videos_dir, tmp_path):

@@ -4,7 +4,9 @@ Decisions written by hand before the code (category label `juggling`, profile `d
 - "It is probably juggling."            -> removed, reason hedged, clause "It is probably juggling"
 - "Juggling or dancing."                -> removed, reason competing_value, clause "Juggling or dancing"
 - "The person is juggling three balls." -> kept (answer, labels, origin untouched; profile becomes today's)
-- "He juggles the balls." (rationalized) -> kept
+- "He tosses three balls up in turn and catches each one: he juggles the balls." (rationalized) -> kept
+  (issue 23: a rationalized answer needs echo_min_evidence words of visual description; the bare
+  "He juggles the balls." this case first used is now a restated hint)
 - with variants (cot + direct), the hedged sample leaves with both of its rows
 - with --config kinetics700, config finediving keeps its shard files (same names, same bytes)
 """
@@ -19,7 +21,7 @@ from factory import attempt_row, make_attempts, write_rows_dir
 
 JUGGLING = [{"type": "category", "name": "action", "value": "juggling"}]
 ANSWERS = [("It is probably juggling.", "generated"), ("Juggling or dancing.", "generated"),
-           ("The person is juggling three balls.", "generated"), ("He juggles the balls.", "rationalized")]
+           ("The person is juggling three balls.", "generated"), ("He tosses three balls up in turn and catches each one: he juggles the balls.", "rationalized")]
 
 
 def _rows(tmp_path, extra=()):

@@ -231,3 +231,33 @@ def test_unknown_backend_is_named_with_a_suggestion_not_asked_for_a_model():
     message = str(info.value)
     assert "unknown backend 'templat'" in message and "Did you mean 'template'" in message
     assert "needs --model" not in message
+
+
+def test_generation_verifier_knows_the_source_classes_and_counts_what_they_reject(clips, tmp_path):
+    """Issue 23: generation's verifier gets `adapter.label_vocabulary()`. An answer that states its
+    class and then another class of the source as a separate claim passes a verifier that knows no
+    classes; with the source's classes it is a competing value, and the summary counts it."""
+    from vstar_data.backends.template import TemplateBackend
+
+    csv, vdir = clips
+
+    class TwoClaims(TemplateBackend):
+        """States the sample's class, then another class of this source ("yoga" / "arm wrestling")."""
+
+        def answer(self, req):
+            gold = req.labels[0]["value"]
+            other = "arm wrestling" if gold == "yoga" else "yoga"
+            return f"The person is doing {gold}. Later the person is doing {other}."
+
+    backend = TwoClaims(templates=None)
+    backend.load()
+    out = tmp_path / "run"
+    summary = LocalEngine().run(_cfg(csv, vdir, limit=4, rationalize=False), out, backend=backend).to_dict()
+    rows = _rows(out)
+    assert len(rows) == 4 and summary["vocabulary"]["classes"] >= 4
+    assert not any(r["accepted"] for r in rows)
+    assert all(r["reject_reason"] == "competing_value" and r["verifier_vocabulary_reject"] for r in rows)
+    assert summary["vocabulary"]["rejected_attempts"] == 4 and summary["rejected"] == 4
+    # the same answers pass a verifier that is given no classes: the vocabulary made the difference
+    from vstar_data.verify.verifier import Verifier
+    assert all(Verifier(r["verifier_profile"]).verify(r["labels"], r["answer"]).accepted for r in rows)

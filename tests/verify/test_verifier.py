@@ -103,7 +103,13 @@ def test_hint_echo_rejects_only_rationalized_answers() -> None:
     assert v.verify([ACTION], answer, origin="generated").accepted
     verdict = v.verify([ACTION], answer, origin="rationalized")
     assert not verdict.accepted and verdict.reason == "hint_echo" and verdict.results[0].passed
-    assert v.verify([ACTION], "Therefore the person is hitting a baseball.", origin="rationalized").accepted
+    # a rationalized answer that only restates the value is an echo too (issue 23) ...
+    bare = v.verify([ACTION], "Therefore the person is hitting a baseball.", origin="rationalized")
+    assert bare.reason == "hint_echo" and bare.results[0].passed and "0 words" in bare.echo
+    assert v.verify([ACTION], "Therefore the person is hitting a baseball.", origin="generated").accepted
+    # ... and one that describes what is seen passes
+    assert v.verify([ACTION], "The batter swings a wooden bat and sends the pitch over the fence: "
+                              "the person is hitting a baseball.", origin="rationalized").accepted
     lenient = Verifier(Profile("lenient", reject_hint_echo=False))
     assert lenient.verify([ACTION], answer, origin="rationalized").accepted
 

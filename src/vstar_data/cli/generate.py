@@ -101,6 +101,8 @@ def generate_cmd(
               **{f"judge: {k}": v for k, v in sorted(d["judged"].items())},
               **{f"backend: {k.replace('_', ' ')}": v for k, v in sorted(d["backend_events"].items())},
               **{f"adapter fixed ({k})": v for k, v in sorted(d["adapter_notes"].items())},
+              **({"attempts rejected only by the source's classes": d["vocabulary"]["rejected_attempts"]}
+                 if d["vocabulary"]["classes"] else {}),
               "reused (unchanged, from disk)": d["reused"], "redone (changed since)": d["redone"],
               "new": d["new"], "retired stale rows (OUT/retired/, never published)": d["retired"],
               "chunks resumed from disk": d["chunks_done_before"], "seconds": d["seconds"]}

@@ -75,6 +75,7 @@ class CycleRunner:
                 "reused", "redone", "new", "retired")
         total: dict[str, Any] = {k: 0 for k in keys}
         total["skipped_by_reason"] = {}
+        total["vocabulary_rejected"] = 0   # attempts only the sources' class lists rejected
         gen_dir = self.layout.generate_dir(self.layout.cycle(cycle))
         for i, src in enumerate(self.rc.sources):
             cfg = GenerationConfig.from_run_config(self.rc, src, model=model, cycle=cycle,
@@ -82,6 +83,7 @@ class CycleRunner:
             d = self.run_engine(cfg, self.layout.source_dir(gen_dir, i, src.adapter)).to_dict()
             for k in keys:
                 total[k] += d[k]
+            total["vocabulary_rejected"] += d["vocabulary"]["rejected_attempts"]
             for k, v in d["skipped_by_reason"].items():
                 total["skipped_by_reason"][k] = total["skipped_by_reason"].get(k, 0) + v
         return total

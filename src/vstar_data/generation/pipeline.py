@@ -171,6 +171,9 @@ class Prepared:
     digests: dict[str, str] = field(default_factory=dict)
     model_fingerprint: dict[str, Any] = field(default_factory=dict)
     redone: set[str] = field(default_factory=set)
+    # category label name -> every class of the source (`Adapter.label_vocabulary`): the verifier
+    # knows the rival classes, as evaluation does
+    vocabulary: dict[str, list[str]] = field(default_factory=dict)
 
 
 def prepare(cfg: GenerationConfig) -> Prepared:
@@ -181,7 +184,7 @@ def prepare(cfg: GenerationConfig) -> Prepared:
     templates = TemplateIndex(cfg.templates)
     samples = list(prompted_samples(adapter, templates, cfg.seed))
     check_inputs(adapter.stats, cfg)
-    return Prepared(samples, templates, adapter.stats, adapter.skips)
+    return Prepared(samples, templates, adapter.stats, adapter.skips, vocabulary=adapter.label_vocabulary() or {})
 
 
 def check_inputs(stats: AdapterStats, cfg: GenerationConfig) -> None:
@@ -330,6 +333,9 @@ class ChunkProcessor:
         judged = {"verifier_judge": verdict["judge"]} if "judge" in verdict else {}
         if verdict.get("ambiguous"):
             judged["verifier_ambiguous"] = True
+        if not verdict["accepted"] and self.verifier.vocabulary and \
+                self.verifier.verify(ps.sample.labels, answer, origin=origin, vocabulary={}).accepted:
+            judged["verifier_vocabulary_reject"] = True      # only the source's class list rejects it
         timing = {**timing, "verify_s": round(time.perf_counter() - t0, 6)}
         row = ps.to_dict()
         row.pop("context", None)
@@ -345,12 +351,14 @@ class ChunkProcessor:
         return row
 
 
-def make_verifier(cfg: GenerationConfig) -> Any:
-    """The run's Verifier: its profile and, when configured, its judge (built lazily)."""
+def make_verifier(cfg: GenerationConfig, vocabulary: dict[str, list[str]] | None = None) -> Any:
+    """The run's Verifier: its profile, the source's class `vocabulary` (`Prepared.vocabulary`:
+    another class of the source named as strongly as the label is a rival) and, when configured,
+    its judge (built lazily)."""
     from ..verify.judge import Judge
     from ..verify.verifier import Verifier
 
-    return Verifier(cfg.profile, judge=Judge.from_config(cfg.judge))
+    return Verifier(cfg.profile, vocabulary=vocabulary or None, judge=Judge.from_config(cfg.judge))
 
 
 def make_backend(cfg: GenerationConfig, prepared: Prepared) -> Any:

@@ -1,6 +1,6 @@
 """Hint echo: a rationalized answer (written with the label given as a hint) that leans on the hint.
 
-Two tests, both only for `origin == "rationalized"`:
+Three tests, all only for `origin == "rationalized"`:
 
 1. `is_hint_echo`: the stock phrases by which an answer defers to the hint ("as the answer states",
    "the given label", "we are told"). These reject outright.
@@ -15,6 +15,10 @@ Two tests, both only for `origin == "rationalized"`:
    the deferring clause and generic words ("activity", "answer", "conclude"); an answer with at
    least `echo_min_evidence` of them (profile) describes what is seen and then concludes, and
    passes ("Judging from the lane, the pins and the ball he rolls, the activity is bowling.").
+3. `restates_hint`: an answer that states the hinted value and describes too little else, with or
+   without deferring ("The answer is segment: 24.3 s to 30.4 s.", "The shape is red."): fewer than
+   `echo_min_evidence` words of visual description by the same count as test 2, for every label
+   type. The hint, not the video, wrote such an answer; training on it teaches to echo hints.
 """
 from __future__ import annotations
 
@@ -134,6 +138,29 @@ def deference(doc: Doc) -> tuple[int, int] | None:
     return None
 
 
+# words that phrase a value rather than describe what is seen: units, and the verbs and nouns an
+# answer uses to state a number, a time span or a class ("the segment starts at ... and ends at ...")
+VALUE_WORDS = frozenset({
+    "second", "seconds", "sec", "secs", "minute", "minutes", "min", "mins", "point", "points", "pts", "percent",
+    "segment", "interval", "span", "spans", "range", "window", "moment", "timestamp", "start", "starts", "started",
+    "starting", "begin", "begins", "began", "beginning", "end", "ends", "ended", "ending", "finish", "finishes",
+    "finished", "happen", "happens", "happened", "happening", "occur", "occurs", "occurred", "take", "takes",
+    "took", "place", "last", "lasts", "lasted", "come", "comes", "came", "count", "counting", "counted",
+    "total", "totals", "amount", "amounts", "final", "score", "scores", "scored", "difficulty", "degree",
+    "type", "kind", "category", "name", "named", "call", "called", "label", "word", "words", "order", "dive",
+    "there", "here", "clip", "frames", "footage", "scene", "perform", "performs", "performed", "performing",
+    "complete", "completes", "completed", "completing", "make", "makes", "made", "execute", "executes",
+    "executed"})
+# a hinted count said in words ("Four push-ups are performed." for 4) is the value, not something seen;
+# other numbers may be ("two needles")
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+# what does not count as description in an answer that does not defer: telling verbs do ("the
+# results board lists the diver with 72.0")
+_PHRASING = (GENERIC - _TELL) | VALUE_WORDS
+
+
 def evidence(doc: Doc, skip: tuple[int, int], label_stems: frozenset[str]) -> int:
     """Distinct content words outside the deferring clause `skip` and the label's own words."""
     lows, kinds, stems = doc.lows, doc.kinds, doc.stems
@@ -141,6 +168,21 @@ def evidence(doc: Doc, skip: tuple[int, int], label_stems: frozenset[str]) -> in
     return len({stems[k] for k in range(len(lows))
                 if kinds[k] == WORD and not a <= k < b and lows[k] not in GENERIC and len(lows[k]) > 2
                 and stems[k] not in label_stems})
+
+
+def restates_hint(answer: str, label_stems: frozenset[str], min_evidence: int) -> str | None:
+    """A note ("restates the hint with N words of description") when the answer describes fewer
+    than `min_evidence` things besides the labels' own words and words that phrase a value."""
+    if not isinstance(answer, str) or not answer.strip() or min_evidence <= 0:
+        return None
+    doc = analyze(answer)
+    lows, kinds, stems = doc.lows, doc.kinds, doc.stems
+    seen = {stems[k] for k in range(len(lows))
+            if kinds[k] == WORD and lows[k] not in _PHRASING and len(lows[k]) > 2
+            and stems[k] not in label_stems and _NUMBER_WORDS.get(lows[k]) not in label_stems}
+    if len(seen) >= min_evidence:
+        return None
+    return f"restates the hint with {len(seen)} word{'s' if len(seen) != 1 else ''} of visual description"
 
 
 def leans_on_hint(answer: str, label_stems: frozenset[str], min_evidence: int) -> str | None:

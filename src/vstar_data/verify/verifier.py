@@ -9,8 +9,9 @@ so tightening acceptance later is a re-verify, never a re-generate.
 Each label type also checks commitment (labels/_commitment.py): the clause that states the label
 must assert it, and no rival value (another class of the source's `vocabulary`, another number,
 interval or sequence) may be stated as strongly. A rationalized answer is rejected as a hint echo
-when it uses a stock deferring phrase, or defers to the given answer in other words with too
-little visual description of its own (echo.py). Answers whose decision rests on such cues are
+when it uses a stock deferring phrase, defers to the given answer in other words with too
+little visual description of its own, or only restates the hinted value (fewer than
+`echo_min_evidence` words of visual description, any label type; echo.py). Answers whose decision rests on such cues are
 marked `ambiguous`; an optional judge (judge.py) is asked about those (or about all answers) and
 its yes/no is recorded next to the rules' decision.
 
@@ -28,7 +29,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import yaml
 
 from ..errors import ConfigError, file_problem
-from .echo import is_hint_echo, leans_on_hint
+from .echo import is_hint_echo, leans_on_hint, restates_hint
 from .labels.analysis import analyze
 from .labels.base import LabelResult, LabelType, Profile
 from ..registry import LABEL_TYPES
@@ -203,7 +204,10 @@ class Verifier:
             if found:
                 reason = "hint_echo"
             else:
-                echo = leans_on_hint(text, _label_stems(self, labels), profile.echo_min_evidence)
+                stems = _label_stems(self, labels)
+                echo = leans_on_hint(text, stems, profile.echo_min_evidence)
+                if echo is None and reason is None:       # states the value, describes too little
+                    echo = restates_hint(text, stems, profile.echo_min_evidence)
                 if echo is not None:
                     reason, ambiguous = "hint_echo", True
         verdict = Verdict(reason is None, profile.name, results, reason, echo, ambiguous)

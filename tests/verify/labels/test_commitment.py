@@ -112,7 +112,10 @@ def test_profiles_record_commitment_settings(tmp_path: Path) -> None:
     ("Going by what we were handed, the activity is abseiling.", 4, True),
     ("The reference says abseiling, so that is what it is.", 4, True),
     ("The climber descends a rock face on a rope, feet braced on the wall: abseiling.", 4, False),
-    ("Given that she descends the cliff on a rope, she is abseiling.", 4, False),
+    ("Given that she descends the cliff on a rope in a harness, she is abseiling.", 4, False),
+    # no deference, but three words of description: it only restates the hint (issue 23)
+    ("Given that she descends the cliff on a rope, she is abseiling.", 4, True),
+    ("Given that she descends the cliff on a rope, she is abseiling.", 3, False),
     ("Going by what we were handed, and the rope, harness, cliff and descent, it is abseiling.", 4, False),
     ("Going by what we were handed, and the rope, harness, cliff and descent, it is abseiling.", 9, True),
 ])

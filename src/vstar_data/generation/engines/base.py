@@ -55,6 +55,8 @@ class RunSummary:
     judged: Counter = field(default_factory=Counter)   # judge replies: yes / no / unparsed / failed
     backend_events: Counter = field(default_factory=Counter)   # failovers, servers taken out, ...
     adapter_notes: Counter = field(default_factory=Counter)    # the adapter's fixes (clipped ends, ...)
+    vocabulary_classes: int = 0      # classes the verifier knew from the source (all category labels)
+    vocabulary_rejects: int = 0      # attempts rejected only because of those classes
 
     def tally(self, rows: list[dict], skips: list[dict]) -> None:
         """Count one chunk's outcome per sample: generated / rationalized / rejected / skipped."""
@@ -67,6 +69,7 @@ class RunSummary:
             if judge is not None:
                 self.judged["failed" if judge.get("error") else (judge.get("verdict") or "unparsed")] += 1
                 self.judged["disagreed"] += judge.get("agrees") is False
+            self.vocabulary_rejects += bool(row.get("verifier_vocabulary_reject"))
         for attempts in by_id.values():
             accepted = [r for r in attempts if r["accepted"]]
             if any(r["origin"] == "generated" for r in accepted):
@@ -98,7 +101,8 @@ class RunSummary:
                 "seconds": round(self.seconds, 3), "interrupted": self.interrupted,
                 "model_busy_share": round(self.model_busy_s / self.seconds, 4) if self.seconds else None,
                 "judged": dict(self.judged), "backend_events": dict(self.backend_events),
-                "adapter_notes": dict(self.adapter_notes)}
+                "adapter_notes": dict(self.adapter_notes),
+                "vocabulary": {"classes": self.vocabulary_classes, "rejected_attempts": self.vocabulary_rejects}}
 
 
 @dataclass
@@ -238,7 +242,8 @@ class Engine(ABC):
         check_run_dir(out, cfg)
         st = prepared.adapter_stats
         summary = RunSummary(samples=len(prepared.samples), annotated=st.annotated, found=st.found,
-                             missing=st.missing)
+                             missing=st.missing,
+                             vocabulary_classes=sum(len(v) for v in prepared.vocabulary.values()))
         if prepared.adapter_skips:
             with atomic_writer(out / "skipped" / f"annotations-{cfg.shard_index:05d}.jsonl") as fh:
                 for skip in prepared.adapter_skips:

@@ -28,7 +28,7 @@ class LocalEngine(Engine):
         cfg, prepared, todo = plan.cfg, plan.prepared, plan.todo
         backend = plan.backend if plan.backend is not None else make_backend(cfg, prepared)
         uses_frames = getattr(backend, "uses_frames", True)
-        processor = ChunkProcessor(cfg, prepared.templates, backend, make_verifier(cfg))
+        processor = ChunkProcessor(cfg, prepared.templates, backend, make_verifier(cfg, prepared.vocabulary))
 
         stop = {"flag": False}
         previous = signal.getsignal(signal.SIGINT)

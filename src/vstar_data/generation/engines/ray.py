@@ -135,7 +135,7 @@ class RayEngine(Engine):
 
     def execute(self, plan: RunPlan) -> Iterator[ChunkResult]:
         cfg = plan.cfg
-        verifier = make_verifier(cfg)               # a bad profile fails here, before Ray starts
+        verifier = make_verifier(cfg, plan.prepared.vocabulary)  # a bad profile fails here, before Ray starts
         uses_frames = _uses_frames(cfg, plan.backend)
         blob = _backend_blob(plan.backend)
         t_ray = time.perf_counter()

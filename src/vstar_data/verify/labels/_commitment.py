@@ -16,7 +16,9 @@ list "X, Y, Z"), or stated as a separate main claim. Reasons, in the order they 
 - `negated`        "he is not X", "rather than X", "X? No, ..."
 - `questioned`     the sentence stating X ends in "?" (and is not answered "yes")
 - `hedged`         maybe, perhaps, possibly, probably, might, could, "not sure", "X, perhaps", "or was it"
-- `counterfactual` "if ...", "would be X", "had there been ..."
+- `counterfactual` "if ...", "would have been X", "X would be typical", "had there been ...", and
+                   "would be X" in a sentence with a condition; "would" alone predicts and commits
+                   ("that would be X")
 - `not_carried_out` intentions and pretence: wants to, plans, about to, tries, pretends, "as if"
 - `attributed_elsewhere` the value belongs to another event or actor: "the previous diver scored X",
                    "on his first attempt", "the replay", "her partner did X", "a poster shows X"
@@ -67,6 +69,10 @@ _DOUBT_PAIRS = {("not", "sure"), ("not", "certain"), ("not", "entirely"), ("hard
                 ("cant", "tell"), ("cannot", "tell"), ("cant", "be"), ("cannot", "be"), ("cant", "say"),
                 ("cannot", "say"), ("no", "idea"), ("not", "clear"), ("not", "100"), ("hard", "tell"),
                 ("not", "confident"), ("be", "wrong"), ("not", "positive")}
+# "I would think", "it would seem", "I'd imagine": "would" with a verb of opinion or appearance hedges
+_WOULD_OPINION = frozenset({"seem", "appear", "think", "imagine", "guess", "say", "suppose", "assume", "expect",
+                            "bet", "venture", "reckon", "believe", "estimate", "speculate", "wager"})
+_DOUBT_PAIRS |= {(w, v) for w in ("would", "id", "wouldve") for v in _WOULD_OPINION}
 # "X is one possibility", "X is a plausible guess", "X is likely"
 _HEDGE_PREDICATE = frozenset({"possibility", "possible", "plausible", "guess", "likely", "probable", "candidate",
                               "option", "assumption", "hypothesis", "speculation", "conjecture"})
@@ -75,6 +81,15 @@ _HEDGE_PAIRS = _DOUBT_PAIRS | {("i", "guess"), ("i", "think"), ("or", "so"), ("b
                                ("some", "chance")}
 _TRAIL_ADVERBS = frozenset({"perhaps", "maybe", "possibly", "probably", "presumably", "unless", "arguably"})
 COUNTERFACTUAL = frozenset({"would", "wouldve", "if", "wish", "unless"})
+# "would have been X" (did not happen), "would normally be X" (what usually happens, not this clip)
+_WOULD_HYPOTHETICAL = frozenset({"have", "normally", "usually", "typically", "ordinarily", "generally", "ideally"})
+# what makes "would" counterfactual when it is in the same sentence (otherwise "would" predicts)
+_CONDITION = frozenset({"if", "unless", "otherwise", "wish", "wished", "else"})
+_INVERTED_SUBJECT = frozenset({"there", "it", "he", "she", "they", "i", "we", "you", "the", "this", "that", "his",
+                               "her", "their"})
+# "is going to be / receive / score ...": a predicted outcome, not an intention
+_PREDICTED = frozenset({"be", "receive", "get", "earn", "score", "land", "finish", "end", "last", "take", "reach",
+                        "total", "come", "happen", "occur"})
 INTEND = frozenset({"want", "wants", "wanted", "wanting", "plan", "plans", "planned", "planning", "hope",
                     "hopes", "hoped", "hoping", "intend", "intends", "intended", "intending", "prepare",
                     "prepares", "prepared", "preparing", "needed", "needs", "try", "tries", "tried", "trying",
@@ -260,11 +275,32 @@ def _followed_by_doubt(doc: Doc, end: int) -> bool:
     return words <= 4 and (lows[k] in _TRAIL_ADVERBS or _pair(lows, k, _HEDGE_PAIRS))   # "Hard to say."
 
 
-def _counterfactual(doc: Doc, start: int, i0: int, i1: int, end: int) -> bool:
+def _conditioned(doc: Doc, ss: int, se: int) -> bool:
+    """The sentence states a condition: "if", "unless", "otherwise", "I wish", or an inversion
+    ("Had he not stopped, ...", "Were there a rope, ...")."""
+    lows = doc.lows
+    if any(lows[k] in _CONDITION for k in range(ss, se)) or (ss < se and lows[ss] == "without"):
+        return True                              # "Without the splash, the score would be ..."
+    if ss + 1 < se and lows[ss] == "were" and lows[ss + 1] in _INVERTED_SUBJECT:
+        return True
+    # "Had he not stopped, ...", "... would be 65.6, had the entry been cleaner", "... had there been snow"
+    return any(lows[k] == "had" and lows[k + 1] in _INVERTED_SUBJECT
+               and (k == ss or doc.kinds[k - 1] != WORD or "been" in lows[k + 2:min(k + 5, se)])
+               for k in range(ss, se - 1))
+
+
+def _counterfactual(doc: Doc, start: int, i0: int, i1: int, end: int, ss: int, se: int) -> bool:
+    """A condition before the value in its clause ("if ..."), or "would" that is conditioned:
+    "would have" (a past that did not happen) or a condition anywhere in the sentence. "would"
+    alone commits: "that would be 65.6", "he would complete 4 push-ups before resting"."""
     lows, kinds = doc.lows, doc.kinds
     for j in range(start, i0):
-        if lows[j] in COUNTERFACTUAL:
+        low = lows[j]
+        if low in COUNTERFACTUAL and low != "would":
             return True
+        if low == "would" and ((j + 1 < len(lows) and lows[j + 1] in _WOULD_HYPOTHETICAL)
+                               or _conditioned(doc, ss, se)):
+            return True                          # "would have been", "would normally be"
     if start < len(lows) and lows[start] == "had" and start + 1 < len(lows) and lows[start + 1] in ("there", "it", "he", "she", "they"):
         return True
     for j in range(i1, min(i1 + 2, end)):          # "2.8 would be typical", "3.2 might be right"
@@ -287,6 +323,8 @@ def _intended(doc: Doc, start: int, i0: int, end: int) -> bool:
         if j + 1 < len(lows) and (low, lows[j + 1]) in _INTEND_PAIRS:
             if low == "going" and j + 2 < len(lows) and lows[j + 2] in ("the", "a", "an", "his", "her"):
                 continue
+            if low == "going" and j + 2 < len(lows) and lows[j + 2] in _PREDICTED:
+                continue                                # "is going to receive 65.6": a prediction
             return True
         if low == "gonna":
             return True
@@ -376,7 +414,7 @@ def assertion(doc: Doc, i0: int, i1: int, others: Sequence[Span] = (), events: b
     if present & _HEDGE_ANY and (_hedged_before(doc, cs, i0) >= 0 or _hedged_after(doc, i1, se) >= 0
                                  or _followed_by_doubt(doc, se) or _doubted_earlier(doc, ss, cs)):
         return "hedged", (cs, se)
-    if present & _COUNTER_ANY and _counterfactual(doc, cs, i0, i1, ce):
+    if present & _COUNTER_ANY and _counterfactual(doc, cs, i0, i1, ce, ss, se):
         return "counterfactual", (cs, ce)
     if present & _INTEND_ANY and _intended(doc, max(ss, cs - 8), i0, se):
         return "not_carried_out", (cs, ce)

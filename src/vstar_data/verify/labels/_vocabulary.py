@@ -152,3 +152,50 @@ def corrected_claims(doc: Doc, gold: list[tuple[int, int]]) -> list[tuple[int, i
                         break
                 break
     return out
+
+
+def _bare(doc: Doc, idx: list[int]) -> bool:
+    """Only content words and articles: a name in a list, not a clause ("he is ...", "with a rope")."""
+    return bool(idx) and all(doc.lows[k] in SKIP or (doc.lows[k] not in FUNCTION and doc.lows[k] not in NEG)
+                             for k in idx)
+
+
+def _ing(low: str) -> bool:
+    return len(low) > 4 and low.endswith("ing")
+
+
+def enumerated_items(doc: Doc, gold: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Without a vocabulary: the other items of a long enumeration the class is one item of, in any
+    layout ("a; b; c; d", "a and b and c and d", "1. a 2. b 3. c", bullets, one per sentence, or a
+    run-on "abseiling rock climbing ice climbing bouldering"). An enumeration is at least three
+    other bare items (no clause words) shaped like the class (an "-ing" activity when the class is
+    one); a list of equipment or of steps after the class ("with a rope, a harness and gloves",
+    "he strums, frets chords") is not one. Returns their token ranges, or []."""
+    lows, kinds = doc.lows, doc.kinds
+    segments: list[list[int]] = [[]]
+    for k in range(len(lows)):
+        if kinds[k] == WORD and lows[k] not in ("and", "or"):
+            segments[-1].append(k)
+        elif segments[-1]:
+            segments.append([])
+    segments = [s for s in segments if s]
+    for g0, g1 in gold:
+        own = next((s for s in segments if g0 in s), None)
+        if own is None or not _bare(doc, own):
+            continue
+        after = own[-1] + 1
+        if after < len(lows) and lows[after] == ":":
+            continue                               # "Abseiling: gripping the rope, leaning back, ...": its steps
+        gold_ing = any(_ing(lows[k]) for k in range(g0, g1))
+        rest = [k for k in own if not g0 <= k < g1 and lows[k] not in SKIP]
+        if rest:                                   # a run-on list in one segment
+            ings = [k for k in rest if _ing(lows[k])]
+            if gold_ing and len(ings) >= 3:
+                return [(k, k + 1) for k in ings]
+            continue
+        items = [s for s in segments if s is not own and _bare(doc, s)
+                 and 1 <= sum(lows[k] not in SKIP for k in s) <= 4
+                 and (not gold_ing or any(_ing(lows[k]) for k in s))]
+        if len(items) >= (3 if gold_ing else 4):
+            return [(s[0], s[-1] + 1) for s in items]
+    return []

@@ -38,8 +38,9 @@ from .analysis import (
 from ..metrics import Metric
 from .base import LabelResult, LabelType, Profile, ScoreContext, unusable
 from ._numbers import NUMBER_WORDS
-from ._commitment import check, commitment_extra
-from ._vocabulary import corrected_claims, disjunction_forms, listed_alternatives, vocabulary_index
+from ._commitment import Commitment, check, commitment_extra
+from ._vocabulary import (corrected_claims, disjunction_forms, enumerated_items, listed_alternatives,
+                          vocabulary_index)
 
 # Words allowed between the two words of a reversed two-word name ("diving off a cliff").
 _REVERSE_FILL = SKIP | frozenset({"off", "from", "of", "in", "on", "into", "at", "with", "for"})
@@ -375,8 +376,11 @@ class CategoryLabel(LabelType):
         if found:
             gold = [(j, end) for j, end, _, _ in found]
             corrections = [] if spec.get("vocabulary") else corrected_claims(doc, gold)
-            verdict = check(doc, gold, _rivals(doc, spec, thr, gold), profile.require_commitment, corrections,
-                            events=False)
+            listed = [] if spec.get("vocabulary") or not profile.require_commitment else enumerated_items(doc, gold)
+            verdict = Commitment(False, "competing_value", listed[0],     # the whole list as its clause
+                                 (min(gold[0][0], listed[0][0]), max(gold[0][1], listed[-1][1]))) if listed \
+                else check(doc, gold, _rivals(doc, spec, thr, gold), profile.require_commitment, corrections,
+                           events=False)
             j, end = verdict.mention if verdict.mention in gold else gold[0]
             sim, var = next((m[2], m[3]) for m in found if m[0] == j)
             s, e = doc.span(j, end)

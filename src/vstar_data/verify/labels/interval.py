@@ -3,7 +3,8 @@
 Stated intervals are read from ranges ("from 12.4s to 18.9 s", "between 0:12 and 0:19",
 "12.4-18.9 seconds", "12.4 to 18.9 seconds", "from 1:02.5 to 1:10"), from start/end cues that
 may span sentences ("starting at 12 seconds and ending at 19", "It starts at 12 s. It ends at
-19 s.") and from a start plus a duration ("starts at 12 s and lasts 7 seconds"). Clock times
+19 s.", end first: "It is over by 19 s. It started at 12 s.", "At 19 s it finishes; it had begun
+at 12 s.") and from a start plus a duration ("starts at 12 s and lasts 7 seconds"). Clock times
 (m:ss, h:mm:ss) and minute/hour/millisecond units are converted to seconds; a unit given once
 ("12.4-18.9 seconds") applies to both ends; bare numbers are read as seconds. Numbers that
 belong to another noun ("3 people") never form an interval. Negated statements are skipped.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .analysis import FUNCTION, NUM, WORD, Doc, analyze, negated, stem
+from .analysis import FUNCTION, NUM, SOFT, WORD, Doc, analyze, negated, stem
 from ._commitment import check, commitment_extra
 from ..metrics import Metric
 from .base import LabelResult, LabelType, Profile, ScoreContext
@@ -25,6 +26,14 @@ _START_CUES = frozenset(stem(w) for w in ("start", "starts", "begins", "beginnin
                                           "onset", "commences", "[", "(", "going"))
 _END_CUES = frozenset(stem(w) for w in ("end", "ends", "finishes", "stops", "concludes", "until", "till",
                                         "through", "ending"))
+# an interval stated end first, each end in its own clause ("The action is over by 30.4 s. It started
+# at 24.3 s.", "At 30.4 s the action finishes; it had begun at 24.3 s."): wider cues, before or after
+# the time, read only there
+_END_FIRST = _END_CUES | frozenset(stem(w) for w in ("over", "done", "finished", "finish", "wraps", "wrapped",
+                                                     "complete", "completed", "ended", "stopped", "halts",
+                                                     "ceases", "ceased"))
+_START_AFTER_END = _START_CUES | frozenset(stem(w) for w in ("begun", "started", "starting", "commenced",
+                                                             "way", "kicks", "kicked", "opens", "opened"))
 _DURATION_CUES = frozenset({"lasting", "lasts", "lasted", "last", "for", "duration", "spanning", "spans"})
 _BETWEEN_OK = _RANGE | _END_CUES | frozenset({"and", ",", "at", "around", "about", "approximately", "roughly",
                                               "the", "mark", "by", "up", "s", "continuing", "then", "ending",
@@ -87,6 +96,34 @@ def _cue_before(doc: Doc, t: _Time, cues: frozenset[str], reach: int = 3) -> boo
     return False
 
 
+def _cue_after(doc: Doc, t: _Time, cues: frozenset[str], reach: int = 3) -> bool:
+    """Is one of `cues` among the `reach` content words after the time, in its clause ("at 30.4 s
+    the action finishes", "11.5 s is where it ends")?"""
+    words = 0
+    for k in range(t.i1, len(doc.lows)):
+        if doc.kinds[k] == NUM or (doc.kinds[k] != WORD and doc.lows[k] in SOFT and doc.lows[k] != ","):
+            return False
+        if doc.kinds[k] != WORD:
+            continue
+        if doc.stems[k] in cues:
+            return True
+        if doc.lows[k] not in FUNCTION:
+            words += 1
+            if words == reach:
+                return False
+    return False
+
+
+def _stated_end(doc: Doc, t: _Time) -> bool:
+    return _cue_before(doc, t, _END_FIRST) or (_cue_after(doc, t, _END_FIRST)
+                                                and not _cue_before(doc, t, _START_CUES))
+
+
+def _stated_start(doc: Doc, t: _Time) -> bool:
+    return (_cue_before(doc, t, _START_AFTER_END) or _cue_after(doc, t, _START_AFTER_END)) \
+        and not _cue_before(doc, t, _END_FIRST)
+
+
 def stated_intervals(doc: Doc) -> list[tuple[float, float, int, int, int]]:
     """(start s, end s, first token, last token + 1, kind) for each interval the text states."""
     cached = doc.cache.get("intervals")
@@ -125,12 +162,12 @@ def stated_intervals(doc: Doc) -> list[tuple[float, float, int, int, int]]:
                     out.append((s, e, a.i0, b.i1, 1))
                 break
     for x, a in enumerate(times):                             # stated end first: "ends at 18.9 s, having started at 12.4 s"
-        if a.owned or not _cue_before(doc, a, _END_CUES):
+        if a.owned or not _stated_end(doc, a):
             continue
         for b in times[x + 1:x + 3]:
             if b.i0 - a.i1 > 40 or b.owned:
                 break
-            if _cue_before(doc, b, _START_CUES) and not _cue_before(doc, b, _END_CUES):
+            if _stated_start(doc, b):
                 unit = a.factor or b.factor
                 s, e = b.seconds(unit), a.seconds(unit)
                 if e >= s:

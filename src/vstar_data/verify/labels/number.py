@@ -148,6 +148,47 @@ def _zero_counts(doc: Doc) -> list[Number]:
     return out
 
 
+# negations that say "zero" with a determiner: "not a single push-up", "doesn't do any reps",
+# "not one jump", "never manages a single pull-up"
+_ZERO_DETERMINERS = frozenset({"single", "any", "one"})
+_ZERO_NEG = frozenset({"not", "never", "nt", "without", "cannot", "cant", "isnt", "arent", "wasnt", "werent",
+                       "dont", "doesnt", "didnt", "couldnt", "wont", "hasnt", "havent", "hadnt"})
+
+
+def _negated_zeros(doc: Doc) -> list[Number]:
+    """Zero counts said as a negation and a determiner before the thing counted. The Number spans
+    from the negation to the determiner, so the negation is part of the value, not of its clause.
+    The determiner must be followed by a content word (its noun): "not a single one is missed"
+    counts no thing."""
+    lows, kinds = doc.lows, doc.kinds
+    out: list[Number] = []
+    for j, low in enumerate(lows):
+        if low not in _ZERO_DETERMINERS or kinds[j] != WORD:
+            continue
+        k = doc.next_word(j + 1)
+        if k < 0 or kinds[k] != WORD or lows[k] in FUNCTION or lows[k] == "one":
+            continue
+        back = j - 1
+        if low == "single":                      # "a single"
+            if back < 0 or lows[back] != "a":
+                continue
+            back -= 1
+        elif low == "one" and back >= 0 and lows[back] == "no":
+            continue                             # "no one" is a person (nobody), see _zero_counts
+        e = j + 1
+        while e < len(lows) and not (kinds[e] == PUNCT and lows[e] in HARD):
+            e += 1
+        if any(w in ("until", "till") for w in lows[j + 1:e]):
+            continue                             # "doesn't do any until the end, when he does three"
+        for m in range(back, max(-1, back - 3), -1):
+            if kinds[m] != WORD:
+                break
+            if lows[m] in _ZERO_NEG:
+                out.append(Number(0.0, m, j + 1))
+                break
+    return out
+
+
 class NumberLabel(LabelType):
     """A number with a tolerance (`rel_tol` or `abs_tol`, else the profile's) and an optional unit."""
 
@@ -243,8 +284,13 @@ class NumberLabel(LabelType):
             return own is not None and own not in key.units and stem(own) not in key.stems \
                 and own not in _NEUTRAL_UNITS and own not in UNITS
 
-        if key.head == "count" and not nums:
-            nums = _zero_counts(doc)
+        if key.head == "count":
+            zeros = _negated_zeros(doc)
+            if zeros:                               # "not one push-up": zero, not a negated one
+                nums = sorted([n for n in nums if not any(z.i0 <= n.i0 < z.i1 for z in zeros)] + zeros,
+                              key=lambda n: n.i0)
+            if not nums:
+                nums = _zero_counts(doc)
 
         def follow(n: Number) -> None:
             """Also take the value offered as an alternative ("3.2 or 3.4", "10 to 12") or as a
