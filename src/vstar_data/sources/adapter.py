@@ -6,11 +6,12 @@ directory, and the found / missing / skipped counts printed in the summary.
 """
 from __future__ import annotations
 
+import copy
 import importlib.util
 import sys
 from abc import ABC, abstractmethod
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, Iterator
 
@@ -105,13 +106,20 @@ class Adapter(ABC):
     def label_vocabulary(self) -> dict[str, list[str]]:
         """Category label name -> every class of this source, for top-1 evaluation (an answer that
         names another class of the vocabulary is wrong). Default: the classes the annotation files
-        hold, over all splits; override when the source ships its class list (Kinetics)."""
+        hold, over all splits; override when the source ships its class list (Kinetics). Reading
+        the files again leaves `stats` as it was: what `read` notes (clipped ends, ...) is counted
+        once, by `samples()`."""
         classes: dict[str, set[str]] = {}
-        for item in self.read(self.annotations):
-            if isinstance(item, Sample):
-                for spec in item.labels:
-                    if isinstance(spec, dict) and spec.get("type") == "category" and isinstance(spec.get("value"), str):
-                        classes.setdefault(spec["name"], set()).add(spec["value"])
+        before = copy.deepcopy(self.stats)
+        try:
+            for item in self.read(self.annotations):
+                if isinstance(item, Sample):
+                    for spec in item.labels:
+                        if isinstance(spec, dict) and spec.get("type") == "category" and isinstance(spec.get("value"), str):
+                            classes.setdefault(spec["name"], set()).add(spec["value"])
+        finally:   # in place: callers may hold this stats object
+            for f in fields(self.stats):
+                setattr(self.stats, f.name, getattr(before, f.name))
         return {name: sorted(values) for name, values in classes.items()}
 
     def skip(self, skip: SkipRecord) -> None:
