@@ -56,9 +56,13 @@ def _compare(run_a: Path, run_b: Path, out: Optional[Path]) -> None:
     from ..cycle.compare import compare_runs
 
     cmp = compare_runs(run_a, run_b, out)
-    table = Table("cycle", *[f"{r['name']} {h}" for r in cmp.runs for h in ("acc. after", "yield", "reward", "s")],
-                  title="two runs side by side (acc. = held-out accuracy of the model trained in the cycle)",
-                  title_justify="left")
+    letters = "AB"
+    for letter, r in zip(letters, cmp.runs):
+        console().print(f"{letter}: {r['path']} ({r['method']}, {r['seconds']} s in cycles)", markup=False,
+                        highlight=False)
+    table = Table("cycle", *[f"{x} {h}" for x in letters for h in ("acc.", "yield", "reward", "s")],
+                  title="two runs side by side (acc. = held-out accuracy of the model trained in the cycle; "
+                  "reward = GRPO mean reward / groups rewarded)", title_justify="left")
     for row in cmp.rows:
         table.add_row(str(row["cycle"]), *[c[k] for c in row["cells"] for k in ("after", "yield", "reward", "seconds")])
     table.add_row("final", *[x for r in cmp.runs for x in (r["final"], "", "", "")])

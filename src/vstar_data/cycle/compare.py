@@ -48,7 +48,7 @@ def _cell(s: dict[str, Any] | None) -> dict[str, str]:
     return {"before": _pct(accuracy_of(s.get("eval_generator"))), "after": _pct(accuracy_of(s.get("eval"))),
             "yield": _pct(int(s.get("generated") or 0) / n),
             "reward": "-" if not reward or reward.get("mean") is None else
-            f"{reward['mean']:.3f} / {reward.get('groups_with_reward')} of {reward.get('groups')}",
+            f"{reward['mean']:.3f} ({reward.get('groups_with_reward')}/{reward.get('groups')})",
             "seconds": f"{float(s.get('seconds') or 0):.0f}"}
 
 
