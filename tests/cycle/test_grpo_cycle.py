@@ -4,7 +4,6 @@ cycle 1 generates with cycle 0's GRPO checkpoint; the settings are checked befor
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -24,13 +23,58 @@ def _config(tmp: Path, kinetics_dir: Path, videos_dir: Path, model: Path, **trai
            "model": {"pretrained": str(model)},
            "backend": {"name": "transformers", "batch_size": 4, "max_new_tokens": 6, "temperature": 0.0},
            "frames": {"num_frames": 2, "size": 32},
-           "training": {"method": "grpo", "max_steps": 1, "global_batch_size": 4, "per_device_batch_size": 4,
+           "training": {"method": "grpo", "max_steps": 1, "global_batch_size": 4, "per_device_batch_size": 2,
                         "dataloader_workers": 0, "learning_rate": 5e-3, "warmup_ratio": 0.0, "cache_rows": 16,
-                        "grpo": {"num_generations": 2, "max_completion_length": 6}, **training},
+                        "grpo": {"num_generations": 2, "max_completion_length": 6, "beta": 0.1}, **training},
            "cycles": {"max": 2, "plateau_metric": "yield", "min_delta": None}}
     path = tmp / "run.yaml"
     path.write_text(yaml.safe_dump(cfg), "utf-8")
     return path
+
+
+def _watch_videos(monkeypatch) -> list[bool]:
+    """Check every forward pass of the GRPO trainers (policy with grad, reference without): each
+    sequence's video tensors are exactly those of its own prompt row (found by its pixels: the
+    clips differ), whose prompt the sequence starts with, with one video token per merged patch.
+    TRL shuffles a generation batch and splits it over accumulation steps; alignment must survive."""
+    import torch
+
+    from vstar_data.training import grpo
+
+    seen: list[bool] = []
+    real = grpo.setup
+
+    def setup(*args, **kwargs):
+        run, tally = real(*args, **kwargs)
+        trainer = run.trainer
+        encoded = [trainer.encode_row(i) for i in range(len(trainer.video_rows))]
+        merge = trainer.processing_class.video_processor.merge_size ** 2
+        pad = trainer.processing_class.tokenizer.pad_token_id
+
+        def hook(module, args, kw):
+            ids, grid, pix = kw["input_ids"], kw.get("video_grid_thw"), kw.get("pixel_values_videos")
+            if grid is None or ids.shape[1] == 1:
+                return
+            offset = 0
+            for b in range(ids.shape[0]):
+                n = int(grid[b].prod())
+                row = next(e for e in encoded if torch.equal(e["pixel_values_videos"], pix[offset:offset + n]))
+                prompt = row["input_ids"][0].tolist()
+                tokens = [t for t in ids[b].tolist()]
+                start = next(k for k, t in enumerate(tokens) if t != pad)
+                assert tokens[start:start + len(prompt)] == prompt
+                assert int((ids[b] == trainer.video_token_id).sum()) == n // merge
+                offset += n
+            assert offset == pix.shape[0]
+            seen.append(torch.is_grad_enabled())
+
+        trainer.model.register_forward_pre_hook(hook, with_kwargs=True)
+        if trainer.ref_model is not None:
+            trainer.ref_model.register_forward_pre_hook(hook, with_kwargs=True)
+        return run, tally
+
+    monkeypatch.setattr(grpo, "setup", setup)
+    return seen
 
 
 @pytest.mark.slow
@@ -54,9 +98,9 @@ def test_grpo_build_two_cycles_on_the_fixture_clips(tmp_path, kinetics_dir, vide
         return shaped
 
     monkeypatch.setattr(rewards, "trl_reward", reward)
+    seen = _watch_videos(monkeypatch)
     rc = load_run_config(_config(tmp_path, kinetics_dir, videos_dir, model))
-    t0 = time.perf_counter()
-    stats = CycleRunner(rc, echo=lambda m: print(f"{time.perf_counter() - t0:.1f}s", m)).run()
+    stats = CycleRunner(rc, echo=lambda m: None).run()
 
     assert [s["cycle"] for s in stats] == [0, 1]
     assert stats[0]["model"] == str(model) and stats[1]["model"] == stats[0]["checkpoint"]
@@ -86,6 +130,7 @@ def test_grpo_build_two_cycles_on_the_fixture_clips(tmp_path, kinetics_dir, vide
     before, after = load_file(str(model / "model.safetensors")), load_file(str(Path(stats[0]["checkpoint"],
                                                                                       "model.safetensors")))
     assert any(not torch.equal(before[k], after[k]) for k in before if k in after)
+    assert True in seen and False in seen       # the policy's loss pass and the reference pass (beta > 0)
     prompts = json.loads((rc.run_dir / "cycle-0" / "grpo_prompts.json").read_text())
     assert len(prompts) == 3 and all(p["conversations"][0]["value"].startswith("<video>") for p in prompts)
 
