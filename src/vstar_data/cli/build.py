@@ -25,11 +25,22 @@ def _print_stats(stats: list[dict]) -> None:
     def pct(ev: dict | None) -> str:
         return "-" if not ev or ev.get("accuracy") is None else f"{ev['accuracy']:.0%}"
 
+    grpo = any(isinstance(s.get("reward"), dict) for s in stats)   # training.method grpo
+    if grpo:
+        table.add_column("reward (groups)")
+
+    def reward(s: dict) -> list[str]:
+        r = s.get("reward") if isinstance(s.get("reward"), dict) else None
+        if not grpo:
+            return []
+        return ["-" if not r or r.get("mean") is None else
+                f"{r['mean']:.3f} ({r.get('groups_with_reward')}/{r.get('groups')})"]
+
     for s in stats:
         table.add_row(str(s["cycle"]), str(s["samples"]), str(s["generated"]), str(s["rationalized"]),
                       str(s["rejected"]), str(s["skipped"]),
                       "-" if s.get("train_loss") is None else f"{s['train_loss']:.3f}",
-                      pct(s.get("eval_generator")), pct(s.get("eval")), f"{s.get('seconds', 0):.0f}")
+                      pct(s.get("eval_generator")), pct(s.get("eval")), f"{s.get('seconds', 0):.0f}", *reward(s))
     console().print(table)
 
 
