@@ -44,20 +44,15 @@ class GrpoSettings:
 
     def __post_init__(self) -> None:
         p = []
-        for name in ("num_generations", "max_completion_length"):
+        for name, least in (("num_generations", 2), ("max_completion_length", 1)):  # a group compares >= 2
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < (2 if name == "num_generations" else 1):
-                p.append(f"{name} must be an integer >= {2 if name == 'num_generations' else 1} "
-                         f"(a group needs 2 completions to compare), got {v!r}" if name == "num_generations"
-                         else f"{name} must be an integer >= 1, got {v!r}")
-        for name, lo, hi in (("beta", 0.0, None), ("temperature", 0.0, None), ("format_weight", 0.0, 1.0)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < least:
+                p.append(f"{name} must be an integer >= {least}, got {v!r}")
+        for name, ok, want in (("beta", lambda v: v >= 0, ">= 0"), ("temperature", lambda v: v > 0, "> 0"),
+                               ("format_weight", lambda v: 0 <= v <= 1, "in [0, 1]")):
             v = getattr(self, name)
-            bad = isinstance(v, bool) or not isinstance(v, (int, float)) or v < lo or (hi is not None and v > hi)
-            if name == "temperature" and not bad and v == 0:
-                bad = True
-            if bad:
-                rng = f"in [{lo:g}, {hi:g}]" if hi is not None else ("> 0" if name == "temperature" else f">= {lo:g}")
-                p.append(f"{name} must be a number {rng}, got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not ok(v):
+                p.append(f"{name} must be a number {want}, got {v!r}")
         if p:
             raise ConfigError("invalid training.grpo settings", problems=p)
 
