@@ -94,14 +94,14 @@ def test_unknown_and_plugin_label_types(clean_registries):
 def test_verl_and_easyr1_signatures():
     gt = json.dumps([DIVE])
     assert verl_compute_score("vstar/finediving", "The dive score is 79.", gt) == \
-        {"score": 0.75, "acc": 1.0, "applicable": 1.0}   # within abs_tol 2: accepted
+        {"score": 0.75, "acc": 1.0, "format": 0.0, "applicable": 1.0}   # within abs_tol 2: accepted
     assert verl_compute_score("vstar", "The dive score is 80.", gt, extra_info={"index": 3}) == \
-        {"score": 1.0, "acc": 1.0, "applicable": 1.0}
-    assert verl_compute_score("vstar", "x", "[]") == {"score": 0.0, "acc": 0.0, "applicable": 0.0}
+        {"score": 1.0, "acc": 1.0, "format": 0.0, "applicable": 1.0}
+    assert verl_compute_score("vstar", "x", "[]") == {"score": 0.0, "acc": 0.0, "format": 0.0, "applicable": 0.0}
     out = easyr1_compute_score([{"response": "The dive score is 77.", "response_length": 6, "ground_truth": gt},
                                 {"response": "It happens from 12 s to 16 s.", "ground_truth": json.dumps([SEG])}])
-    assert out == [{"overall": 0.25, "accuracy": 0.25, "accepted": 0.0},
-                   {"overall": pytest.approx(0.4), "accuracy": pytest.approx(0.4), "accepted": 0.0}]
+    assert out == [{"overall": 0.25, "format": 0.0, "accuracy": 0.25, "accepted": 0.0},
+                   {"overall": pytest.approx(0.4), "format": 0.0, "accuracy": pytest.approx(0.4), "accepted": 0.0}]
 
 
 @pytest.mark.parametrize("labels", [

@@ -25,11 +25,22 @@ def _print_stats(stats: list[dict]) -> None:
     def pct(ev: dict | None) -> str:
         return "-" if not ev or ev.get("accuracy") is None else f"{ev['accuracy']:.0%}"
 
+    grpo = any(isinstance(s.get("reward"), dict) for s in stats)   # training.method grpo
+    if grpo:
+        table.add_column("reward (groups)")
+
+    def reward(s: dict) -> list[str]:
+        r = s.get("reward") if isinstance(s.get("reward"), dict) else None
+        if not grpo:
+            return []
+        return ["-" if not r or r.get("mean") is None else
+                f"{r['mean']:.3f} ({r.get('groups_with_reward')}/{r.get('groups')})"]
+
     for s in stats:
         table.add_row(str(s["cycle"]), str(s["samples"]), str(s["generated"]), str(s["rationalized"]),
                       str(s["rejected"]), str(s["skipped"]),
                       "-" if s.get("train_loss") is None else f"{s['train_loss']:.3f}",
-                      pct(s.get("eval_generator")), pct(s.get("eval")), f"{s.get('seconds', 0):.0f}")
+                      pct(s.get("eval_generator")), pct(s.get("eval")), f"{s.get('seconds', 0):.0f}", *reward(s))
     console().print(table)
 
 
@@ -157,6 +168,7 @@ def demo_cmd(
     clips: int = typer.Option(512, "--clips", min=8, help="Clips in the world (a quarter held out)."),
     seed: int = typer.Option(0, help="Seed of the world, the models and training."),
     ablation: bool = typer.Option(False, "--ablation", help="Also run without label rationalization (the paper's ablation) and compare."),
+    method: str = typer.Option("sft", "--method", help="sft (the paper: each cycle fine-tunes on its accepted rows, into OUT/run) or grpo (each cycle's model trained by GRPO on all its prompts with the verifier as reward, into OUT/run-grpo; compare with `vstar-data report OUT/run OUT/run-grpo`)."),
 ) -> None:
     """Run the whole Video-STaR loop on CPU in a few minutes: a procedural world of moving shapes,
     a tiny warm-start model that never names the motion direction unaided and explains a given
@@ -165,19 +177,19 @@ def demo_cmd(
     Prints the per-cycle table; writes stats.json, yield_per_cycle.png, checkpoints, the store
     with its card and report.html. Same seed, same numbers (one torch thread, deterministic).
     """
-    from ..cycle.demo import run_demo
+    from ..cycle.demo import demo_run_dir, run_demo
 
     from ..dataset.stats import read_stats
 
     from ..cycle.layout import RunLayout
 
-    run = RunLayout(Path(out) / "run")
-    stats = run_demo(out, cycles=cycles, clips=clips, seed=seed, echo=_echo)
+    run = RunLayout(demo_run_dir(Path(out), method=method))
+    stats = run_demo(out, cycles=cycles, clips=clips, seed=seed, method=method, echo=_echo)
     _print_stats(stats)
     _print_final(read_stats(run.stats)[1])
     report = write_report(run.root)
     if ablation:
-        plain = run_demo(out, cycles=cycles, clips=clips, seed=seed, rationalize=False, echo=_echo)
+        plain = run_demo(out, cycles=cycles, clips=clips, seed=seed, rationalize=False, method=method, echo=_echo)
         _echo("without label rationalization:")
         _print_stats(plain)
         first, last = (stats[0].get("eval_generator") or {}), (stats[-1].get("eval") or {})
@@ -185,7 +197,7 @@ def demo_cmd(
         _echo(f"held-out accuracy, cycle-0 model -> last model: with rationalization "
               f"{first.get('accuracy', 0):.0%} -> {last.get('accuracy', 0):.0%}; without "
               f"{pfirst.get('accuracy', 0):.0%} -> {plast.get('accuracy', 0):.0%}")
-        write_report(Path(out) / "run-no-rationalization")
+        write_report(demo_run_dir(Path(out), rationalize=False, method=method))
     _echo(f"stats: {run.stats}; plot: {run.plot}; store: {run.root / 'vstar-1m'} (load_dataset from its parent "
           "folder)")
     _echo(f"report: {report} (open it in a browser: plots, sample rows with their frames, the store's tags)")

@@ -137,6 +137,7 @@ def export_cmd(
     num_frames: int = typer.Option(8, "--num-frames", help="trl / grpo: frames sampled per clip (written once per clip)."),
     frame_size: Optional[int] = typer.Option(None, "--frame-size", help="trl / grpo: short side of the written frames in pixels (default: as decoded)."),
     task_name: Optional[str] = typer.Option(None, "--task-name", help="lmms-eval: the task name (default vstar_<split>)."),
+    answer_format: str = typer.Option("plain", "--answer-format", help="grpo: plain (the question as asked) or think (the prompt asks for <think>...</think> <answer>...</answer>; the rewards score the <answer> part)."),
 ) -> None:
     """Write training or evaluation files from a published dataset folder, in a consumer's own format.
 
@@ -146,7 +147,7 @@ def export_cmd(
 
     report = export(dataset_dir, out, fmt, config=config, splits=split or None,
                     exclude_rationalized=exclude_rationalized, video_root=video_root, num_frames=num_frames,
-                    frame_size=frame_size, task_name=task_name)
+                    frame_size=frame_size, task_name=task_name, answer_format=answer_format)
     console().print(report.summary(), markup=False, highlight=False)
 
 

@@ -6,6 +6,11 @@ own words only for some colours: see adapters/_shapes_warmstart.py), writes a ru
 runs `build` on it: cycle 0 answers almost never contain the direction, label rationalization
 supplies rows for part of the clips, and each cycle's model answers more clips unaided, so the
 next cycle trains on more rows. Nothing in the pipeline knows the world: it is one more adapter.
+
+`method="grpo"` runs the same world, warm-start model and cycles with `training.method: grpo`
+(each cycle's model trained by GRPO on all the cycle's prompts with the verifier as the reward,
+same steps, learning rate and batch of sequences as SFT) into OUT/run-grpo, beside OUT/run, so
+`vstar-data report OUT/run OUT/run-grpo` compares the two.
 """
 from __future__ import annotations
 
@@ -15,16 +20,31 @@ from typing import Any, Callable
 import yaml
 
 from ..config import load_run_config
+from ..errors import ConfigError
 from .runner import CycleRunner
 
 
 DEMO_TORCH_THREADS = 1
+METHODS = ("sft", "grpo")
+# GRPO's group: 4 sampled answers per prompt at temperature 1, as long as generation's answers.
+DEMO_GRPO = {"num_generations": 4, "max_completion_length": 24, "temperature": 1.0}
+
+
+def demo_run_dir(out: Path, *, rationalize: bool = True, method: str = "sft") -> Path:
+    """OUT/run (SFT), OUT/run-grpo; `-no-rationalization` for the ablation."""
+    name = "run" + ("-grpo" if method == "grpo" else "")
+    return out / (name if rationalize else f"{name}-no-rationalization")
 
 
 def demo_config(world: Path, model: Path, out: Path, *, cycles: int, seed: int, rationalize: bool,
-                train_steps: int) -> dict[str, Any]:
+                train_steps: int, method: str = "sft") -> dict[str, Any]:
     """The demo's run config (written to the run dir, so `build --config` can re-run it)."""
     shapes = {"adapter": "shapes", "annotations": str(world), "videos": str(world / "videos")}
+    training = {"max_steps": train_steps, "learning_rate": 1e-3, "warmup_ratio": 0.05,
+                "global_batch_size": 32, "per_device_batch_size": 32, "freeze_vision": False,
+                "dataloader_workers": 0, "cache_rows": 100_000, "logging_steps": 50}
+    if method == "grpo":
+        training.update(method="grpo", grpo=dict(DEMO_GRPO))
     return {
         "run_dir": str(out), "seed": seed,
         # one torch thread everywhere: the same numbers on any machine, and on a busy 2-core machine
@@ -36,21 +56,21 @@ def demo_config(world: Path, model: Path, out: Path, *, cycles: int, seed: int, 
                     "decode_workers": 1},
         "frames": {"num_frames": 8, "size": None},
         "verifier": {"profile": "default"}, "rationalize": rationalize,
-        "training": {"max_steps": train_steps, "learning_rate": 1e-3, "warmup_ratio": 0.05,
-                     "global_batch_size": 32, "per_device_batch_size": 32, "freeze_vision": False,
-                     "dataloader_workers": 0, "cache_rows": 100_000, "logging_steps": 50},
+        "training": training,
         "store": {"path": str(out / "vstar-1m"), "final_exclude_rationalized": True},  # the paper's final step
         "cycles": {"max": cycles, "plateau_metric": "accuracy", "min_delta": None},  # show every cycle
     }
 
 
 def run_demo(out: str | Path, *, cycles: int = 3, clips: int = 512, seed: int = 0, rationalize: bool = True,
-             train_steps: int = 300, warm_start_steps: int = 300,
+             train_steps: int = 300, warm_start_steps: int = 300, method: str = "sft",
              echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Render the world, build the warm-start model, run the cycles; returns stats.json's list.
     (`train_steps` / `warm_start_steps`: fewer make a quick, smaller demo, as the tests run.)"""
     from ..adapters.shapes import ShapesAdapter, render_world
 
+    if method not in METHODS:
+        raise ConfigError(f"--method must be one of {', '.join(METHODS)}, got {method!r}", key="method")
     out = Path(out).resolve()
     world = out / "world"
     if not (world / "annotations.csv").exists():
@@ -60,9 +80,9 @@ def run_demo(out: str | Path, *, cycles: int = 3, clips: int = 512, seed: int = 
     if not (model / "train_done.json").exists():
         echo(f"training the warm-start model (colour, shape, restating a hint) -> {model}")
         ShapesAdapter.warm_start(model, seed=seed, steps=warm_start_steps)
-    run_dir = out / ("run" if rationalize else "run-no-rationalization")
+    run_dir = demo_run_dir(out, rationalize=rationalize, method=method)
     config = run_dir.parent / f"{run_dir.name}.yaml"
     config.write_text(yaml.safe_dump(demo_config(world, model, run_dir, cycles=cycles, seed=seed,
-                                                 rationalize=rationalize, train_steps=train_steps),
+                                                 rationalize=rationalize, train_steps=train_steps, method=method),
                                      sort_keys=False), "utf-8")
     return CycleRunner(load_run_config(config), echo=echo).run()

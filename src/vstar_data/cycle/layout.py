@@ -6,6 +6,7 @@
         generate/NN-<adapter>/        generation runs (attempts/, skipped/, retired/, chunks/, run.json)
         eval-initial/ eval/           held-out generation runs, eval-initial.json / eval.json markers
         published.json  train.json  mix.json  checkpoint/  stats.json (the cycle's finished marker)
+        grpo_prompts.json             training.method grpo: every sample's prompt + labels
 
 The runner, the final release and the report all ask this object for paths, and it asks
 generation/attempts.py (the one rule) which files of a generation run hold attempt rows.
@@ -67,6 +68,10 @@ class RunLayout:
     def mix_record(stage: Path) -> Path:
         """What `training.mix` added to train.json (rows per source, short, skipped)."""
         return stage / "mix.json"
+
+    @staticmethod
+    def grpo_prompts(stage: Path) -> Path:
+        return stage / "grpo_prompts.json"
 
     @staticmethod
     def checkpoint(stage: Path) -> Path:

@@ -9,6 +9,12 @@ general instruction rows (training/mix.py), recorded per source in the stats ent
 Generation and evaluation run on the configured engine through the ENGINES registry; where every
 file lives is cycle/layout.py's `RunLayout`.
 
+With `training.method: grpo` each cycle trains with GRPO (training/grpo.py) instead: on every
+sample's prompt of the cycle (accepted or not: the verifier's reward does the selecting), from the
+model that generated the cycle (cycle 0: `model.initial`), so cycle N+1 generates with a policy
+improved on cycle N's prompts; the cycle still publishes its verified rows as cycle-N, and the
+final release stays the paper's SFT on direct answers from the pre-trained checkpoint.
+
 Every step leaves a marker in run_dir/cycle-N/ (and run_dir/final/), so killing the process at any
 point and running the same command again continues where it stopped: generation resumes chunk by
 chunk, a published tag is not published twice, a finished training is not repeated.
@@ -172,9 +178,18 @@ class CycleRunner:
         _write_json(marker, info)
         return info
 
+    @property
+    def method(self) -> str:
+        """`training.method`: sft (the paper) or grpo."""
+        return str(self.rc.training.get("method") or "sft")
+
     def train(self, cycle: int) -> dict[str, Any]:
-        """Instruction-tune the PRE-TRAINED checkpoint on this cycle's accepted rows (+ the mix)."""
+        """SFT: instruction-tune the PRE-TRAINED checkpoint on this cycle's accepted rows (+ the
+        mix). GRPO: train the model that generated this cycle on every sample's prompt, rewarded by
+        the verifier."""
         stage = self.layout.cycle(cycle)
+        if self.method == "grpo":
+            return self.train_grpo(cycle)
         result = self.train_on(self._training_rows(cycle), self.layout.checkpoint(stage), f"cycle {cycle}")
         return {**result, **self.mix_stats(stage)}
 
@@ -183,6 +198,17 @@ class CycleRunner:
         record = self.layout.mix_record(stage)
         return _read_json(record) if record.exists() else {}
 
+    def _settings(self) -> dict[str, Any]:
+        """TrainConfig fields from `training:` (`method`, `grpo` and `mix` taken out: the mix is
+        already in the rows, training_rows), run defaults filled."""
+        settings = {k: v for k, v in self.rc.training.items() if k not in ("method", "grpo", MIX_KEY)}
+        settings.setdefault("seed", self.rc.seed)
+        settings.setdefault("num_frames", self.rc.frames["num_frames"])
+        settings.setdefault("frame_size", self.rc.frames.get("size"))
+        if (self.rc.reproducibility or {}).get("torch_threads"):
+            settings.setdefault("torch_threads", self.rc.reproducibility["torch_threads"])
+        return settings
+
     def train_on(self, data: Path, output_dir: Path, what: str) -> dict[str, Any]:
         """Train from the pre-trained checkpoint on the LLaVA rows in `data` into `output_dir`."""
         from ..training.recipe import TrainConfig, train
@@ -190,17 +216,62 @@ class CycleRunner:
         if not json.loads(data.read_text("utf-8")):
             log.warning("%s has no rows: nothing to train on; %s stays the model", what, self.rc.pretrained)
             return {"checkpoint": self.rc.pretrained, "train_loss": None, "steps": 0, "samples_per_s": None}
-        settings = dict(self.rc.training)
-        settings.pop(MIX_KEY, None)            # already in `data` (training_rows)
-        settings.setdefault("seed", self.rc.seed)
-        settings.setdefault("num_frames", self.rc.frames["num_frames"])
-        settings.setdefault("frame_size", self.rc.frames.get("size"))
-        if (self.rc.reproducibility or {}).get("torch_threads"):
-            settings.setdefault("torch_threads", self.rc.reproducibility["torch_threads"])
         result = train(TrainConfig(model=self.rc.pretrained, data=str(data), videos="/",
-                                   output_dir=str(output_dir), **settings))
+                                   output_dir=str(output_dir), **self._settings()))
         return {"checkpoint": str(result.output_dir), "train_loss": result.train_loss,
                 "steps": result.steps, "samples_per_s": result.samples_per_s}
+
+    def train_grpo(self, cycle: int) -> dict[str, Any]:
+        """GRPO on this cycle's prompts from the model that generated it; the entry records the
+        reward (`{"mean", "groups_with_reward", "groups"}`). `training.mix` rows carry no labels
+        (nothing to reward): they are left out and counted in `mix_left_out`."""
+        from ..training.grpo import GrpoSettings, train_grpo
+        from ..training.recipe import TrainConfig
+
+        stage = self.layout.cycle(cycle)
+        start = next((s["model"] for s in self.stats if s["cycle"] == cycle), self.rc.initial)
+        prompts = self.grpo_prompts(cycle)
+        settings = self._settings()
+        entry: dict[str, Any] = {"method": "grpo", "trained_from": start,
+                                 "prompts": len(json.loads(prompts.read_text("utf-8")))}
+        mix = configured_mix(self.rc.training)
+        if mix:   # what SFT would have mixed into this cycle, per source
+            entry["mix_left_out"] = {m.name: m.wanted(entry["prompts"]) for m in mix}
+            self.echo(f"cycle {cycle}: training.mix left out under grpo (its rows carry no labels): "
+                      + ", ".join(f"{k} {v} rows" for k, v in entry["mix_left_out"].items()))
+        if not entry["prompts"]:
+            log.warning("cycle %d has no prompts: nothing to train on; %s stays the model", cycle, start)
+            return {**entry, "checkpoint": start, "train_loss": None, "steps": 0, "samples_per_s": None,
+                    "reward": None}
+        result = train_grpo(TrainConfig(model=start, data=str(prompts), videos="/",
+                                        output_dir=str(self.layout.checkpoint(stage)), **settings),
+                            GrpoSettings(**(self.rc.training.get("grpo") or {})), profile=self.rc.profile)
+        self.echo(f"cycle {cycle}: GRPO on {entry['prompts']} prompts, mean reward {result.reward.get('mean')}, "
+                  f"{result.reward.get('groups_with_reward')} of {result.reward.get('groups')} groups rewarded")
+        return {**entry, "checkpoint": str(result.output_dir), "train_loss": result.train_loss,
+                "steps": result.steps, "samples_per_s": result.samples_per_s, "reward": result.reward}
+
+    def grpo_prompts(self, cycle: int) -> Path:
+        """Every sample of this cycle's generation as a prompt row: its direct question (the user
+        turn the SFT rows open with), clip and labels; absolute video paths, sorted by id."""
+        stage = self.layout.cycle(cycle)
+        path = self.layout.grpo_prompts(stage)
+        if path.exists():
+            return path
+        gen_dir = self.layout.generate_dir(stage)
+        chosen: dict[str, tuple[dict[str, Any], Path]] = {}
+        for i, src in enumerate(self.rc.sources):
+            rows, _ = self.layout.read_rows(self.layout.source_dir(gen_dir, i, src.adapter))
+            root = Path(src.videos or ".").resolve()
+            for r in rows:
+                key = f"{r['source']}/{r['id']}"
+                if key not in chosen or (r.get("origin") == "generated" and chosen[key][0].get("origin") != "generated"):
+                    chosen[key] = (r, root)
+        items = [{"id": key, "video": str(root / r["video"]), "clip_start": r.get("clip_start"),
+                  "clip_end": r.get("clip_end"), "conversations": conversations(r["question"], "")[:1],
+                  "labels": r["labels"]} for key, (r, root) in sorted(chosen.items())]
+        _write_json(path, items)
+        return path
 
     def _training_rows(self, cycle: int) -> Path:
         """This cycle's training rows: exactly the rows its tag publishes (same winner rule), plus
@@ -274,6 +345,8 @@ class CycleRunner:
         from ..training.checks import checkpoint_problems, settings_problems
 
         problems = settings_problems(self.rc.training) + checkpoint_problems(self.rc.pretrained)
+        if self.method == "grpo" and self.rc.initial != self.rc.pretrained:   # GRPO's cycle 0 trains it
+            problems += checkpoint_problems(self.rc.initial, key="model/initial")
         if problems:
             raise ConfigError("the run config cannot train (checked before cycle 0)", file=self.rc.file,
                               problems=problems)
@@ -370,7 +443,8 @@ class CycleRunner:
         try:
             entry["publish"] = self.publish(cycle)
             published = f"published tag cycle-{cycle}" if entry["publish"].get("tag") else "no rows to publish"
-            self.echo(f"cycle {cycle}: {published}; training from {self.rc.pretrained}")
+            start = model if self.method == "grpo" else self.rc.pretrained
+            self.echo(f"cycle {cycle}: {published}; training ({self.method}) from {start}")
             entry.update(self.train(cycle))
             entry["eval"] = self.evaluate(cycle, entry["checkpoint"], "eval")
         finally:

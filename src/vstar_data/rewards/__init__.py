@@ -7,8 +7,10 @@ with a dataset from ``vstar-data export --format grpo``. See docs/rewards.md.
 from __future__ import annotations
 
 from ._inputs import completion_text, parse_labels
+from .answer_format import ANSWER_FORMATS, THINK_INSTRUCTION, prompt_with_format, split_answer
 from .frameworks import easyr1_compute_score, trl_reward, verl_compute_score
 from .scoring import label_reward, score_answer, score_many
 
 __all__ = ["trl_reward", "verl_compute_score", "easyr1_compute_score", "score_answer", "score_many",
-           "label_reward", "parse_labels", "completion_text"]
+           "label_reward", "parse_labels", "completion_text", "split_answer", "prompt_with_format",
+           "ANSWER_FORMATS", "THINK_INSTRUCTION"]

@@ -13,8 +13,10 @@ generated data can reward a policy:
 - any other type (plugins; `text`, `bbox`, ...): its LabelResult score when it lies in [0, 1],
   else pass/fail. A label type may set ``reward = "pass_fail"`` or ``"graded"`` to choose.
 
-A label whose type is not installed does not apply (None); a row's score is the mean over the
-labels that apply, None when none does.
+A label whose type is not installed does not apply (None); a row's accuracy is the mean over the
+labels that apply, None when none does. A completion in ``<think>..</think><answer>..</answer>``
+form is scored on its last `<answer>` block, and its score is ``(1 - format_weight) x accuracy +
+format_weight x format`` (answer_format.py; format_weight 0 by default: the score is the accuracy).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from ..registry import LABEL_TYPES
 from ..verify.labels.base import LabelResult
 from ..verify.verifier import Verifier, is_hint_echo
 from ._inputs import parse_labels
+from .answer_format import check_format_weight, combine, split_answer
 
 PASS_FAIL_TYPES = frozenset({"category", "choice", "boolean"})
 DEFAULT_NUMBER_SCALE = 2.0
@@ -63,14 +66,17 @@ def label_reward(spec: dict[str, Any], result: LabelResult, *, profile_rel_tol: 
 
 
 def score_answer(labels: Any, answer: Any, *, profile: str = "default",
-                 number_scale: float = DEFAULT_NUMBER_SCALE) -> dict[str, Any]:
-    """Verify `answer` against `labels` (any form `parse_labels` reads): ``{"score": mean graded
-    score or None, "accepted": every applicable label passed, "labels": [{name, type, score,
-    passed, reason}], "not_applicable": [types]}``."""
+                 number_scale: float = DEFAULT_NUMBER_SCALE, format_weight: float = 0.0) -> dict[str, Any]:
+    """Verify `answer` (its last `<answer>` block when it has one) against `labels` (any form
+    `parse_labels` reads): ``{"score": the reward or None, "accuracy": mean graded label score or
+    None, "format": 1.0 / 0.0, "accepted": every applicable label passed, "labels": [{name, type,
+    score, passed, reason}], "not_applicable": [types]}``."""
     from ._inputs import completion_text
 
+    weight = check_format_weight(format_weight)
     specs = parse_labels(labels)
-    text = completion_text(answer)
+    parts = split_answer(completion_text(answer))
+    text = parts.answer
     v = verifier(profile)
     per_label, skipped = [], []
     for spec in specs:
@@ -89,8 +95,9 @@ def score_answer(labels: Any, answer: Any, *, profile: str = "default",
                              number_scale=number_scale, mode=mode)
         per_label.append({"name": spec.get("name"), "type": kind, "score": value, "passed": bool(result.passed),
                           "reason": result.reason})
-    score = sum(p["score"] for p in per_label) / len(per_label) if per_label else None
-    return {"score": score, "accepted": bool(per_label) and all(p["passed"] for p in per_label),
+    accuracy = sum(p["score"] for p in per_label) / len(per_label) if per_label else None
+    return {"score": combine(accuracy, parts.format, weight), "accuracy": accuracy, "format": parts.format,
+            "accepted": bool(per_label) and all(p["passed"] for p in per_label),
             "labels": per_label, "not_applicable": skipped, "hint_echo": is_hint_echo(text)[1]}
 
 

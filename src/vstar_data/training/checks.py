@@ -19,26 +19,42 @@ from .recipe import TrainConfig
 # TrainConfig fields the cycle runner fills itself: a `training:` key may not set them.
 RUN_OWNED = {"model": "model.pretrained", "data": "the cycle's accepted rows",
              "output_dir": "run_dir/cycle-N/checkpoint", "videos": "each source's `videos`"}
+# `training:` keys that choose the method rather than set TrainConfig fields (training/grpo.py).
+METHOD_KEYS = ("method", "grpo")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
 PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json", "video_preprocessor_config.json")
 
 
 def settings_problems(settings: dict[str, Any], *, prefix: str = "training") -> list[str]:
     """Every unknown or run-owned key of `settings` (with a did-you-mean), the value checks
-    of TrainConfig itself (learning_rate > 0, known scheduler, ...) on the known ones, and those
-    of `mix` (training/mix.py: the run mixes, the trainer only trains on the result)."""
-    known = [f.name for f in fields(TrainConfig) if f.name not in RUN_OWNED]
+    of TrainConfig itself (learning_rate > 0, known scheduler, ...) on the known ones, those of
+    `mix` (training/mix.py: the run mixes, the trainer only trains on the result), and `method`
+    (sft | grpo) with the `grpo` mapping (training/grpo.py)."""
+    from .grpo import METHODS, GrpoSettings, grpo_problems
+
     problems: list[str] = []
+    method = settings.get("method", "sft")
+    if method not in METHODS:
+        problems.append(f"{prefix}/method: must be one of {', '.join(METHODS)}, got {method!r}")
+    problems += grpo_problems(settings.get("grpo"), prefix=f"{prefix}/grpo")
+    if method == "grpo" and not problems:
+        group = GrpoSettings(**(settings.get("grpo") or {})).num_generations
+        batch = settings.get("global_batch_size", 128)
+        if isinstance(batch, int) and batch % group:
+            problems.append(f"{prefix}/global_batch_size: {batch} completions is not a multiple of "
+                            f"grpo.num_generations ({group}); a step takes whole groups")
+    settings = {k: v for k, v in settings.items() if k not in METHOD_KEYS}
+    known = [f.name for f in fields(TrainConfig) if f.name not in RUN_OWNED]
     for key in sorted(settings, key=str):
         if key == MIX_KEY:
             problems += mix_problems(settings[key], prefix=f"{prefix}/{key}")
         elif key in RUN_OWNED:
             problems.append(f"{prefix}/{key}: set by the run ({RUN_OWNED[key]}), not a training setting")
         elif key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            close = difflib.get_close_matches(str(key), [*known, *METHOD_KEYS], n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}? " if close else ""
             problems.append(f"{prefix}/{key}: unknown training setting; {hint}known: "
-                            f"{', '.join(known + [MIX_KEY])}")
+                            f"{', '.join([*known, MIX_KEY, *METHOD_KEYS])}")
     given = {k: v for k, v in settings.items() if k in known}
     types = {f.name: str(f.type) for f in fields(TrainConfig)}
     mistyped = [f"{prefix}/{k}: expected {types[k]}, got {given[k]!r}" for k in sorted(given)

@@ -332,9 +332,10 @@ def _no_zero3_init() -> Iterator[None]:
         hf_ds._hf_deepspeed_config_weak_ref = saved
 
 
-def save_checkpoint(run: _Run, metrics: dict[str, Any]) -> TrainResult:
+def save_checkpoint(run: _Run, metrics: dict[str, Any], extra: dict[str, Any] | None = None) -> TrainResult:
     """Write the loadable checkpoint (LoRA merged) + processor + marker into the temp folder,
-    then rename it to `output_dir`. Every process calls this (FSDP gathers weights collectively)."""
+    then rename it to `output_dir`. Every process calls this (FSDP gathers weights collectively).
+    `extra`: more marker keys (the GRPO recipe's method, settings and reward tally)."""
     trainer, tmp, out = run.trainer, run.tmp, run.out
     if getattr(trainer, "is_fsdp_enabled", False):
         trainer.accelerator.state.fsdp_plugin.set_state_dict_type("FULL_STATE_DICT")
@@ -375,6 +376,7 @@ def save_checkpoint(run: _Run, metrics: dict[str, Any]) -> TrainResult:
             "global_batch": run.global_batch, "world_size": trainer.args.world_size,
             "loss_history": losses, "config": asdict(run.cfg),
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **(extra or {}),
         }
         (tmp / DONE_FILE).write_text(json.dumps(marker, indent=2, default=str), "utf-8")
         if out.exists():  # only reached with overwrite=True (or an empty folder)

@@ -147,6 +147,19 @@ def test_grpo_rows_are_prompts_with_labels_as_ground_truth(tmp_path, world):
         assert Path(r["video"]).is_file() and all(Path(p).is_file() for p in r["images"])
 
 
+def test_grpo_answer_format_think_asks_for_the_tags(tmp_path, world):
+    from vstar_data.rewards import THINK_INSTRUCTION
+
+    store, root, published = world
+    export(store, tmp_path / "think", "grpo", video_root=root, num_frames=1, frame_size=16, answer_format="think")
+    want = {r["id"]: r for r in _expected(published)}
+    rows = [json.loads(x) for x in (tmp_path / "think" / "data.jsonl").read_text().splitlines()]
+    assert rows and all(r["prompt"][0]["content"][-1]["text"] == f"{want[r['id']]['question']}\n{THINK_INSTRUCTION}"
+                        for r in rows)
+    with pytest.raises(ConfigError, match="answer-format"):   # only grpo writes prompts that ask for it
+        export(store, tmp_path / "x.json", "llava", answer_format="think")
+
+
 def test_needs_video_root_and_an_empty_out_folder(tmp_path, world):
     store, root, _ = world
     with pytest.raises(ConfigError, match="needs --video-root"):

@@ -101,7 +101,7 @@ def _batches(path: Path, batch_size: int, columns: list[str] | None) -> Iterator
 def export(dataset_dir: str | Path, out: str | Path, fmt: str = "llava", *, config: str = "default",
            splits: list[str] | None = None, exclude_rationalized: bool = False,
            video_root: str | Path | None = None, num_frames: int = 8, frame_size: int | None = None,
-           task_name: str | None = None) -> ExportReport:
+           task_name: str | None = None, answer_format: str = "plain") -> ExportReport:
     """Write `fmt` to `out` (atomically: staged beside it, renamed at the end); the report says
     how many rows were written and which were skipped, and why."""
     if fmt not in EXPORTERS:
@@ -111,7 +111,11 @@ def export(dataset_dir: str | Path, out: str | Path, fmt: str = "llava", *, conf
     splits = cls.select_splits(list(config_files(dataset_dir, config)), splits)
     options = ExportOptions(video_root=None if video_root is None else str(video_root),
                             exclude_rationalized=exclude_rationalized, num_frames=int(num_frames),
-                            frame_size=frame_size, task_name=task_name, config=config, splits=splits)
+                            frame_size=frame_size, task_name=task_name, config=config, splits=splits,
+                            answer_format=answer_format)
+    if answer_format not in cls.answer_formats:
+        raise ConfigError(f"--answer-format {answer_format!r}: format {fmt!r} takes "
+                          f"{', '.join(cls.answer_formats)}", key="answer_format")
     if options.num_frames < 1:
         raise ConfigError(f"--num-frames must be >= 1, got {num_frames}")
     if cls.needs_video and options.video_root is None:

@@ -38,6 +38,7 @@ class ExportOptions:
     task_name: str | None = None         # lmms-eval task name (default vstar_<split>)
     config: str = "default"
     splits: list[str] | None = None
+    answer_format: str = "plain"         # grpo: "think" asks for <think>..</think><answer>..</answer>
 
 
 @dataclass
@@ -88,7 +89,8 @@ class Exporter(ABC):
     under --video-root (rows whose clip is missing are skipped and counted). `paths_relative_to`:
     where the consumer resolves a relative video path ("cwd", or "out" for a folder export);
     `absolute_paths`: write each clip's resolved absolute path whatever --video-root looks like.
-    `columns`: the published columns to read (None: all).
+    `columns`: the published columns to read (None: all). `answer_formats`: the --answer-format
+    values the format can ask for in its prompts.
     """
 
     name: ClassVar[str]
@@ -99,6 +101,7 @@ class Exporter(ABC):
     absolute_paths: ClassVar[bool] = False
     columns: ClassVar[list[str] | None] = None
     description: ClassVar[str] = ""
+    answer_formats: ClassVar[tuple[str, ...]] = ("plain",)
 
     def __init__(self, out: Path, staging: Path, options: ExportOptions, report: ExportReport) -> None:
         self.out, self.staging, self.options, self.report = out, staging, options, report
