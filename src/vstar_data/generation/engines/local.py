@@ -13,8 +13,9 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterator
 
+from ...video import probe as probe_mod
 from ..pipeline import ChunkProcessor, GenerationConfig, decode_one, make_backend, make_verifier
-from .base import ChunkResult, Engine, RunPlan
+from .base import ChunkResult, Engine, RunPlan, shared_videos
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,11 @@ class LocalEngine(Engine):
         if in_main:
             signal.signal(signal.SIGINT, on_sigint)
         restore_threads = share_cpu_with_decoders(cfg) if uses_frames else None
+        # A video that later chunks use again keeps its probe until its last chunk is done, however
+        # many other videos come between (the probe cache alone holds the last 64).
+        shared = shared_videos(plan)
+        pins = {k: [v for v, ks in shared.items() if k in ks] for k, _ in todo} if shared else {}
+        probe_mod.pin(v for vs in pins.values() for v in vs)
         try:
             with ThreadPoolExecutor(max_workers=max(cfg.decode_workers, 1),
                                     thread_name_prefix="vstar-decode") as pool:
@@ -58,6 +64,7 @@ class LocalEngine(Engine):
                     items = [(prepared.samples[i], f.result()) for i, f in zip(rng, futures)]
                     t_model = time.perf_counter()
                     rows, skips = processor.process(items)
+                    probe_mod.unpin(pins.pop(k, []))
                     yield ChunkResult(k, rows, skips, time.perf_counter() - t_model)
                     if stop["flag"]:
                         plan.summary.interrupted = True
@@ -66,6 +73,7 @@ class LocalEngine(Engine):
                                 f.cancel()
                         return
         finally:
+            probe_mod.unpin(v for vs in pins.values() for v in vs)
             if restore_threads is not None:
                 restore_threads()
             if in_main:
