@@ -84,6 +84,16 @@ def _cfg(adir: Path, vdir: Path) -> Any:
                             progress=False)
 
 
+class _NoSharing(dict):
+    """In-flight table that gives every caller a lock of its own: concurrent probes of one file
+    each run their demux pass, as before the fix."""
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        import threading
+
+        return threading.Lock()
+
+
 def run_local(adir: Path, vdir: Path, out: Path, videos: int, pinned: bool) -> dict[str, Any]:
     from vstar_data.generation.engines import local as local_mod
     from vstar_data.generation.engines.local import LocalEngine
@@ -91,15 +101,18 @@ def run_local(adir: Path, vdir: Path, out: Path, videos: int, pinned: bool) -> d
 
     probe_mod.clear_cache()
     probe_mod.reset_probe_stats()
-    if not pinned:   # the old behaviour: the 64-entry LRU only
+    inflight = probe_mod._inflight
+    if not pinned:   # the old behaviour: the 64-entry LRU only, every caller its own demux pass
         local_mod.probe_mod = type(sys)("nopin")
         local_mod.probe_mod.pin = local_mod.probe_mod.unpin = lambda paths: list(paths) and None
+        probe_mod._inflight = _NoSharing()
     try:
         t0 = time.perf_counter()
         summary = LocalEngine().run(_cfg(adir, vdir), out)
         secs = time.perf_counter() - t0
     finally:
         local_mod.probe_mod = probe_mod
+        probe_mod._inflight = inflight
     st = probe_mod.probe_stats()
     return {"engine": "local", "shared": pinned, "samples": summary.samples, "videos": videos,
             "probes": st["misses"], "probes_per_video": round(st["misses"] / videos, 3),
@@ -158,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--big-videos", type=int, default=80)
     ap.add_argument("--ray-videos", type=int, default=16)
     ap.add_argument("--no-ray", action="store_true")
+    ap.add_argument("--shapes", default="thumos,thumos-big,charades", help="local shapes to run")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     results: list[dict[str, Any]] = []
@@ -168,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         shapes = {"thumos": (make_thumos, args.videos), "thumos-big": (make_thumos, args.big_videos),
                   "charades": (make_charades, args.videos)}
         for shape, (make, n) in shapes.items():
+            if shape not in args.shapes.split(","):
+                continue
             adir = work / f"ann-{shape}"
             make(adir, ids[:n])
             for shared in (False, True):

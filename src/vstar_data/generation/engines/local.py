@@ -1,7 +1,8 @@
 """The local engine: runs the planned chunks in this process, one after another.
 
 Decoding runs in a thread pool one chunk ahead of the model, so the backend does not wait on
-video decoding. Planning, resume, writing each finished chunk and the summary are the engine
+video decoding. Videos that later chunks use again stay pinned in the probe cache until their
+last chunk is done, so each video's container check runs once per run. Planning, resume, writing each finished chunk and the summary are the engine
 base's (engines/base.py): kill -9 costs at most the chunk in flight. The first Ctrl-C finishes
 the current chunk and stops; a second one stops at once.
 """
@@ -47,8 +48,10 @@ class LocalEngine(Engine):
         restore_threads = share_cpu_with_decoders(cfg) if uses_frames else None
         # A video that later chunks use again keeps its probe until its last chunk is done, however
         # many other videos come between (the probe cache alone holds the last 64).
-        shared = shared_videos(plan)
-        pins = {k: [v for v, ks in shared.items() if k in ks] for k, _ in todo} if shared else {}
+        pins: dict[int, list[str]] = {}
+        for video, chunks in shared_videos(plan).items():
+            for k in chunks:
+                pins.setdefault(k, []).append(video)
         probe_mod.pin(v for vs in pins.values() for v in vs)
         try:
             with ThreadPoolExecutor(max_workers=max(cfg.decode_workers, 1),

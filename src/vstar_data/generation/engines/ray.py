@@ -16,6 +16,10 @@ sent to Ray, so a re-run (with either engine) adds nothing, and a killed run los
 chunks in flight. Samples and decoded frames (`Frames` with its numpy array, or the SkipRecord
 saying why not) travel between stages as pickle bytes: Ray pickles everything it moves anyway,
 and these never leave the Ray job or touch the disk.
+
+A video used by more than one chunk (a THUMOS video's windows, a Charades video's sentences) is
+probed once on the driver (`shared_probes`) and its probe travels with each of those chunks, so
+decode tasks in other worker processes do not run the container check again.
 """
 from __future__ import annotations
 
