@@ -16,6 +16,21 @@ then as shipped). Ray workers count their demux passes into a log file through a
 `worker_process_setup_hook` (each worker process has its own counters).
 
     .venv/bin/python benchmarks/bench_probe.py [--json out.json]
+
+Measured 2026-12-07 on the 2-core helper machine (shared, load ~8-11; seconds are noisy, probe
+counts are not). Demux passes per distinct video, old behaviour -> as shipped:
+
+| shape (template backend, chunk 8)            | samples | videos | local        | ray (4 CPUs, 3 decode workers) |
+| --- | --- | --- | --- | --- |
+| THUMOS, 15 windows/video interleaved         | 600     | 40     | 1.0 -> 1.0   | |
+| THUMOS, 15 windows/video, > 64 videos        | 1200    | 80     | 15.0 -> 1.0  | |
+| Charades-STA, 4 sentences/video together     | 160     | 40     | 1.025 -> 1.0 (1.4-1.5 in an earlier run on 10 videos) | |
+| THUMOS, 6 windows/video interleaved          | 96      | 16     |              | 2.5 -> 1.0 (16 on the driver, 0.11 s; 0 in workers) |
+
+Where the probe was repeated: the 64-entry LRU when a video's windows are interleaved with more
+than 64 other videos (every window re-probed); two decode threads probing one video at once (a
+chunk holding several windows of it); and each Ray decode worker process probing every shared
+video again.
 """
 from __future__ import annotations
 
