@@ -10,11 +10,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from ..errors import SkipRecord
 
-_CACHE_SIZE = 64
+_CACHE_SIZE = 64   # unpinned entries kept (pinned ones, see `pin`, are on top of these)
 
 
 @dataclass(slots=True)
@@ -59,6 +59,71 @@ class VideoInfo:
 
 _cache: OrderedDict[tuple, VideoInfo] = OrderedDict()
 _cache_lock = threading.Lock()
+_pinned: dict[str, int] = {}          # resolved path -> pins held (see `pin`)
+_inflight: dict[tuple, threading.Lock] = {}   # key -> lock of the demux pass under way
+_stats = {"hits": 0, "misses": 0, "primed": 0}
+
+
+def probe_stats() -> dict[str, int]:
+    """This process's probe counters: ``misses`` (demux passes actually run), ``hits`` (answered
+    from the cache), ``primed`` (entries handed in by `prime`), ``cached``/``pinned`` (now).
+    Benchmarks and tests use them to check that a run probes each video once."""
+    with _cache_lock:
+        return dict(_stats, cached=len(_cache), pinned=len(_pinned))
+
+
+def reset_probe_stats() -> None:
+    """Zero the counters (the cache itself is kept; `clear_cache` empties it)."""
+    with _cache_lock:
+        for k in _stats:
+            _stats[k] = 0
+
+
+def clear_cache() -> None:
+    """Forget every cached probe and pin (tests and benchmarks start cold with it)."""
+    with _cache_lock:
+        _cache.clear()
+        _pinned.clear()
+
+
+def pin(paths: Iterable[str | Path]) -> None:
+    """Keep these videos' probes beyond the LRU bound until as many `unpin` calls: an engine pins
+    the videos that later chunks use again, so windows of one video interleaved with more than
+    64 other videos are still probed once per run. Pins count: pin twice, unpin twice."""
+    keys = [str(Path(p).resolve()) for p in paths]
+    with _cache_lock:
+        for k in keys:
+            _pinned[k] = _pinned.get(k, 0) + 1
+
+
+def unpin(paths: Iterable[str | Path]) -> None:
+    """Release one pin per path; a path whose last pin goes is an ordinary LRU entry again."""
+    keys = [str(Path(p).resolve()) for p in paths]
+    with _cache_lock:
+        for k in keys:
+            n = _pinned.get(k, 0) - 1
+            if n > 0:
+                _pinned[k] = n
+            else:
+                _pinned.pop(k, None)
+        _evict()
+
+
+def cached_entry(path: str | Path) -> tuple[tuple, VideoInfo]:
+    """(cache key, VideoInfo) of `path`, probing it if needed: what `prime` takes in another
+    process (the Ray engine's driver ships these to its decode tasks)."""
+    info = probe(path)
+    return _cache_key(Path(path)), info
+
+
+def prime(entries: Iterable[tuple[tuple, VideoInfo]]) -> None:
+    """Put probes made elsewhere (`cached_entry`) into this process's cache. The key holds the
+    resolved path, size and modification time seen where it was made, so a file that differs
+    here never matches it and is probed afresh."""
+    for key, info in entries:
+        _remember(key, info)
+        with _cache_lock:
+            _stats["primed"] += 1
 
 
 def _skip(reason: str, detail: str, path: str | Path) -> SkipRecord:
@@ -94,17 +159,42 @@ def probe(path: str | Path) -> VideoInfo:
     """Demux the video stream's packets (no decoding): frame count, pts map, keyframes.
 
     Cached per (path, size, mtime). Raises SkipRecord for missing, empty, unreadable, truncated or
-    corrupt files and for files without a video stream.
+    corrupt files and for files without a video stream. Threads asking for the same file at once
+    (a chunk's windows of one video, decoded in parallel) wait for one demux pass.
     """
-    import av
-
     path = Path(path)
     _check_file(path)
     key = _cache_key(path)
     with _cache_lock:
         if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
+            return _hit(key)
+        lock = _inflight.setdefault(key, threading.Lock())
+    with lock:
+        try:
+            with _cache_lock:
+                if key in _cache:
+                    return _hit(key)
+                _stats["misses"] += 1
+            info = _demux(path)
+            _remember(key, info)
+            return info
+        finally:
+            with _cache_lock:
+                if _inflight.get(key) is lock:
+                    del _inflight[key]
+
+
+def _hit(key: tuple) -> VideoInfo:
+    """A cached probe (lock held)."""
+    _cache.move_to_end(key)
+    _stats["hits"] += 1
+    return _cache[key]
+
+
+def _demux(path: Path) -> VideoInfo:
+    """The uncached packet pass behind `probe`."""
+    import av
+
     with _open(path) as container:
         if not container.streams.video:
             raise _skip("no_video_stream", "the container has no video stream", path)
@@ -150,7 +240,6 @@ def probe(path: str | Path) -> VideoInfo:
     if fps <= 0 and len(pts) > 1:
         info.fps = float(1 / (info.frame_ticks * tb))
     _check_truncation(info, header_dur, path)
-    _remember(key, info)
     return info
 
 
@@ -192,8 +281,18 @@ def _remember(key: tuple, info: VideoInfo) -> None:
     with _cache_lock:
         _cache[key] = info
         _cache.move_to_end(key)
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+        _evict()
+
+
+def _evict() -> None:
+    """Drop the least recently used unpinned entries beyond _CACHE_SIZE (lock held)."""
+    excess = len(_cache) - _CACHE_SIZE
+    if excess <= 0:
+        return
+    if _pinned:
+        excess -= sum(1 for k in _cache if k[0] in _pinned)
+    for k in [k for k in _cache if k[0] not in _pinned][:max(excess, 0)]:
+        del _cache[k]
 
 
 # ---------------------------------------------------------------- target selection

@@ -156,6 +156,21 @@ def check_run_dir(out: Path, cfg: GenerationConfig) -> None:
                        "created": time.strftime("%Y-%m-%dT%H:%M:%S")}, fh, indent=2)
 
 
+def shared_videos(plan: RunPlan) -> dict[str, list[int]]:
+    """Video path -> the chunks to do that use it, for videos used by more than one chunk (a
+    THUMOS video's ~15 windows, a Charades video's sentences, windows listed interleaved). A
+    video used by one chunk is probed once by that chunk's decoding anyway; these are the ones
+    an engine must keep (local: `probe.pin`) or share (Ray: probed once on the driver)."""
+    if plan.cfg.videos is None:
+        return {}
+    root = Path(plan.cfg.videos)
+    uses: dict[str, list[int]] = {}
+    for k, members in plan.todo:
+        for video in dict.fromkeys(plan.prepared.samples[i].sample.video for i in members):
+            uses.setdefault(str(root / video), []).append(k)
+    return {v: ks for v, ks in uses.items() if len(ks) > 1}
+
+
 def finish_chunk(out: Path, k: int, members: list[int], prepared: Prepared, rows: list[dict],
                  skips: list[dict]) -> None:
     """Write a finished chunk (skip rows, manifest, attempts marker) atomically: the "write" step."""

@@ -1,7 +1,8 @@
 """The local engine: runs the planned chunks in this process, one after another.
 
 Decoding runs in a thread pool one chunk ahead of the model, so the backend does not wait on
-video decoding. Planning, resume, writing each finished chunk and the summary are the engine
+video decoding. Videos that later chunks use again stay pinned in the probe cache until their
+last chunk is done, so each video's container check runs once per run. Planning, resume, writing each finished chunk and the summary are the engine
 base's (engines/base.py): kill -9 costs at most the chunk in flight. The first Ctrl-C finishes
 the current chunk and stops; a second one stops at once.
 """
@@ -13,8 +14,9 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterator
 
+from ...video import probe as probe_mod
 from ..pipeline import ChunkProcessor, GenerationConfig, decode_one, make_backend, make_verifier
-from .base import ChunkResult, Engine, RunPlan
+from .base import ChunkResult, Engine, RunPlan, shared_videos
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,13 @@ class LocalEngine(Engine):
         if in_main:
             signal.signal(signal.SIGINT, on_sigint)
         restore_threads = share_cpu_with_decoders(cfg) if uses_frames else None
+        # A video that later chunks use again keeps its probe until its last chunk is done, however
+        # many other videos come between (the probe cache alone holds the last 64).
+        pins: dict[int, list[str]] = {}
+        for video, chunks in shared_videos(plan).items():
+            for k in chunks:
+                pins.setdefault(k, []).append(video)
+        probe_mod.pin(v for vs in pins.values() for v in vs)
         try:
             with ThreadPoolExecutor(max_workers=max(cfg.decode_workers, 1),
                                     thread_name_prefix="vstar-decode") as pool:
@@ -58,6 +67,7 @@ class LocalEngine(Engine):
                     items = [(prepared.samples[i], f.result()) for i, f in zip(rng, futures)]
                     t_model = time.perf_counter()
                     rows, skips = processor.process(items)
+                    probe_mod.unpin(pins.pop(k, []))
                     yield ChunkResult(k, rows, skips, time.perf_counter() - t_model, processor.take_events())
                     if stop["flag"]:
                         plan.summary.interrupted = True
@@ -66,6 +76,7 @@ class LocalEngine(Engine):
                                 f.cancel()
                         return
         finally:
+            probe_mod.unpin(v for vs in pins.values() for v in vs)
             if restore_threads is not None:
                 restore_threads()
             if in_main:

@@ -16,6 +16,10 @@ sent to Ray, so a re-run (with either engine) adds nothing, and a killed run los
 chunks in flight. Samples and decoded frames (`Frames` with its numpy array, or the SkipRecord
 saying why not) travel between stages as pickle bytes: Ray pickles everything it moves anyway,
 and these never leave the Ray job or touch the disk.
+
+A video used by more than one chunk (a THUMOS video's windows, a Charades video's sentences) is
+probed once on the driver (`shared_probes`) and its probe travels with each of those chunks, so
+decode tasks in other worker processes do not run the container check again.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ import os
 import pickle
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Iterator
 
@@ -33,7 +38,7 @@ import ray  # at import time, so a missing install is reported with its fix by t
 from ...errors import ConfigError, VstarError
 from ...jsonl import dumps
 from ..pipeline import ChunkProcessor, GenerationConfig, Prepared, decode_one, make_backend, make_verifier
-from .base import ChunkResult, Engine, RunPlan
+from .base import ChunkResult, Engine, RunPlan, shared_videos
 
 log = logging.getLogger(__name__)
 ACTORS_ENV = "VSTAR_RAY_ACTORS"   # CPU actors when the cluster has no GPUs (CLI users set this)
@@ -69,7 +74,11 @@ def decode_memory(cfg: GenerationConfig, uses_frames: bool = True) -> int:
 
 def _decode_chunk(row: dict[str, Any], cfg: GenerationConfig, uses_frames: bool) -> dict[str, Any]:
     """CPU task: frames (or the SkipRecord saying why not) for every sample of one chunk."""
+    from ...video.probe import prime
+
     samples = pickle.loads(row["samples"])
+    if row.get("probes"):
+        prime(pickle.loads(row["probes"]))   # the driver's probes of videos other chunks use too
     items = [(ps, decode_one(ps, cfg, uses_frames)) for ps in samples]
     return {"chunk": int(row["chunk"]), "items": pickle.dumps(items, protocol=5)}
 
@@ -144,7 +153,11 @@ class RayEngine(Engine):
         try:
             pool = plan_pool(ray.cluster_resources().get("GPU", 0), cfg, self.num_actors, self.actor_cpus)
             self.stats["pool"] = vars(pool)
-            ds = _dataset(cfg, plan.prepared, plan.todo, pool, uses_frames, verifier, blob, self.decode_cpus)
+            t_probe = time.perf_counter()
+            probes = shared_probes(plan)
+            self.stats["shared_probes"] = {"videos": len(probes), "s": round(time.perf_counter() - t_probe, 3)}
+            ds = _dataset(cfg, plan.prepared, plan.todo, pool, uses_frames, verifier, blob, self.decode_cpus,
+                          probes)
             t_pipe = time.perf_counter()
             for result in ds.iter_rows():
                 if result["error"]:
@@ -157,6 +170,29 @@ class RayEngine(Engine):
         finally:
             if started:
                 ray.shutdown()
+
+
+def shared_probes(plan: RunPlan) -> dict[str, tuple]:
+    """Video path -> (cache key, VideoInfo) for every video that more than one chunk uses, probed
+    once here on the driver (threads: the demux pass reads packets, no decoding). Decode tasks
+    run in several worker processes, each with its own probe cache, so without this a THUMOS
+    video's windows, spread over chunks, were probed once per worker that got one of them. A
+    video the driver cannot probe is left out: its decode task meets the same error itself."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ...video.probe import cached_entry
+
+    paths = [p for p in shared_videos(plan) if not os.path.isdir(p)]
+
+    def one(path: str) -> tuple | None:
+        try:
+            return cached_entry(path)
+        except Exception:   # SkipRecord, OSError, an odd file: its decode task reports it
+            return None
+
+    with ThreadPoolExecutor(max_workers=max(plan.cfg.decode_workers, 1)) as pool:
+        found = dict(zip(paths, pool.map(one, paths)))
+    return {p: e for p, e in found.items() if e is not None}
 
 
 def _uses_frames(cfg: GenerationConfig, backend: Any) -> bool:
@@ -192,14 +228,26 @@ def _connect(address: str | None) -> bool:
 
 
 def _dataset(cfg: GenerationConfig, prepared: Prepared, todo: list[tuple[int, list[int]]], pool: PoolPlan,
-             uses_frames: bool, verifier: Any, blob: bytes | None, decode_cpus: float) -> Any:
-    """read chunks -> decode (tasks) -> model, verify, rationalize (actor pool)."""
+             uses_frames: bool, verifier: Any, blob: bytes | None, decode_cpus: float,
+             probes: dict[str, tuple] | None = None) -> Any:
+    """read chunks -> decode (tasks) -> model, verify, rationalize (actor pool). `probes`: the
+    driver's probes of shared videos, each sent with the chunks that use it."""
     import ray.data
 
     # The run's own bar (clips, accept rate) stands in for Ray Data's per-operator bars.
     ray.data.DataContext.get_current().enable_progress_bars = False
-    items = [{"chunk": k, "samples": pickle.dumps([prepared.samples[i] for i in rng], protocol=5)}
-             for k, rng in todo]
+    probes = probes or {}
+    root = Path(cfg.videos) if cfg.videos is not None else None
+
+    def chunk_probes(rng: list[int]) -> bytes:
+        if root is None or not probes:
+            return b""
+        videos = dict.fromkeys(str(root / prepared.samples[i].sample.video) for i in rng)
+        entries = [probes[v] for v in videos if v in probes]
+        return pickle.dumps(entries, protocol=5) if entries else b""
+
+    items = [{"chunk": k, "samples": pickle.dumps([prepared.samples[i] for i in rng], protocol=5),
+              "probes": chunk_probes(rng)} for k, rng in todo]
     ds = ray.data.from_items(items, override_num_blocks=min(len(items), MAX_READ_BLOCKS))
     # The memory reservation (one chunk's frames, twice: decoded and pickled) also keeps Ray Data
     # from fusing decoding into the model actors, as it does for stages with equal resources:
