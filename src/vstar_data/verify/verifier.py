@@ -14,6 +14,10 @@ little visual description of its own (echo.py). Answers whose decision rests on 
 marked `ambiguous`; an optional judge (judge.py) is asked about those (or about all answers) and
 its yes/no is recorded next to the rules' decision.
 
+A label with `"role": "constraint"` (what the source knows besides the target) need not be
+stated; it fails only when the answer asserts a conflicting value (reason `contradicts`, span on
+the conflicting words: verify/constraints.py).
+
 Profiles live in the shipped `profiles.yaml` (paper, code, default); a path to a YAML file of the
 same shape is accepted too.
 """
@@ -28,6 +32,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import yaml
 
 from ..errors import ConfigError, file_problem
+from ..sources.sample import is_constraint, target_labels
+from .constraints import check_constraint
 from .echo import is_hint_echo, leans_on_hint
 from .labels.analysis import analyze
 from .labels.base import LabelResult, LabelType, Profile
@@ -178,6 +184,8 @@ class Verifier:
     def _with_vocabulary(self, spec: dict[str, Any], lt: LabelType, vocabulary: Vocabulary | None) -> dict[str, Any]:
         if vocabulary is None or not lt.uses_vocabulary or spec.get("vocabulary"):
             return spec
+        if is_constraint(spec) and not isinstance(vocabulary, Mapping):
+            return spec            # one class list is the target's; a constraint's comes by its name
         names = vocabulary.get(spec.get("name", "")) if isinstance(vocabulary, Mapping) else vocabulary
         return {**spec, "vocabulary": names} if names else spec
 
@@ -194,7 +202,10 @@ class Verifier:
         results = []
         for spec in labels:
             lt = self.label_type(spec["type"])
-            results.append(lt.verify(self._with_vocabulary(spec, lt, vocab), text, profile))
+            if is_constraint(spec):
+                results.append(check_constraint(lt, self._with_vocabulary(spec, lt, vocab), text, profile))
+            else:
+                results.append(lt.verify(self._with_vocabulary(spec, lt, vocab), text, profile))
         reason = next((r.reason or "failed" for r in results if not r.passed), None)
         ambiguous = any(r.reason in AMBIGUOUS_REASONS for r in results)
         echo = None
@@ -215,7 +226,7 @@ class Verifier:
 def _label_stems(verifier: Verifier, labels: list[dict[str, Any]]) -> frozenset[str]:
     """Stems of the words of every label's value (as its hint states it)."""
     out: set[str] = set()
-    for spec in labels:
+    for spec in target_labels(labels):      # the hint gives only targets
         try:
             out.update(analyze(verifier.label_type(spec["type"]).hint_text(spec)).stems)
         except Exception:          # a label type that cannot phrase its value adds nothing
