@@ -154,6 +154,7 @@ def demo_cmd(
     clips: int = typer.Option(512, "--clips", min=8, help="Clips in the world (a quarter held out)."),
     seed: int = typer.Option(0, help="Seed of the world, the models and training."),
     ablation: bool = typer.Option(False, "--ablation", help="Also run without label rationalization (the paper's ablation) and compare."),
+    constraints: bool = typer.Option(True, "--constraints/--no-constraints", help="Enforce the world's colour, shape and count as constraint labels (default), or only measure contradictions (the ablation; run folder run-no-constraints)."),
 ) -> None:
     """Run the whole Video-STaR loop on CPU in a few minutes: a procedural world of moving shapes,
     a tiny warm-start model that never names the motion direction unaided and explains a given
@@ -162,19 +163,20 @@ def demo_cmd(
     Prints the per-cycle table; writes stats.json, yield_per_cycle.png, checkpoints, the store
     with its card and report.html. Same seed, same numbers (one torch thread, deterministic).
     """
-    from ..cycle.demo import run_demo
+    from ..cycle.demo import demo_run_name, run_demo
 
     from ..dataset.stats import read_stats
 
     from ..cycle.layout import RunLayout
 
-    run = RunLayout(Path(out) / "run")
-    stats = run_demo(out, cycles=cycles, clips=clips, seed=seed, echo=_echo)
+    run = RunLayout(Path(out) / demo_run_name(constraints=constraints))
+    stats = run_demo(out, cycles=cycles, clips=clips, seed=seed, constraints=constraints, echo=_echo)
     _print_stats(stats)
     _print_final(read_stats(run.stats)[1])
     report = write_report(run.root)
     if ablation:
-        plain = run_demo(out, cycles=cycles, clips=clips, seed=seed, rationalize=False, echo=_echo)
+        plain = run_demo(out, cycles=cycles, clips=clips, seed=seed, rationalize=False, constraints=constraints,
+                         echo=_echo)
         _echo("without label rationalization:")
         _print_stats(plain)
         first, last = (stats[0].get("eval_generator") or {}), (stats[-1].get("eval") or {})
@@ -182,7 +184,7 @@ def demo_cmd(
         _echo(f"held-out accuracy, cycle-0 model -> last model: with rationalization "
               f"{first.get('accuracy', 0):.0%} -> {last.get('accuracy', 0):.0%}; without "
               f"{pfirst.get('accuracy', 0):.0%} -> {plast.get('accuracy', 0):.0%}")
-        write_report(Path(out) / "run-no-rationalization")
+        write_report(Path(out) / demo_run_name(False, constraints))
     _echo(f"stats: {run.stats}; plot: {run.plot}; store: {run.root / 'vstar-1m'} (load_dataset from its parent "
           "folder)")
     _echo(f"report: {report} (open it in a browser: plots, sample rows with their frames, the store's tags)")

@@ -21,8 +21,13 @@ from .runner import CycleRunner
 DEMO_TORCH_THREADS = 1
 
 
+def demo_run_name(rationalize: bool = True, constraints: bool = True) -> str:
+    """The run folder under --out: `run`, or named for what an ablation turns off."""
+    return "run" + ("" if rationalize else "-no-rationalization") + ("" if constraints else "-no-constraints")
+
+
 def demo_config(world: Path, model: Path, out: Path, *, cycles: int, seed: int, rationalize: bool,
-                train_steps: int) -> dict[str, Any]:
+                train_steps: int, constraints: bool = True) -> dict[str, Any]:
     """The demo's run config (written to the run dir, so `build --config` can re-run it)."""
     shapes = {"adapter": "shapes", "annotations": str(world), "videos": str(world / "videos")}
     return {
@@ -35,7 +40,10 @@ def demo_config(world: Path, model: Path, out: Path, *, cycles: int, seed: int, 
         "backend": {"name": "transformers", "batch_size": 32, "max_new_tokens": 24, "temperature": 0.0,
                     "decode_workers": 1},
         "frames": {"num_frames": 8, "size": None},
-        "verifier": {"profile": "default"}, "rationalize": rationalize,
+        # the world's colour, shape and count are constraint labels (adapters/shapes.py): enforced,
+        # or (the ablation) only measured
+        "verifier": {"profile": "default", "constraints": "enforce" if constraints else "measure"},
+        "rationalize": rationalize,
         "training": {"max_steps": train_steps, "learning_rate": 1e-3, "warmup_ratio": 0.05,
                      "global_batch_size": 32, "per_device_batch_size": 32, "freeze_vision": False,
                      "dataloader_workers": 0, "cache_rows": 100_000, "logging_steps": 50},
@@ -45,10 +53,11 @@ def demo_config(world: Path, model: Path, out: Path, *, cycles: int, seed: int, 
 
 
 def run_demo(out: str | Path, *, cycles: int = 3, clips: int = 512, seed: int = 0, rationalize: bool = True,
-             train_steps: int = 300, warm_start_steps: int = 300,
+             train_steps: int = 300, warm_start_steps: int = 300, constraints: bool = True,
              echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Render the world, build the warm-start model, run the cycles; returns stats.json's list.
-    (`train_steps` / `warm_start_steps`: fewer make a quick, smaller demo, as the tests run.)"""
+    (`train_steps` / `warm_start_steps`: fewer make a quick, smaller demo, as the tests run;
+    `constraints=False`: the ablation that only measures contradictions, in run-no-constraints.)"""
     from ..adapters.shapes import ShapesAdapter, render_world
 
     out = Path(out).resolve()
@@ -60,9 +69,10 @@ def run_demo(out: str | Path, *, cycles: int = 3, clips: int = 512, seed: int = 
     if not (model / "train_done.json").exists():
         echo(f"training the warm-start model (colour, shape, restating a hint) -> {model}")
         ShapesAdapter.warm_start(model, seed=seed, steps=warm_start_steps)
-    run_dir = out / ("run" if rationalize else "run-no-rationalization")
+    run_dir = out / demo_run_name(rationalize, constraints)
     config = run_dir.parent / f"{run_dir.name}.yaml"
     config.write_text(yaml.safe_dump(demo_config(world, model, run_dir, cycles=cycles, seed=seed,
-                                                 rationalize=rationalize, train_steps=train_steps),
+                                                 rationalize=rationalize, train_steps=train_steps,
+                                                 constraints=constraints),
                                      sort_keys=False), "utf-8")
     return CycleRunner(load_run_config(config), echo=echo).run()

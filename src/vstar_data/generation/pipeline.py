@@ -49,6 +49,7 @@ class GenerationConfig:
     cycle: int = 0
     profile: str = "default"
     judge: dict[str, Any] | None = None     # verifier.judge: {backend, model, when, options} (verify/judge.py)
+    constraints: str = "enforce"            # verifier.constraints: enforce | measure (constraint labels)
     rationalize: bool = True
     chunk_size: int = 8
     batch_size: int = 8
@@ -74,6 +75,8 @@ class GenerationConfig:
             problems.append(f"backend {self.backend!r} needs --model (a local directory or a Hub id)")
         if self.temperature < 0:
             problems.append("temperature must be >= 0")
+        if self.constraints not in ("enforce", "measure"):
+            problems.append(f"constraints must be enforce or measure, got {self.constraints!r}")
         if self.judge is not None:
             from ..verify.judge import Judge
 
@@ -89,6 +92,8 @@ class GenerationConfig:
         data = {k: v for k, v in asdict(self).items() if k not in PERFORMANCE_KNOBS}
         if data.get("judge") is None:
             data.pop("judge", None)            # runs without a judge keep their signature
+        if data.get("constraints") == "enforce":
+            data.pop("constraints")            # as do runs that enforce constraints (the default)
         speed_only = _backend_performance_options(self.backend)
         data["backend_options"] = {k: v for k, v in self.backend_options.items() if k not in speed_only}
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -111,7 +116,7 @@ class GenerationConfig:
             backend=b["name"], model=model, backend_options=dict(b.get("options") or {}),
             num_frames=rc.frames["num_frames"], frame_size=rc.frames.get("size"),
             max_new_tokens=b["max_new_tokens"], temperature=b["temperature"], seed=rc.seed, cycle=cycle,
-            profile=rc.profile, judge=rc.judge, rationalize=rationalize, chunk_size=b["batch_size"],
+            profile=rc.profile, judge=rc.judge, constraints=rc.constraints, rationalize=rationalize, chunk_size=b["batch_size"],
             batch_size=b["batch_size"], decode_workers=b["decode_workers"], num_shards=num_shards,
             shard_index=shard_index, progress=progress,
             torch_threads=(rc.reproducibility or {}).get("torch_threads"))
@@ -319,7 +324,8 @@ def make_verifier(cfg: GenerationConfig) -> Any:
     from ..verify.judge import Judge
     from ..verify.verifier import Verifier
 
-    return Verifier(cfg.profile, judge=Judge.from_config(cfg.judge))
+    return Verifier(cfg.profile, judge=Judge.from_config(cfg.judge),
+                    enforce_constraints=cfg.constraints != "measure")
 
 
 def make_backend(cfg: GenerationConfig, prepared: Prepared) -> Any:

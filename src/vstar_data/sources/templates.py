@@ -20,7 +20,7 @@ import yaml
 
 from ..errors import SkipRecord, TemplateError, file_problem
 from ..registry import LABEL_TYPES
-from .sample import Sample
+from .sample import Sample, target_labels
 from ..schemas import first_error
 
 log = logging.getLogger(__name__)
@@ -104,8 +104,9 @@ class Template:
         return self.generation_form.format(question=question.text)
 
     def rationalization_prompt(self, question: Question, labels: list[dict[str, Any]]) -> str:
-        """Step II: the same question with the label given as the answer to explain."""
-        return self.rationalization_form.format(question=question.text, label=render_hint(labels))
+        """Step II: the same question with the label given as the answer to explain (targets only:
+        a constraint is checked, never hinted)."""
+        return self.rationalization_form.format(question=question.text, label=render_hint(target_labels(labels)))
 
 
 _FIELD_RE = re.compile(r"[^A-Za-z0-9_]")

@@ -150,13 +150,16 @@ class Verifier:
     """Checks answers against label specs under one profile; label types are resolved once.
 
     `vocabulary`: the source's class list (a list for every vocabulary-using label, or a mapping
-    label name -> list); a spec's own `vocabulary` key wins. `judge`: an optional `Judge`
+    label name -> list); a spec's own `vocabulary` key wins. `enforce_constraints=False` (run
+    config `verifier.constraints: measure`) still checks constraint labels and records the result,
+    but accepts on the targets alone: the ablation that measures what the constraints catch. `judge`: an optional `Judge`
     (verify/judge.py) asked about ambiguous answers (or all, per its `when`).
     """
 
     def __init__(self, profile: str | Path | Profile = "default", *, vocabulary: Vocabulary | None = None,
-                 judge: Any = None) -> None:
+                 judge: Any = None, enforce_constraints: bool = True) -> None:
         self.profile = load_profile(profile)
+        self.enforce_constraints = enforce_constraints
         self._types: dict[str, LabelType] = {}
         self.vocabulary = vocabulary
         self.judge = judge
@@ -206,7 +209,8 @@ class Verifier:
                 results.append(check_constraint(lt, self._with_vocabulary(spec, lt, vocab), text, profile))
             else:
                 results.append(lt.verify(self._with_vocabulary(spec, lt, vocab), text, profile))
-        reason = next((r.reason or "failed" for r in results if not r.passed), None)
+        reason = next((r.reason or "failed" for r, spec in zip(results, labels)
+                       if not r.passed and (self.enforce_constraints or not is_constraint(spec))), None)
         ambiguous = any(r.reason in AMBIGUOUS_REASONS for r in results)
         echo = None
         if origin == "rationalized" and profile.reject_hint_echo and text.strip():
