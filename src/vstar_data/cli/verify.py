@@ -104,7 +104,8 @@ def print_explanation(row_id: Any, answer: str, verdict: Any) -> None:
     out.print(f"{row_id}: {head}", markup=False, highlight=False)
     for r in verdict.results:
         span = f"[{r.span[0]}:{r.span[1]}] {r.matched!r}" if r.span else "-"
-        line = f"  {r.name} ({r.type}): {'pass' if r.passed else 'fail'}  span {span}  reason {r.reason or '-'}"
+        role = ", constraint" if r.extra.get("role") == "constraint" else ""
+        line = f"  {r.name} ({r.type}{role}): {'pass' if r.passed else 'fail'}  span {span}  reason {r.reason or '-'}"
         out.print(line, markup=False, highlight=False)
         if not r.passed:
             clause = r.extra.get("clause") or (answer if r.reason in ("not_found", "empty_answer") else r.matched)
@@ -112,6 +113,9 @@ def print_explanation(row_id: Any, answer: str, verdict: Any) -> None:
                 out.print(f"    clause: {clause!r}", markup=False, highlight=False)
             if r.extra.get("rival"):
                 out.print(f"    rival: {r.extra['rival']!r}", markup=False, highlight=False)
+            if r.reason == "contradicts":
+                out.print(f"    states {r.extra.get('stated')!r}, the source knows {r.extra.get('expected')!r}",
+                          markup=False, highlight=False)
     if verdict.reason == "hint_echo" and verdict.echo:
         out.print(f"  hint echo: {verdict.echo!r}", markup=False, highlight=False)
     if verdict.judge is not None:

@@ -104,9 +104,8 @@ class Template:
         return self.generation_form.format(question=question.text)
 
     def rationalization_prompt(self, question: Question, labels: list[dict[str, Any]]) -> str:
-        """Step II: the same question with the label given as the answer to explain (targets only:
-        a constraint is checked, never hinted)."""
-        return self.rationalization_form.format(question=question.text, label=render_hint(target_labels(labels)))
+        """Step II: the same question with the label given as the answer to explain."""
+        return self.rationalization_form.format(question=question.text, label=render_hint(labels))
 
 
 _FIELD_RE = re.compile(r"[^A-Za-z0-9_]")
@@ -128,9 +127,10 @@ def label_key(spec: dict[str, Any]) -> str:
 
 
 def render_hint(labels: Iterable[dict[str, Any]]) -> str:
-    """Labels as the paper's hint: "key: value" pairs joined by ". " (lists by ", ")."""
+    """Labels as the paper's hint: "key: value" pairs joined by ". " (lists by ", "); targets only
+    (a constraint is checked, never hinted)."""
     parts = []
-    for spec in labels:
+    for spec in target_labels(list(labels)):
         text = LABEL_TYPES.get(spec["type"])().hint_text(spec)
         parts.append(f"{label_key(spec)}: {text}")
     return ". ".join(parts)

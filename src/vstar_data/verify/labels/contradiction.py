@@ -40,7 +40,7 @@ def contradicted(spec: dict[str, Any], type_name: str, answer: str, span: tuple[
     """The failed result of a constraint: the contradicting span and the value it states."""
     s, e = span
     return LabelResult(spec.get("name", ""), type_name, False, 0.0, (s, e), answer[s:e], reason=CONTRADICTS,
-                       extra={"role": "constraint", "stated": stated})
+                       extra={"role": "constraint", "stated": stated, "expected": spec.get("value")})
 
 
 def tokens_of(doc: Doc, span: tuple[int, int]) -> tuple[int, int]:
