@@ -51,3 +51,27 @@ def test_a_run_without_constraints_says_so() -> None:
            "verifier_scores": verdict["scores"]}
     counts = count_cycle({"00-shapes": [row]})
     assert not counts["constrained"] and counts["contradicting"]["published"] == 0
+
+
+def test_run_config_key_reaches_the_verifier_and_is_validated(tmp_path) -> None:
+    import pytest
+    import yaml
+
+    from vstar_data.config import load_run_config
+    from vstar_data.cycle.demo import demo_config
+    from vstar_data.errors import ConfigError
+    from vstar_data.generation.pipeline import GenerationConfig, make_verifier
+
+    def generation(constraints: object) -> GenerationConfig:
+        cfg = demo_config(tmp_path, tmp_path, tmp_path / "run", cycles=1, seed=0, rationalize=True, train_steps=1)
+        cfg["verifier"]["constraints"] = constraints
+        path = tmp_path / "run.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        rc = load_run_config(path)
+        return GenerationConfig.from_run_config(rc, rc.sources[0], model="m", cycle=0, rationalize=True)
+
+    enforce, measure = generation("enforce"), generation("measure")
+    assert make_verifier(enforce).enforce_constraints and not make_verifier(measure).enforce_constraints
+    assert enforce.signature() != measure.signature()          # measured rows are other rows
+    with pytest.raises(ConfigError, match="constraints"):
+        generation("sometimes")
