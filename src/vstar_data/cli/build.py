@@ -33,6 +33,24 @@ def _print_stats(stats: list[dict]) -> None:
     console().print(table)
 
 
+def _print_hallucination(stats: list[dict]) -> None:
+    """Answers contradicting a constraint label per cycle (before filtering / published), when the
+    run has constraint labels (cycle/hallucination.py)."""
+    from rich.table import Table
+
+    rows = [s for s in stats if (s.get("hallucination") or {}).get("constrained")]
+    if not rows:
+        return
+    table = Table("cycle", "direct answers", "rationalized answers", "published rows",
+                  title="answers contradicting a constraint label (before filtering / published)",
+                  title_justify="left")
+    for s in rows:
+        h = s["hallucination"]
+        table.add_row(str(s["cycle"]), *(f"{h['contradicting'][k]} of {h['answers'][k]}"
+                                         for k in ("generated", "rationalized", "published")))
+    console().print(table)
+
+
 def _print_final(final: dict | None) -> None:
     """The final release (store.final_exclude_rationalized), when there is one."""
     if not final:
@@ -172,6 +190,7 @@ def demo_cmd(
     run = RunLayout(Path(out) / demo_run_name(constraints=constraints))
     stats = run_demo(out, cycles=cycles, clips=clips, seed=seed, constraints=constraints, echo=_echo)
     _print_stats(stats)
+    _print_hallucination(stats)
     _print_final(read_stats(run.stats)[1])
     report = write_report(run.root)
     if ablation:
