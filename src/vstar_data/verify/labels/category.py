@@ -356,7 +356,8 @@ def _rivals(doc: Doc, spec: dict[str, Any], thr: float, gold: list[tuple[int, in
 def class_mentions(doc: Doc, name: str, thr: float) -> list[tuple[int, int]]:
     """Token ranges where the answer names class `name` (exact words, no typo matching), as an
     attribute may be named: a modifier before a one-word noun class is allowed ("a blue square"),
-    only a gerund keeps the compound rule ("arm wrestling" is not "wrestling")."""
+    only a gerund keeps the compound rule ("arm wrestling" is not "wrestling"). A hyphenated
+    compound names its parts ("blue-green" states green)."""
     variants = compile_name(name)
     found: list[tuple[int, int]] = []
     for var, matcher, anchor in _runs(variants):
@@ -365,11 +366,7 @@ def class_mentions(doc: Doc, name: str, thr: float) -> list[tuple[int, int]]:
             if got is None:
                 continue
             end = got[0]
-            if var.single and not var.words[0].endswith("ing"):
-                hyphen = end + 1 < len(doc.lows) and doc.lows[end] == "-" and doc.kinds[end + 1] == WORD
-                if hyphen and not doc.spaced(end):
-                    continue                            # "square-shaped" is fine, "blue-green" is not blue
-            elif _part_of_longer_name(doc, var, j, end):
+            if not (var.single and not var.words[0].endswith("ing")) and _part_of_longer_name(doc, var, j, end):
                 continue
             if (j, end) not in found:
                 found.append((j, end))
