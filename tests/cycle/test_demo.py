@@ -136,7 +136,7 @@ def test_demo_cycles_compound_and_leave_a_report(tmp_path, quick_pair):
     report = run / "report.html"
     assert str(report) in output.replace("\n", "")
     page = parse(report)
-    assert set(SECTIONS) | {f"cycle-{c}" for c in range(3)} <= page.ids
+    assert set(SECTIONS) | {f"cycle-{c}" for c in range(3)} | {"hallucination", "hallucination-plot"} <= page.ids
     check_images(page)
     assert page.external == []
     assert {m.lower() for m in page.marks} & {"left", "right", "up", "down"}
