@@ -17,6 +17,11 @@ Labels (option ``labels=...``, comma separated, in hint order; default the paper
 - ``judge_scores`` (sequence of the judges' marks formatted to one decimal, e.g. "8.5"), opt-in:
   the verifier has no numeric-list type, and the paper's hint leaves judges out.
 
+Constraints (option ``constraints``, default ``somersaults,twists,position``; ``none`` for none):
+what the dive code fixes (adapters/dive_code.py), attached as ``"role": "constraint"`` specs, so
+an answer with the right score but 2.5 somersaults for a 407C is rejected (``contradicts``). A
+code outside the FINA scheme gets none (note ``dive_code_unparsed``).
+
 Number labels carry no tolerance unless options ``abs_tol`` / ``rel_tol`` (all number labels) or
 ``<label>.abs_tol`` / ``<label>.rel_tol`` give one; otherwise the verifier profile decides.
 
@@ -38,6 +43,7 @@ from vstar_data.sources.adapter import Adapter
 from vstar_data.errors import AnnotationError, ConfigError, SkipRecord
 from vstar_data.sources.safe_pickle import safe_load
 from vstar_data.sources.sample import Sample
+from vstar_data.adapters.dive_code import dive_constraints
 
 FINE = "FineDiving_fine-grained_annotation.pkl"
 COARSE = "FineDiving_coarse_annotation.pkl"
@@ -47,6 +53,7 @@ REQUIRED = (FINE, COARSE, TABLE, *SPLITS.values())
 
 LABELS = ("action_sequence", "action_difficulty", "final_score", "dive_code", "judge_scores")
 DEFAULT_LABELS = ("action_sequence", "action_difficulty", "final_score")
+CONSTRAINTS = ("somersaults", "twists", "position")
 ALIASES = {"difficulty": "action_difficulty", "dive_score": "final_score", "score": "final_score",
            "sub_actions": "action_sequence", "action_type": "dive_code", "judges": "judge_scores"}
 NUMBER_LABELS = ("action_difficulty", "final_score")
@@ -71,7 +78,12 @@ class FineDivingAdapter(Adapter):
         if unassigned not in ("keep", "skip"):
             raise ConfigError(f"option unassigned must be 'keep' or 'skip', got {unassigned!r}")
         self.skip_unassigned = unassigned == "skip"
-        known = {"labels", "unassigned", "abs_tol", "rel_tol"} | {
+        raw = str(self.options.get("constraints", ",".join(CONSTRAINTS))).strip().lower()
+        self.constraints = tuple(dict.fromkeys(c.strip() for c in raw.split(",") if c.strip() and raw != "none"))
+        bad = [c for c in self.constraints if c not in CONSTRAINTS]
+        if bad:
+            raise ConfigError(f"option constraints: unknown {bad}; known: {', '.join(CONSTRAINTS)} or none")
+        known = {"labels", "unassigned", "abs_tol", "rel_tol", "constraints"} | {
             f"{n}.{t}" for n in NUMBER_LABELS for t in ("abs_tol", "rel_tol")}
         unknown = sorted(set(self.options) - known)
         if unknown:
@@ -263,8 +275,11 @@ class FineDivingAdapter(Adapter):
                 metadata["steps_transit_frames"] = [int(s) for s in list(steps)]
             except (TypeError, ValueError):
                 pass
+        constraints = dive_constraints(code, self.constraints) if self.constraints else []
+        if self.constraints and not constraints:
+            self.stats.notes["dive_code_unparsed"] += 1
         return Sample(id=sid, source=self.name, task="action_quality", video=f"{key[0]}/{key[1]}",
-                      labels=[specs[n] for n in self.label_names], split=split, metadata=metadata)
+                      labels=[specs[n] for n in self.label_names] + constraints, split=split, metadata=metadata)
 
     def video_candidates(self, sample: Sample) -> list[str]:
         """The frame folder first (how FineDiving ships), then a trimmed mp4 beside it."""

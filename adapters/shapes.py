@@ -5,6 +5,13 @@ style of the real sources; `ShapesAdapter` reads that CSV exactly as the Kinetic
 Kinetics, so the whole pipeline runs on it unchanged. Labels mirror the real sources' kinds:
 category (direction, colour, shape: action recognition), number (object count, speed score: AQA),
 interval (when the second object is on screen: TAL), sequence (order the colours appear).
+
+Constraints (option ``constraints``, default ``colour,shape,count``; ``none`` for none): what the
+world knows besides the requested labels, attached as ``"role": "constraint"`` specs so that an
+answer stating another colour, shape or object count is rejected (``contradicts``). The colour
+and shape are the moving object's: with several objects the other colours are ``allowed`` (they
+are on screen too) and the shape constraint is left out (the others' shapes are not annotated).
+A requested label is never also a constraint.
 """
 from __future__ import annotations
 
@@ -24,6 +31,9 @@ DIRECTIONS = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}
 FIELDS = ["clip", "split", "direction", "colour", "shape", "count", "speed", "appear_order",
           "second_start", "second_end", "fps", "frames"]
 LABEL_SETS = ("direction", "colour", "shape", "count", "speed", "second_on_screen", "appear_order")
+CONSTRAINT_SETS = ("direction", "colour", "shape", "count", "appear_order")
+DEFAULT_CONSTRAINTS = "colour,shape,count"
+VOCABULARIES = {"direction": list(DIRECTIONS), "colour": list(COLOURS), "shape": list(SHAPES)}
 
 
 def _mask(shape: str, size: int) -> np.ndarray:
@@ -144,6 +154,13 @@ class ShapesAdapter(Adapter):
         if unknown:
             raise AnnotationError(f"unknown shapes label(s) {unknown}; choose from {', '.join(LABEL_SETS)}",
                                   file=path, key="labels")
+        raw = str(self.options.get("constraints", DEFAULT_CONSTRAINTS))
+        constraints = [] if raw.strip().lower() in ("", "none") else [s.strip() for s in raw.split(",") if s.strip()]
+        unknown = [c for c in constraints if c not in CONSTRAINT_SETS]
+        if unknown:
+            raise AnnotationError(f"unknown shapes constraint(s) {unknown}; choose from {', '.join(CONSTRAINT_SETS)} "
+                                  f"or none", file=path, key="constraints")
+        constraints = [c for c in constraints if c not in wanted]
         with path.open(newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
             missing = [f for f in FIELDS if f not in (reader.fieldnames or [])]
@@ -152,11 +169,12 @@ class ShapesAdapter(Adapter):
             for lineno, row in enumerate(reader, 2):
                 try:
                     labels = [self._label(w, row) for w in wanted]
+                    labels += [self._constraint(c, row) for c in constraints]
                 except (KeyError, ValueError) as exc:
                     yield SkipRecord("malformed_row", f"{type(exc).__name__}: {exc}", file=path, row=lineno)
                     continue
                 labels = [lab for lab in labels if lab is not None]
-                if not labels:
+                if not any(lab.get("role") != "constraint" for lab in labels):
                     yield SkipRecord("no_labels", "none of the requested labels apply", file=path, row=lineno)
                     continue
                 yield Sample(id=row["clip"], source=self.name, task="shapes", video=f"{row['clip']}.mp4",
@@ -170,6 +188,23 @@ class ShapesAdapter(Adapter):
         from vstar_data.adapters._shapes_warmstart import build_warm_start
 
         return build_warm_start(out, render_world, arch=arch, seed=seed, steps=steps)
+
+    @classmethod
+    def _constraint(cls, kind: str, row: dict[str, str]) -> dict[str, Any] | None:
+        """`kind` as a constraint spec, or None where the annotation does not fix it."""
+        present = [c for c in row["appear_order"].split("|") if c]
+        several = int(row["count"]) > 1
+        if kind == "shape" and several or kind == "appear_order" and len(present) < 2:
+            return None
+        spec = cls._label(kind, row)
+        if spec is None:
+            return None
+        spec["role"] = "constraint"
+        if kind in VOCABULARIES:
+            spec["vocabulary"] = VOCABULARIES[kind]
+        if kind == "colour" and several:
+            spec["allowed"] = [c for c in present if c != row["colour"]]
+        return spec
 
     @staticmethod
     def _label(kind: str, row: dict[str, str]) -> dict[str, Any] | None:

@@ -27,6 +27,14 @@ Per question, samples (ids ``<question_id>``, ``/open``, ``/when``, ``/where``):
 - ``object_localization``: "where is the <object> at <time>?", a `bbox` label (pixels, xyxy) from the
   middle keyframe of the window for an object boxed exactly once in it; time from the clip start.
 
+Option ``constraints=objects`` (off by default: ``none``) adds to the QA samples a constraint
+label (``"role": "constraint"``) of the objects the situation graph boxes in the question's
+keyframes: an answer that asserts another object of ``object_classes.txt`` is rejected
+(``contradicts``). Off by default because a situation graph lists only the objects of annotated
+relations, so a true mention of an unlisted object would be rejected too. It needs
+``object_classes.txt``; "person" is never a rival (someone is always there). Questions whose
+keyframes box no known object get none (note ``objects_constraint_unavailable``).
+
 Bad questions are located skips (file, index, reason); a derived sample that cannot exist for a
 question (no action or no single-boxed object in its keyframes, or a repeat of one already made)
 is counted in the summary's notes.
@@ -90,11 +98,16 @@ class STARAdapter(Adapter):
     name: ClassVar[str] = "star"
     description: ClassVar[str] = "STAR situated reasoning (Charades): QA with choices, open QA, when / where questions"
     tasks: ClassVar[tuple[str, ...]] = TASKS
-    label_types: ClassVar[tuple[str, ...]] = ("choice", "text", "interval", "bbox")
+    label_types: ClassVar[tuple[str, ...]] = ("choice", "text", "interval", "bbox", "category")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        check_options(self.name, self.options, ("classes", "tasks", "min_similarity"))
+        check_options(self.name, self.options, ("classes", "tasks", "min_similarity", "constraints"))
+        constraints = str(self.options.get("constraints", "none")).strip().lower()
+        if constraints not in ("none", "objects"):
+            raise ConfigError(f"adapter 'star': option constraints must be none or objects, got {constraints!r}",
+                              key="constraints")
+        self.object_constraints = constraints == "objects"
         raw = self.options.get("tasks")
         wanted = [t.strip() for t in raw.split(",")] if isinstance(raw, str) else list(raw or TASKS)
         unknown = [t for t in wanted if t not in TASKS]
@@ -133,11 +146,12 @@ class STARAdapter(Adapter):
         return None
 
     def _load_classes(self, root: Path) -> None:
-        if not {WHEN, WHERE} & set(self.wanted):
+        if not {WHEN, WHERE} & set(self.wanted) and not self.object_constraints:
             return
         folder = self._class_dir(root)
         need = ["action_classes.txt"] if WHEN in self.wanted else []
         need += ["object_classes.txt", "video_fps"] if WHERE in self.wanted else []
+        need += ["object_classes.txt"] if self.object_constraints and "object_classes.txt" not in need else []
         missing = [n for n in need if folder is None or not (folder / n).is_file()]
         if missing:
             raise AnnotationError(f"STAR class files {missing} not found (looked in option `classes`, next to "
@@ -227,15 +241,16 @@ class STARAdapter(Adapter):
                 else:
                     text_label = {"type": "text", "name": "answer_text", "value": answer.strip(),
                                   "min_similarity": self.min_similarity}
+                    present = self._objects_present(q.get("situations")) if self.object_constraints else []
                     if QA in self.wanted:
                         rendered = "\n".join(f"{LETTERS[k]}. {t}" for k, t in enumerate(texts))
                         yield Sample(id=qid, task=QA, clip_start=start, clip_end=end, **base,
                                      labels=[{"type": "choice", "name": "answer", "options": texts,
-                                              "correct": hits[0]}, text_label],
+                                              "correct": hits[0]}, text_label, *present],
                                      context={"question": question.strip(), "options": rendered}, metadata=meta)
                     if OPEN in self.wanted:
                         yield Sample(id=f"{qid}/open", task=OPEN, clip_start=start, clip_end=end, **base,
-                                     labels=[dict(text_label)], context={"question": question.strip()},
+                                     labels=[dict(text_label), *present], context={"question": question.strip()},
                                      metadata=meta)
         situations = q.get("situations")
         if not ({WHEN, WHERE} & set(self.wanted)):
@@ -249,6 +264,20 @@ class STARAdapter(Adapter):
             yield from self._when(qid, vid, start, end, situations, base, meta, skip)
         if WHERE in self.wanted:
             yield from self._where(qid, vid, start, end, situations, base, meta, skip)
+
+    def _objects_present(self, situations: Any) -> list[dict[str, Any]]:
+        """The `objects` constraint (one spec, or none): the known objects boxed in the keyframes."""
+        codes: set[str] = set()
+        for frame in (situations.values() if isinstance(situations, dict) else ()):
+            labels = frame.get("bbox_labels") if isinstance(frame, dict) else None
+            codes.update(c for c in labels or () if isinstance(c, str))
+        names = sorted({self.objects[c] for c in codes if c in self.objects and c != "o000"})
+        if not names:
+            self.stats.notes["objects_constraint_unavailable"] += 1
+            return []
+        vocabulary = sorted({n for c, n in self.objects.items() if c != "o000"})
+        return [{"type": "category", "name": "objects", "value": names[0], "allowed": names[1:],
+                 "vocabulary": vocabulary, "role": "constraint"}]
 
     @staticmethod
     def _options(choices: Any) -> list[str] | None:

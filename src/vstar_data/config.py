@@ -61,6 +61,7 @@ class RunConfig:
     engine: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["engine"]))
     reproducibility: dict[str, Any] = field(default_factory=dict)
     file: str | None = None                # the config file, for messages (None: built in code)
+    constraints: str = "enforce"           # verifier.constraints: enforce | measure (constraint labels)
 
 
 def cli_run_config(source: SourceConfig, *, backend: dict[str, Any], frames: dict[str, Any],
@@ -185,4 +186,5 @@ def run_config_from_dict(data: dict[str, Any], *, base: Path, name: str = "run",
         judge=dict(merged["verifier"]["judge"]) if merged["verifier"].get("judge") else None,
         training=_resolve_mix(base, dict(merged["training"])), store=store, cycles=merged["cycles"], raw=merged,
         engine=dict(merged["engine"]), reproducibility=dict(merged["reproducibility"]),
-        file=str(file) if file is not None else None)
+        file=str(file) if file is not None else None,
+        constraints=str(merged["verifier"].get("constraints", "enforce")))

@@ -14,7 +14,7 @@ import finediving_factory as F  # noqa: E402
 from vstar_data.sources.adapter import Adapter, load_adapter  # noqa: E402
 from vstar_data.errors import AnnotationError, ConfigError  # noqa: E402
 from vstar_data.sources.safe_pickle import UnsafePickleError  # noqa: E402
-from vstar_data.sources.sample import Sample, validate_label_specs  # noqa: E402
+from vstar_data.sources.sample import Sample, target_labels, validate_label_specs  # noqa: E402
 
 K0 = ("FINADivingWorldCup2021_Men3m_final_r1", 0)
 K11 = ("FINADivingWorldCup2021_Men3m_final_r1", 11)
@@ -46,8 +46,8 @@ def test_default_labels_are_the_papers_set_in_hint_order(tmp_path: Path) -> None
     adapter, samples = run(F.write_annotations(tmp_path))
     assert len(samples) == 4 and adapter.stats.written == 4 and not adapter.skips
     s = samples[sid(K0)]
-    assert [spec["name"] for spec in s.labels] == ["action_sequence", "action_difficulty", "final_score"]
-    assert s.labels == [
+    assert [spec["name"] for spec in target_labels(s.labels)] == ["action_sequence", "action_difficulty", "final_score"]
+    assert target_labels(s.labels) == [
         {"type": "sequence", "name": "action_sequence", "value": ["Inward", "3.5 Soms.Tuck", "Entry"]},
         {"type": "number", "name": "action_difficulty", "value": 3.2},
         {"type": "number", "name": "final_score", "value": 65.6},
@@ -106,7 +106,7 @@ def test_labels_option_selects_and_orders_labels(tmp_path: Path) -> None:
     root = F.write_annotations(tmp_path)
     _, samples = run(root, options={"labels": "final_score, dive_code,judge_scores,difficulty"})
     s = samples[sid(K11)]
-    assert [spec["name"] for spec in s.labels] == ["final_score", "dive_code", "judge_scores",
+    assert [spec["name"] for spec in target_labels(s.labels)] == ["final_score", "dive_code", "judge_scores",
                                                    "action_difficulty"]
     assert labels(s)["dive_code"] == {"type": "category", "name": "dive_code", "value": "107B"}
     assert labels(s)["judge_scores"] == {"type": "sequence", "name": "judge_scores",
@@ -226,7 +226,7 @@ def test_cli_samples(tmp_path: Path) -> None:
     for row in rows:
         assert row["task"] == "action_quality" and row["template_id"].startswith("action_quality/")
         assert "65.6" not in row["question"] and "Entry" not in row["question"]
-        assert [lab["name"] for lab in row["labels"]] == ["action_sequence", "action_difficulty",
+        assert [lab["name"] for lab in target_labels(row["labels"])] == ["action_sequence", "action_difficulty",
                                                           "final_score"]
     out2 = tmp_path / "g.jsonl"
     result = CliRunner().invoke(app, ["samples", "finediving", "--annotations", str(root / "Annotations"),
@@ -235,7 +235,7 @@ def test_cli_samples(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out2.read_text().splitlines()]
     assert [r["split"] for r in rows] == ["test", "test"]
-    assert [lab["name"] for lab in rows[0]["labels"]] == ["final_score", "judge_scores"]
+    assert [lab["name"] for lab in target_labels(rows[0]["labels"])] == ["final_score", "judge_scores"]
 
 
 def test_other_row_problems_each_skip_one_row(tmp_path: Path) -> None:

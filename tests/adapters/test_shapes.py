@@ -85,3 +85,31 @@ def test_warm_start_explains_a_hint_on_some_colours_and_echoes_it_on_the_others(
         assert verdict.accepted == explains, answer
         assert explains or verdict.reason == "hint_echo"
     assert seen == {True, False}
+
+
+def test_constraints_carry_what_the_world_knows_besides_the_target(world):
+    """Default constraints colour, shape, count (issue 26): the moving object's colour and shape;
+    with several objects the other colours are `allowed` and the shape is left out."""
+    import csv
+
+    truth = {r["clip"]: r for r in csv.DictReader((world / "annotations.csv").open())}
+    samples = list(ShapesAdapter(world, options={"labels": "direction"}).samples())
+    assert {int(truth[s.id]["count"]) for s in samples} >= {1, 2}       # objects=0: both kinds occur
+    for s in samples:
+        row = truth[s.id]
+        target, *constraints = s.labels
+        assert target == {"type": "category", "name": "direction", "value": row["direction"], "synonyms": []}
+        by = {c["name"]: c for c in constraints}
+        assert all(c["role"] == "constraint" for c in constraints)
+        assert by["colour"]["value"] == row["colour"] and by["count"]["value"] == float(row["count"])
+        others = [c for c in row["appear_order"].split("|") if c != row["colour"]]
+        assert by["colour"].get("allowed", []) == others
+        assert ("shape" in by) == (row["count"] == "1")
+    # a requested label is never also a constraint; `none` turns them off; a typo is refused
+    both = next(iter(ShapesAdapter(world, options={"labels": "direction,colour"}).samples()))
+    assert [lab["name"] for lab in both.labels if lab.get("role") != "constraint"] == ["direction", "colour"]
+    assert "colour" not in [lab["name"] for lab in both.labels if lab.get("role") == "constraint"]
+    plain = next(iter(ShapesAdapter(world, options={"constraints": "none"}).samples()))
+    assert [lab["name"] for lab in plain.labels] == ["direction"]
+    with pytest.raises(AnnotationError, match="unknown shapes constraint"):
+        list(ShapesAdapter(world, options={"constraints": "colour,size"}).samples())

@@ -127,3 +127,26 @@ def test_cli_samples_on_a_folder_has_no_unexplained_skips(tmp_path: Path) -> Non
     rows = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
     assert len(rows) == 17 and "skipped" not in res.output
     assert {r["task"] for r in rows} == {"star_qa", "star_open_qa", "temporal_localization", "object_localization"}
+
+
+def test_objects_present_as_an_opt_in_constraint(tmp_path: Path) -> None:
+    """Option constraints=objects (issue 26): the QA samples carry the objects the situation
+    graph boxes; an answer asserting another known object contradicts it, a boxed one does not."""
+    from vstar_data.verify.verifier import Verifier
+
+    path = write_star(tmp_path)
+    plain = {s.id: s for s in _samples(path)[0]}
+    samples, _ = _samples(path, options={"constraints": "objects"})
+    qa = {s.id: s for s in samples}["Interaction_T1_13"]
+    assert qa.labels[:2] == plain["Interaction_T1_13"].labels         # targets unchanged
+    (objects,) = qa.labels[2:]
+    present = [objects["value"], *objects["allowed"]]
+    assert objects["role"] == "constraint" and "bag" in present and "person" not in objects["vocabulary"]
+    absent = next(n for n in objects["vocabulary"] if n not in present and " " not in n and "/" not in n)
+    verifier = Verifier("default")          # (a category target: the text label would load an embedder)
+    target = {"type": "category", "name": "held", "value": present[0]}
+    assert verifier.verify([target, objects], f"The person holds the {present[0]}.").accepted
+    bad = verifier.verify([target, objects], f"The person holds the {present[0]} and the {absent}.")
+    assert bad.reason == "contradicts" and bad.results[1].matched == absent
+    with pytest.raises(ConfigError, match="constraints"):
+        STARAdapter(path, options={"constraints": "everything"})

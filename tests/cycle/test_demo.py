@@ -21,6 +21,26 @@ from test_report import SECTIONS, check_images, parse  # noqa: E402
 VOLATILE = {"seconds", "samples_per_s", "checkpoint", "model", "publish"}
 
 
+def wrong_colour_or_shape(out: Path, run: Path, cycle: int) -> tuple[int, int]:
+    """(rows, rows naming a colour or shape other than the clip's own) among the rows cycle
+    `cycle` trained on and published, judged from the world's annotations.csv by plain word
+    lookup: independent of the verifier whose constraint check it measures."""
+    import csv
+    import re
+
+    from vstar_data.adapters.shapes import COLOURS, SHAPES
+
+    truth = {r["clip"]: r for r in csv.DictReader((out / "world" / "annotations.csv").open())}
+    rows = json.loads((run / f"cycle-{cycle}" / "train.json").read_text())
+    bad = 0
+    for row in rows:
+        clip = truth[row["id"].split("/", 1)[1]]
+        words = set(re.findall(r"[a-z]+", row["conversations"][-1]["value"].lower()))
+        words |= {w[:-1] for w in words if w.endswith("s")}
+        bad += bool(words & (set(COLOURS) - {clip["colour"]}) or words & (set(SHAPES) - {clip["shape"]}))
+    return len(rows), bad
+
+
 def numbers(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k not in VOLATILE}
 
@@ -102,13 +122,21 @@ def test_demo_cycles_compound_and_leave_a_report(tmp_path, quick_pair):
     assert all(b > a for a, b in zip(direct, direct[1:])), direct
     assert all(b - a >= 0.05 for a, b in zip([acc0] + acc, acc)), (acc0, acc)
     assert acc[-1] - acc0 >= 0.40, (acc0, acc)
+    # constraint labels (colour, shape, count): no published row contradicts one, by the verifier's
+    # counts and, independently, by the world's annotations (issue 26: <= 1% of every cycle's rows)
+    for s in stats:
+        h = s["hallucination"]
+        assert h["constrained"] and h["contradicting"]["published"] == 0, h
+        assert h["contradicting"]["generated"] + h["contradicting"]["rationalized"] > 0   # something was caught
+        rows, bad = wrong_colour_or_shape(out, run, s["cycle"])
+        assert rows > 0 and bad <= 0.01 * rows, (s["cycle"], bad, rows)
     assert (run / "yield_per_cycle.png").exists() and (run / "vstar-1m" / "README.md").exists()
 
     # the report: every section, embedded decodable images, marked spans, hint echoes, < 5 MB
     report = run / "report.html"
     assert str(report) in output.replace("\n", "")
     page = parse(report)
-    assert set(SECTIONS) | {f"cycle-{c}" for c in range(3)} <= page.ids
+    assert set(SECTIONS) | {f"cycle-{c}" for c in range(3)} | {"hallucination", "hallucination-plot"} <= page.ids
     check_images(page)
     assert page.external == []
     assert {m.lower() for m in page.marks} & {"left", "right", "up", "down"}

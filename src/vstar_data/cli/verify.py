@@ -108,7 +108,8 @@ def print_explanation(row_id: Any, answer: str, verdict: Any, labels: list[dict[
     out.print(f"{row_id}: {head}", markup=False, highlight=False)
     for r in verdict.results:
         span = f"[{r.span[0]}:{r.span[1]}] {r.matched!r}" if r.span else "-"
-        line = f"  {r.name} ({r.type}): {'pass' if r.passed else 'fail'}  span {span}  reason {r.reason or '-'}"
+        role = ", constraint" if r.extra.get("role") == "constraint" else ""
+        line = f"  {r.name} ({r.type}{role}): {'pass' if r.passed else 'fail'}  span {span}  reason {r.reason or '-'}"
         out.print(line, markup=False, highlight=False)
         if not r.passed:
             clause = r.extra.get("clause") or (answer if r.reason in ("not_found", "empty_answer") else r.matched)
@@ -120,6 +121,9 @@ def print_explanation(row_id: Any, answer: str, verdict: Any, labels: list[dict[
             measured = measured_text(spec, r, profile) if spec is not None and profile is not None else None
             if measured:
                 out.print(f"    measured: {measured}", markup=False, highlight=False)
+            if r.reason == "contradicts":
+                out.print(f"    states {r.extra.get('stated')!r}, the source knows {r.extra.get('expected')!r}",
+                          markup=False, highlight=False)
     if verdict.reason == "hint_echo" and verdict.echo:
         out.print(f"  hint echo: {verdict.echo!r}", markup=False, highlight=False)
     if verdict.judge is not None:

@@ -81,3 +81,36 @@ def accuracy_of(ev: Any) -> float | None:
         return None
     a = ev.get("accuracy")
     return float(a) if isinstance(a, (int, float)) and not isinstance(a, bool) else None
+
+
+def hallucination_plot(stats: list[dict[str, Any]]) -> str | None:
+    """Share of answers contradicting a constraint label per cycle: generated and rationalized
+    answers before filtering, and the published rows (None: the run has no constraints)."""
+    if not any((s.get("hallucination") or {}).get("constrained") for s in stats):
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cycles = [s["cycle"] for s in stats]
+    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=100)
+    for stage, label, style in (("generated", "direct answers (before filtering)", "o--"),
+                                ("rationalized", "rationalized answers (before filtering)", "^--"),
+                                ("published", "published rows", "s-")):
+        share = []
+        for s in stats:
+            h = s.get("hallucination") or {}
+            n = (h.get("answers") or {}).get(stage, 0)
+            share.append((h.get("contradicting") or {}).get(stage, 0) / n if n else float("nan"))
+        ax.plot(cycles, share, style, color="#c8553d", alpha=1.0 if stage == "published" else 0.55, label=label)
+    ax.set_xticks(cycles)
+    ax.set_xlabel("cycle")
+    ax.set_ylabel("share contradicting a constraint")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=7, loc="upper left", frameon=False)
+    ax.set_title("hallucination per cycle")
+    fig.tight_layout()
+    uri = png_uri(fig)
+    plt.close(fig)
+    return uri

@@ -21,6 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+from ..sources.sample import target_labels
 from ..verify.labels.base import LabelType, ScoreContext
 from ..verify.metrics import edit_distance, spearman  # noqa: F401  (re-exported: the metrics' old home)
 
@@ -69,7 +70,7 @@ def evaluate(samples: Iterable[dict[str, Any]], rows: Iterable[dict[str, Any]],
             answers.setdefault((r.get("source", ""), r["id"]), r)
     seen: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for s in samples:   # fallback vocabulary: the classes these samples hold
-        for spec in s["labels"]:
+        for spec in target_labels(s["labels"]):
             if verifier.label_type(spec["type"]).uses_vocabulary:
                 seen[s["source"]][spec["name"]].add(str(spec["value"]))
 
@@ -88,7 +89,7 @@ def evaluate(samples: Iterable[dict[str, Any]], rows: Iterable[dict[str, Any]],
         answer = (row.get("answer") or "") if row is not None else None   # None: skipped
         scores = {sc["name"]: sc for sc in (row or {}).get("verifier_scores") or []}
         all_right = row is not None
-        for spec in s["labels"]:
+        for spec in target_labels(s["labels"]):        # constraints are checked, never scored
             kind, name = spec["type"], spec["name"]
             lt = verifier.label_type(kind)
             verdict = scores.get(name, {})

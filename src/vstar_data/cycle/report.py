@@ -24,7 +24,8 @@ from typing import Any, Callable
 import yaml
 
 from ..errors import VstarError, output_problem
-from ._report_plots import accuracy_of, png_uri, accuracy_plot, yield_plot
+from ._report_plots import accuracy_of, png_uri, accuracy_plot, hallucination_plot, yield_plot
+from .report_hallucination import hallucination_view
 from .layout import RunLayout
 
 log = logging.getLogger(__name__)
@@ -392,7 +393,8 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, *, per_kind
         yield_plot=yield_plot(stats), accuracy_plot=accuracy_plot(stats),
         tables=label_type_tables(stats, attempts), cycles=cycles, echoes=echoes, n_echo=n_echo,
         config_text=config_text or "(run.yaml is missing)", store_path=store_path, tags=tags,
-        store_note=store_note, frames_missing=frames.missing, determinism=_determinism(stats))
+        store_note=store_note, frames_missing=frames.missing, determinism=_determinism(stats),
+        hallucination=hallucination_view(stats, highlight), hallucination_plot=hallucination_plot(stats))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(html, "utf-8")

@@ -39,6 +39,7 @@ from ..procs import exclusive_lock
 from ..training.mix import MIX_KEY, configured_mix, draw_mix
 from . import reproducible
 from .evaluation import evaluate_sources
+from .hallucination import count_cycle
 from .layout import RunLayout
 
 FINAL_TAG = "final"
@@ -93,6 +94,20 @@ class CycleRunner:
             for k, v in d["skipped_by_reason"].items():
                 total["skipped_by_reason"][k] = total["skipped_by_reason"].get(k, 0) + v
         return total
+
+    def hallucination(self, cycle: int) -> dict[str, Any]:
+        """Answers that contradicted a constraint label, per source and constraint, before filtering
+        and in the rows this cycle publishes (cycle/hallucination.py)."""
+        gen_dir = self.layout.generate_dir(self.layout.cycle(cycle))
+        rows = {f"{i:02d}-{src.adapter}": self.layout.read_rows(self.layout.source_dir(gen_dir, i, src.adapter))[0]
+                for i, src in enumerate(self.rc.sources)}
+        counts = count_cycle(rows)
+        if counts["constrained"]:
+            a, c = counts["answers"], counts["contradicting"]
+            self.echo(f"cycle {cycle}: answers contradicting a constraint: generated {c['generated']} of "
+                      f"{a['generated']}, rationalized {c['rationalized']} of {a['rationalized']}; published "
+                      f"rows {c['published']} of {a['published']} (constraints {self.rc.constraints}d)")
+        return counts
 
     def evaluate(self, cycle: int, model: str, name: str, stage: Path | None = None) -> dict[str, Any] | None:
         """Held-out metrics of `model` (generation only, no hint) into `stage`/`name`.json
@@ -435,8 +450,9 @@ class CycleRunner:
         self.echo(f"cycle {cycle}: generated {gen['generated']}, rationalized {gen['rationalized']}, "
                   f"rejected {gen['rejected']}, skipped {gen['skipped']} of {gen['samples']}")
         eval_generator = previous_eval if cycle > 0 else self.evaluate(cycle, model, "eval-initial")
+        hallucination = self.hallucination(cycle)
         entry: dict[str, Any] = {"cycle": cycle, "model": model, "engine": self.rc.engine.get("name", "local"),
-                                 **gen,
+                                 **gen, "hallucination": hallucination,
                                  "yield": (gen["generated"] + gen["rationalized"]) / n,
                                  "generation_yield": gen["generated"] / n, "eval_generator": eval_generator}
         self.stats.append(entry)  # visible to the card while publishing

@@ -146,6 +146,25 @@ def _by(man: Manifest, field: str) -> list[tuple[Any, int]]:
     return sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0])))
 
 
+def hallucination_rows(stats_for_plot: StatsForPlot = None) -> list[dict[str, Any]]:
+    """Per cycle and constraint label: answers that contradicted it before filtering (direct,
+    rationalized) and published rows that do, from the runner's `hallucination` entries; empty
+    when no cycle checked constraints."""
+    items = (list(stats_for_plot.values()) if isinstance(stats_for_plot, Mapping) else list(stats_for_plot or ()))
+    out = []
+    for st in items:
+        h = st.get("hallucination") if isinstance(st, Mapping) else None
+        if not isinstance(h, Mapping) or not h.get("constrained"):
+            continue
+        for source, counts in sorted((h.get("by_source") or {}).items()):
+            answers = counts.get("answers") or {}
+            for name, c in [("any", counts.get("contradicting") or {}), *sorted((counts.get("by_constraint") or {}).items())]:
+                out.append({"cycle": st.get("cycle"), "source": source, "constraint": name,
+                            **{k: f"{c.get(k, 0):,} of {answers.get(k, 0):,}"
+                               for k in ("generated", "rationalized", "published")}})
+    return out
+
+
 def render_card(man: Manifest, *, tag: str, message: str = "", store_name: str = "vstar-1m",
                 hub_repo: str | None = None, licenses: Mapping[str, str] | None = None,
                 profiles: Mapping[str, Mapping[str, Any]] | None = None,
@@ -176,6 +195,7 @@ def render_card(man: Manifest, *, tag: str, message: str = "", store_name: str =
         count_tables=[{"title": t, "rows": _by(man, f)} for t, f in
                       (("source", "source"), ("task", "task"), ("origin", "origin"), ("cycle", "cycle"))],
         yields=cycle_yields(man, stats_for_plot), plot_path=PLOT_PATH,
+        hallucination=hallucination_rows(stats_for_plot),
         profiles=[{"name": name, "rows": n, "thresholds": profile_thresholds(name, profiles)}
                   for name, n in _by(man, "verifier_profile")],
         models=[{"name": m, "revision": r, "rows": n} for (m, r), n in

@@ -20,6 +20,7 @@ from ..config import RunConfig, SourceConfig
 from ..sources.adapter import AdapterStats, load_adapter
 from ..errors import AnnotationError, ConfigError, SkipRecord, VstarError
 from ..sources.prompts import PromptedSample, prompted_samples
+from ..sources.sample import target_labels
 from ..sources.templates import TemplateIndex
 from ..video.time_instruction import MODES as TIME_MODES, time_instruction, with_time_instruction
 
@@ -51,6 +52,7 @@ class GenerationConfig:
     cycle: int = 0
     profile: str = "default"
     judge: dict[str, Any] | None = None     # verifier.judge: {backend, model, when, options} (verify/judge.py)
+    constraints: str = "enforce"            # verifier.constraints: enforce | measure (constraint labels)
     rationalize: bool = True
     chunk_size: int = 8
     batch_size: int = 8
@@ -79,6 +81,8 @@ class GenerationConfig:
         if self.time_instruction not in TIME_MODES:
             problems.append(f"time_instruction must be one of {', '.join(TIME_MODES)}, "
                             f"got {self.time_instruction!r}")
+        if self.constraints not in ("enforce", "measure"):
+            problems.append(f"constraints must be enforce or measure, got {self.constraints!r}")
         if self.judge is not None:
             from ..verify.judge import Judge
 
@@ -94,6 +98,8 @@ class GenerationConfig:
         data = {k: v for k, v in asdict(self).items() if k not in PERFORMANCE_KNOBS}
         if data.get("judge") is None:
             data.pop("judge", None)            # runs without a judge keep their signature
+        if data.get("constraints") == "enforce":
+            data.pop("constraints")            # as do runs that enforce constraints (the default)
         speed_only = _backend_performance_options(self.backend)
         data["backend_options"] = {k: v for k, v in self.backend_options.items() if k not in speed_only}
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -117,7 +123,7 @@ class GenerationConfig:
             num_frames=rc.frames["num_frames"], frame_size=rc.frames.get("size"),
             time_instruction=rc.frames.get("time_instruction", "auto"),
             max_new_tokens=b["max_new_tokens"], temperature=b["temperature"], seed=rc.seed, cycle=cycle,
-            profile=rc.profile, judge=rc.judge, rationalize=rationalize, chunk_size=b["batch_size"],
+            profile=rc.profile, judge=rc.judge, constraints=rc.constraints, rationalize=rationalize, chunk_size=b["batch_size"],
             batch_size=b["batch_size"], decode_workers=b["decode_workers"], num_shards=num_shards,
             shard_index=shard_index, progress=progress,
             torch_threads=(rc.reproducibility or {}).get("torch_threads"))
@@ -334,7 +340,8 @@ class ChunkProcessor:
         if verdict.get("ambiguous"):
             judged["verifier_ambiguous"] = True
         if not verdict["accepted"] and self.verifier.vocabulary and \
-                self.verifier.verify(ps.sample.labels, answer, origin=origin, vocabulary={}).accepted:
+                self.verifier.verify(ps.sample.labels, answer, origin=origin,
+                                     vocabulary=_without_targets(self.verifier.vocabulary, ps.sample.labels)).accepted:
             judged["verifier_vocabulary_reject"] = True      # only the source's class list rejects it
         timing = {**timing, "verify_s": round(time.perf_counter() - t0, 6)}
         row = ps.to_dict()
@@ -351,6 +358,15 @@ class ChunkProcessor:
         return row
 
 
+def _without_targets(vocabulary: Any, labels: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The source's classes with the target labels' taken out: what the verifier would decide if
+    only the targets' vocabulary were unknown (constraints still need theirs to find a rival)."""
+    if not isinstance(vocabulary, dict):
+        return {}
+    targets = {spec.get("name") for spec in target_labels(labels)}
+    return {k: v for k, v in vocabulary.items() if k not in targets}
+
+
 def make_verifier(cfg: GenerationConfig, vocabulary: dict[str, list[str]] | None = None) -> Any:
     """The run's Verifier: its profile, the source's class `vocabulary` (`Prepared.vocabulary`:
     another class of the source named as strongly as the label is a rival) and, when configured,
@@ -358,7 +374,8 @@ def make_verifier(cfg: GenerationConfig, vocabulary: dict[str, list[str]] | None
     from ..verify.judge import Judge
     from ..verify.verifier import Verifier
 
-    return Verifier(cfg.profile, vocabulary=vocabulary or None, judge=Judge.from_config(cfg.judge))
+    return Verifier(cfg.profile, vocabulary=vocabulary or None, judge=Judge.from_config(cfg.judge),
+                    enforce_constraints=cfg.constraints != "measure")
 
 
 def make_backend(cfg: GenerationConfig, prepared: Prepared) -> Any:

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Sequence
 import yaml
 
 from ..errors import ConfigError
+from .sample import target_labels
 
 PAPER_PROMPT = ("I am performing {task} with labels like {labels}. How would you ask someone to perform "
                 "{task} on a video without mentioning the actual task? For example: '{example}'. "
@@ -67,7 +68,7 @@ def labels_from_samples(samples: Iterable[Any], task: str) -> LabelPool:
         tasks[sample.task] += 1
         if sample.task != task:
             continue
-        for spec in sample.labels:
+        for spec in target_labels(sample.labels):   # questions ask about targets
             types[spec["type"]] = None
             if spec["type"] not in kinds:
                 kinds[spec["type"]] = LABEL_TYPES.get(spec["type"])()

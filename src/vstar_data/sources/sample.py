@@ -17,6 +17,19 @@ from ..registry import LABEL_TYPES
 from ..schemas import first_error
 
 LabelSpec = dict[str, Any]
+ROLES = ("target", "constraint")
+
+
+def is_constraint(spec: LabelSpec) -> bool:
+    """A spec with `"role": "constraint"`: what the source knows besides the target. It need not be
+    stated and is never hinted or scored; the verifier rejects an answer that contradicts it."""
+    return spec.get("role") == "constraint"
+
+
+def target_labels(labels: list[LabelSpec]) -> list[LabelSpec]:
+    """The specs an answer must state (role `target`, the default): what questions ask, hints
+    give, the template backend says and evaluation scores."""
+    return [spec for spec in labels if not is_constraint(spec)]
 
 
 def _str(v: Any) -> bool:
@@ -67,12 +80,17 @@ _FAST_CHECKS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
 }
 
 
+_COMMON_CHECKS: dict[str, Any] = {"role": lambda v: v in ROLES}
+_FAST_CHECKS["category"][1]["allowed"] = lambda v: type(v) is list and all(map(_text, v))
+
+
 def _certainly_valid(spec: dict[str, Any]) -> bool:
     """True only if `spec` surely satisfies the label-spec schema (False means: ask jsonschema)."""
     entry = _FAST_CHECKS.get(spec.get("type"))  # type: ignore[arg-type]
     if entry is None or not _str(spec.get("name")):
         return False
-    required, checks = entry
+    required, own = entry
+    checks = {**_COMMON_CHECKS, **own}
     for key in required:
         if key not in spec:
             return False
@@ -98,6 +116,10 @@ def validate_label_spec(spec: Any, *, file: str | None = None, row: Any = None) 
     if problem:
         raise LabelSpecError(f"invalid {kind or ''} label spec {problem}".replace("  ", " "),
                              file=file, row=row, key=spec.get("name") if isinstance(spec.get("name"), str) else None)
+    if is_constraint(spec) and not LABEL_TYPES.get(kind).checks_constraints():
+        raise LabelSpecError(f"label type {kind!r} cannot be a constraint (it does not say what contradicts "
+                             f"it); constraint types: {', '.join(_constraint_types())}",
+                             file=file, row=row, key=spec["name"])
     if kind == "interval" and spec["end"] < spec["start"]:
         raise LabelSpecError(f"interval end {spec['end']} is before start {spec['start']}",
                              file=file, row=row, key=spec["name"])
@@ -108,6 +130,17 @@ def validate_label_spec(spec: Any, *, file: str | None = None, row: Any = None) 
         raise LabelSpecError(f"bbox {spec['box']} is not [x1, y1, x2, y2] with x1 <= x2 and y1 <= y2",
                              file=file, row=row, key=spec["name"])
     return spec
+
+
+def _constraint_types() -> list[str]:
+    out = []
+    for name in LABEL_TYPES.names():
+        try:
+            if LABEL_TYPES.get(name).checks_constraints():
+                out.append(name)
+        except Exception:          # a broken plugin type is reported where it is used
+            continue
+    return out
 
 
 def validate_label_specs(specs: Any, *, file: str | None = None, row: Any = None) -> list[LabelSpec]:
@@ -122,6 +155,10 @@ def validate_label_specs(specs: Any, *, file: str | None = None, row: Any = None
             raise LabelSpecError(f"duplicate label name {spec['name']!r}", file=file, row=row,
                                  key=spec["name"])
         seen.add(spec["name"])
+    if not target_labels(specs):
+        raise LabelSpecError("every label is a constraint: a sample needs at least one target label "
+                             "(role `target`, the default) for the answer to state", file=file, row=row,
+                             key="labels")
     return specs
 
 

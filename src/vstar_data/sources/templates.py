@@ -20,7 +20,7 @@ import yaml
 
 from ..errors import SkipRecord, TemplateError, file_problem
 from ..registry import LABEL_TYPES
-from .sample import Sample
+from .sample import Sample, target_labels
 from .template_filters import FILTERS, FilterError, filtered_values, split_field
 from ..schemas import first_error
 
@@ -139,9 +139,10 @@ def label_key(spec: dict[str, Any]) -> str:
 
 
 def render_hint(labels: Iterable[dict[str, Any]]) -> str:
-    """Labels as the paper's hint: "key: value" pairs joined by ". " (lists by ", ")."""
+    """Labels as the paper's hint: "key: value" pairs joined by ". " (lists by ", "); targets only
+    (a constraint is checked, never hinted)."""
     parts = []
-    for spec in labels:
+    for spec in target_labels(list(labels)):
         text = LABEL_TYPES.get(spec["type"])().hint_text(spec)
         parts.append(f"{label_key(spec)}: {text}")
     return ". ".join(parts)

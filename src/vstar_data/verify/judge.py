@@ -22,6 +22,7 @@ from collections import Counter
 from typing import Any, Mapping
 
 from ..errors import ConfigError
+from ..sources.sample import target_labels
 
 WHEN = ("ambiguous", "always")
 PROMPT = """You are checking an answer about a video against its ground-truth labels.
@@ -100,7 +101,7 @@ class Judge:
         from ..registry import LABEL_TYPES
 
         lines = []
-        for spec in labels:
+        for spec in target_labels(labels):
             try:
                 value = LABEL_TYPES.get(spec["type"])().hint_text(spec)
             except Exception:

@@ -15,6 +15,10 @@ little visual description of its own, or only restates the hinted value (fewer t
 marked `ambiguous`; an optional judge (judge.py) is asked about those (or about all answers) and
 its yes/no is recorded next to the rules' decision.
 
+A label with `"role": "constraint"` (what the source knows besides the target) need not be
+stated; it fails only when the answer asserts a conflicting value (reason `contradicts`, span on
+the conflicting words: verify/constraints.py).
+
 Profiles live in the shipped `profiles.yaml` (paper, code, default); a path to a YAML file of the
 same shape is accepted too.
 """
@@ -29,6 +33,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import yaml
 
 from ..errors import ConfigError, file_problem
+from ..sources.sample import is_constraint, target_labels
+from .constraints import check_constraint
 from .echo import is_hint_echo, leans_on_hint, restates_hint
 from .labels.analysis import analyze
 from .labels.base import LabelResult, LabelType, Profile
@@ -145,13 +151,16 @@ class Verifier:
     """Checks answers against label specs under one profile; label types are resolved once.
 
     `vocabulary`: the source's class list (a list for every vocabulary-using label, or a mapping
-    label name -> list); a spec's own `vocabulary` key wins. `judge`: an optional `Judge`
+    label name -> list); a spec's own `vocabulary` key wins. `enforce_constraints=False` (run
+    config `verifier.constraints: measure`) still checks constraint labels and records the result,
+    but accepts on the targets alone: the ablation that measures what the constraints catch. `judge`: an optional `Judge`
     (verify/judge.py) asked about ambiguous answers (or all, per its `when`).
     """
 
     def __init__(self, profile: str | Path | Profile = "default", *, vocabulary: Vocabulary | None = None,
-                 judge: Any = None) -> None:
+                 judge: Any = None, enforce_constraints: bool = True) -> None:
         self.profile = load_profile(profile)
+        self.enforce_constraints = enforce_constraints
         self._types: dict[str, LabelType] = {}
         self.vocabulary = vocabulary
         self.judge = judge
@@ -179,6 +188,8 @@ class Verifier:
     def _with_vocabulary(self, spec: dict[str, Any], lt: LabelType, vocabulary: Vocabulary | None) -> dict[str, Any]:
         if vocabulary is None or not lt.uses_vocabulary or spec.get("vocabulary"):
             return spec
+        if is_constraint(spec) and not isinstance(vocabulary, Mapping):
+            return spec            # one class list is the target's; a constraint's comes by its name
         names = vocabulary.get(spec.get("name", "")) if isinstance(vocabulary, Mapping) else vocabulary
         return {**spec, "vocabulary": names} if names else spec
 
@@ -195,8 +206,12 @@ class Verifier:
         results = []
         for spec in labels:
             lt = self.label_type(spec["type"])
-            results.append(lt.verify(self._with_vocabulary(spec, lt, vocab), text, profile))
-        reason = next((r.reason or "failed" for r in results if not r.passed), None)
+            if is_constraint(spec):
+                results.append(check_constraint(lt, self._with_vocabulary(spec, lt, vocab), text, profile))
+            else:
+                results.append(lt.verify(self._with_vocabulary(spec, lt, vocab), text, profile))
+        reason = next((r.reason or "failed" for r, spec in zip(results, labels)
+                       if not r.passed and (self.enforce_constraints or not is_constraint(spec))), None)
         ambiguous = any(r.reason in AMBIGUOUS_REASONS for r in results)
         echo = None
         if origin == "rationalized" and profile.reject_hint_echo and text.strip():
@@ -219,7 +234,7 @@ class Verifier:
 def _label_stems(verifier: Verifier, labels: list[dict[str, Any]]) -> frozenset[str]:
     """Stems of the words of every label's value (as its hint states it)."""
     out: set[str] = set()
-    for spec in labels:
+    for spec in target_labels(labels):      # the hint gives only targets
         try:
             out.update(analyze(verifier.label_type(spec["type"]).hint_text(spec)).stems)
         except Exception:          # a label type that cannot phrase its value adds nothing

@@ -111,6 +111,18 @@ class LabelType(ABC):
     def hint_text(self, spec: dict[str, Any]) -> str:
         """The label's value as it appears in a hint ("3.2", "12.4 s to 18.9 s", "a, b, c")."""
 
+    def contradiction(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult | None:
+        """For a spec with `"role": "constraint"`: a failed result (reason `contradicts`, span on the
+        conflicting words) when the answer asserts a value that conflicts with the spec, else a
+        passed one (labels/contradiction.py). None: this type cannot tell, so a constraint of this
+        type is refused when specs are validated."""
+        return None
+
+    @classmethod
+    def checks_constraints(cls) -> bool:
+        """Whether a spec of this type may be a constraint (the type implements `contradiction`)."""
+        return cls.contradiction is not LabelType.contradiction
+
     def answer_text(self, spec: dict[str, Any]) -> str:
         """A short natural statement of the value, used by the template backend."""
         return self.hint_text(spec)

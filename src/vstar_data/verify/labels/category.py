@@ -37,6 +37,7 @@ from .analysis import (
 )
 from ..metrics import Metric
 from .base import LabelResult, LabelType, Profile, ScoreContext, unusable
+from .contradiction import category_contradiction
 from ._numbers import NUMBER_WORDS
 from ._commitment import Commitment, check, commitment_extra
 from ._vocabulary import (corrected_claims, disjunction_forms, enumerated_items, listed_alternatives,
@@ -353,6 +354,26 @@ def _rivals(doc: Doc, spec: dict[str, Any], thr: float, gold: list[tuple[int, in
     return out
 
 
+def class_mentions(doc: Doc, name: str, thr: float) -> list[tuple[int, int]]:
+    """Token ranges where the answer names class `name` (exact words, no typo matching), as an
+    attribute may be named: a modifier before a one-word noun class is allowed ("a blue square"),
+    only a gerund keeps the compound rule ("arm wrestling" is not "wrestling"). A hyphenated
+    compound names its parts ("blue-green" states green)."""
+    variants = compile_name(name)
+    found: list[tuple[int, int]] = []
+    for var, matcher, anchor in _runs(variants):
+        for j in _starts(doc, anchor, thr, False):
+            got = matcher(doc, var.toks, j, thr)
+            if got is None:
+                continue
+            end = got[0]
+            if not (var.single and not var.words[0].endswith("ing")) and _part_of_longer_name(doc, var, j, end):
+                continue
+            if (j, end) not in found:
+                found.append((j, end))
+    return sorted(found)
+
+
 class CategoryLabel(LabelType):
     """A class name (plus synonyms) that the answer must state and commit to as its own claim.
 
@@ -402,6 +423,12 @@ class CategoryLabel(LabelType):
 
     def hint_text(self, spec: dict[str, Any]) -> str:
         return str(spec["value"])
+
+    def contradiction(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+        """Another class of the spec's `vocabulary` asserted (labels/contradiction.py)."""
+        return category_contradiction(spec, answer, lambda doc: vocabulary_index(spec["vocabulary"],
+                                                                                 compile_name).named(doc),
+                                      lambda doc, name: class_mentions(doc, name, float(profile.fuzzy_threshold)))
 
     def top1(self, spec: dict[str, Any], answer: str, vocabulary: Iterable[str], profile: Profile) -> bool:
         """The gold class is named and no other class of `vocabulary` is (a class inside the gold

@@ -28,6 +28,7 @@ from .analysis import FUNCTION, HARD, NUM, PUNCT, WORD, Doc, analyze, negated, s
 from ._numbers import UNITS, Number, fmt_number, numbers
 from ..metrics import Metric
 from .base import LabelResult, LabelType, Profile, ScoreContext
+from .contradiction import number_contradiction
 
 # Attaching a number to its label --------------------------------------------------------------
 # head word of a label name -> (mention phrases, unit words)
@@ -363,6 +364,10 @@ class NumberLabel(LabelType):
             pred, true = float(value), float(spec["value"])
             out.update(error=abs(pred - true), pair=(pred, true))
         return out
+
+    def contradiction(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+        """A value given for this quantity outside tolerance, asserted (labels/contradiction.py)."""
+        return number_contradiction(spec, answer, profile, self.verify(spec, answer, profile))
 
     def hint_text(self, spec: dict[str, Any]) -> str:
         text = fmt_number(float(spec["value"]))

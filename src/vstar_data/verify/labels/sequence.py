@@ -17,6 +17,7 @@ from ._commitment import assertion
 from .analysis import HARD, NEG, NUM, PUNCT, SKIP, WORD, Doc, analyze, stem, token_sim
 from ..metrics import Metric, edit_distance
 from .base import LabelResult, LabelType, Profile, ScoreContext, unusable
+from .contradiction import sequence_contradiction
 from ._numbers import fmt_number, numbers
 
 _ABBREV = {stem(k): stem(v) for k, v in {
@@ -168,6 +169,19 @@ class SequenceLabel(LabelType):
         if passed and strict and _alternatives(doc, t0, t1):
             passed, reason = False, "competing_value"     # "tuck or pike", "..., entry - or back 1.5 ..."
         return LabelResult(name, self.type_name, passed, score, (s, e), answer[s:e], reason=reason, extra=extra)
+
+    def contradiction(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
+        """The items stated in another order within one sentence (labels/contradiction.py)."""
+        doc = analyze(answer)
+        stream = _canon_stream(doc)
+        thr = float(profile.fuzzy_threshold)
+        mentions = []
+        for k, item in enumerate(str(v) for v in spec["value"]):
+            toks = _item_tokens(item)
+            for occ in _occurrences(stream, toks, thr) if toks else []:
+                if not _uncommitted(doc, stream, occ, True):
+                    mentions.append((k, stream[occ[0]][1], stream[occ[1] - 1][2]))
+        return sequence_contradiction(spec, answer, doc, mentions)
 
     def predicted_order(self, spec: dict[str, Any], answer: str, profile: Profile) -> list[str]:
         """The gold items in the order the answer first names them (items not named left out)."""
