@@ -24,7 +24,7 @@ from typing import Callable
 from ._numbers import numbers
 from .analysis import FUNCTION, HARD, NUM, PUNCT, WORD, Doc, analyze, stem, token_sim
 
-WORD_SIM = 0.7            # isolated-word cosine at which a replaced word still counts as the same
+WORD_SIM = 0.6            # isolated-word cosine at which a replaced word still counts as the same
 
 # Polar classes: stem -> (class, pole). Bigrams ("zoom in", "speed up") are read from lowercase forms.
 _POLES: dict[str, tuple[str, int]] = {}
@@ -46,6 +46,7 @@ for _cls, _a, _b in (
         ("appear", "appear appears appearing appeared", "disappear disappears disappearing disappeared vanish "
                                                           "vanishes vanishing vanished"),
         ("posture", "sit sits sitting sat", "stand stands standing stood"),
+        ("sex", "man men boy boys guy gentleman male", "woman women girl girls lady female"),
 ):
     for _pole, _words in enumerate((_a, _b)):
         for _w in _words.split():
@@ -77,6 +78,7 @@ _SYNSETS = [frozenset(stem(w) for w in ws.split()) for ws in (
     "person someone somebody individual people human man woman guy lady boy girl child kid he she they",
     "cut slice chop",
     "throw toss",
+    "rotate turn spin",
     "talk speak chat",
     "look watch",
     "big large huge",
@@ -90,7 +92,8 @@ _SYNSETS = [frozenset(stem(w) for w in ws.split()) for ws in (
 )]
 
 
-def _synonym(a: str, b: str) -> bool:
+def synonym(a: str, b: str) -> bool:
+    """Two stems in one of the small synonym sets."""
     return any(a in s and b in s for s in _SYNSETS)
 
 
@@ -166,7 +169,7 @@ def value_conflict(ref: Doc, ans: Doc, whole: Doc | None = None) -> str | None:
         aseq = av.get(cls) or wv.get(cls)
         if not aseq:
             continue
-        reason = {"colour": "wrong_colour", "count": "wrong_number"}.get(cls, "wrong_direction")
+        reason = {"colour": "wrong_colour", "count": "wrong_number", "sex": "contradicted"}.get(cls, "wrong_direction")
         rset, aset = {v for v, _ in rseq}, {v for v, _ in aseq}
         if not rset & aset:
             return reason
@@ -213,7 +216,8 @@ def _ranks(doc: Doc) -> list[int]:
     return ranks
 
 
-def _content(doc: Doc) -> list[int]:
+def content_tokens(doc: Doc) -> list[int]:
+    """Indices of the words that carry meaning (no function or generic words)."""
     return [i for i, (k, w, s) in enumerate(zip(doc.kinds, doc.lows, doc.stems))
             if k == WORD and w not in FUNCTION and s not in _GENERIC and len(w) > 1]
 
@@ -225,9 +229,9 @@ def order_conflict(ref: Doc, ans: Doc) -> bool:
         return False
     rpos: dict[str, set[int]] = {}
     apos: dict[str, set[int]] = {}
-    for i in _content(ref):
+    for i in content_tokens(ref):
         rpos.setdefault(ref.stems[i], set()).add(rr[i])
-    for i in _content(ans):
+    for i in content_tokens(ans):
         apos.setdefault(ans.stems[i], set()).add(ar[i])
     shared = [s for s in rpos if len(rpos[s]) == 1 and len(apos.get(s, ())) == 1]
     agree = disagree = 0
@@ -245,20 +249,20 @@ def order_conflict(ref: Doc, ans: Doc) -> bool:
 
 
 def _related(r: str, a: str, word_sim: Callable[[str, str], float] | None) -> bool:
-    if r == a or token_sim(r, a, 85.0) or _synonym(r, a):
+    if r == a or token_sim(r, a, 85.0) or synonym(r, a):
         return True
     return word_sim is not None and word_sim(r, a) >= WORD_SIM
 
 
 def missing_words(ref: Doc, ans: Doc) -> list[int]:
     """Reference content tokens whose stem (or a typo of it, or a synonym) is not in the answer."""
-    astems = {ans.stems[i] for i in _content(ans)} | set(ans.stems)
+    astems = {ans.stems[i] for i in content_tokens(ans)} | set(ans.stems)
     out = []
-    for i in _content(ref):
+    for i in content_tokens(ref):
         s = ref.stems[i]
         if ref.lows[i] in _COLOURS or s in astems:
             continue
-        if any(token_sim(s, a, 85.0) or _synonym(s, a) for a in astems):
+        if any(token_sim(s, a, 85.0) or synonym(s, a) for a in astems):
             continue
         out.append(i)
     return out
@@ -268,8 +272,8 @@ def replaced_word(ref: Doc, ans: Doc, word_sim: Callable[[str, str], float] | No
     """(reference word, answer word) where the answer puts an unrelated word in place of one of the
     reference's: the slot lies between the answer positions of the reference's neighbouring words
     that the answer shares (or within two words of one such neighbour at an edge)."""
-    rc = _content(ref)
-    ac = _content(ans)
+    rc = content_tokens(ref)
+    ac = content_tokens(ans)
     if not rc or not ac:
         return None
     where = {}

@@ -29,6 +29,8 @@ from .analysis import PUNCT, WORD, analyze
 from .base import LabelResult, LabelType, Profile, has_letters, unusable
 
 DEFAULT_MIN_SIMILARITY = 0.6
+RELATED_SIM = 0.45        # isolated-word cosine at which an answer word relates to a reference word
+GATE = 0.5                # share of a reference's content words a sentence must relate to to be embedded
 SHORT_WORDS = 3            # a reference with at most this many content words is a short answer, not a sentence
 _YES = frozenset({"yes", "yeah", "yep", "correct", "true"})
 _NO = frozenset({"no", "nope", "false"})
@@ -68,6 +70,47 @@ def _polarity(answer: str) -> bool | None:
     return not _negative(answer[s:e])
 
 
+def _candidates(refs: list[str], answer: str, units: list[tuple[int, int]]) -> list[int]:
+    """The units worth embedding: a sentence relates (same stem, typo, synonym, or isolated-word
+    cosine >= RELATED_SIM) to at least GATE of some reference's content words. A sentence that
+    shares so little cannot paraphrase the reference, and encoding it is most of the cost; the whole
+    answer is embedded only when two sentences qualify (the reference may be spread over them)."""
+    import numpy as np
+
+    ref_words = []
+    for r in refs:
+        d = analyze(r)
+        ref_words.append(sorted({(d.stems[i], d.lows[i]) for i in _contrast.content_tokens(d)}))
+    if any(not ws for ws in ref_words):
+        return list(range(len(units)))
+    unit_words = []
+    for s, e in units:
+        d = analyze(answer[s:e])
+        unit_words.append(sorted({(d.stems[i], d.lows[i]) for i in _contrast.content_tokens(d)}))
+    vocab = sorted({w for ws in ref_words + unit_words for _, w in ws})
+    vecs = dict(zip(vocab, _embed.embed(vocab))) if vocab else {}
+    out = []
+    whole = (0, len(answer))
+    for u, ws in enumerate(unit_words):
+        if units[u] == whole and len(units) > 1:
+            continue
+        if not ws:
+            continue
+        a_vec = np.stack([vecs[w] for _, w in ws])
+        for rws in ref_words:
+            r_vec = np.stack([vecs[w] for _, w in rws])
+            close = (r_vec @ a_vec.T).max(axis=1) >= RELATED_SIM
+            astems = {st for st, _ in ws}
+            hits = sum(bool(close[k]) or st in astems or any(_contrast.synonym(st, a) for a in astems)
+                       for k, (st, _) in enumerate(rws))
+            if hits >= GATE * len(rws):
+                out.append(u)
+                break
+    if len(out) >= 2 and whole in units:
+        out.append(units.index(whole))
+    return out
+
+
 def _word_sim(a: str, b: str) -> float:
     """Cosine of two isolated words (cached per word: a vocabulary, not the answers' sentences)."""
     va, vb = _embed.embed([a, b])
@@ -100,7 +143,8 @@ class TextLabel(LabelType):
                 continue                         # short references are judged word by word
             texts.extend(refs)
             if isinstance(answer, str) and answer.strip():
-                texts.extend(answer[s:e] for s, e in _units(answer))
+                units = _units(answer)
+                texts.extend(answer[units[u][0]:units[u][1]] for u in _candidates(refs, answer, units))
         if texts:
             _embed.embed(texts)
 
@@ -116,9 +160,16 @@ class TextLabel(LabelType):
             return LabelResult(name, self.type_name, False, 0.0, reason="not_found")
         if len(refs) == 1 and _short(refs[0]):
             return self._short_answer(name, refs[0], answer)
-        vecs = _embed.embed([answer[s:e] for s, e in units])
+        import numpy as np
+
+        live = _candidates(refs, answer, units)
+        if not live:
+            return LabelResult(name, self.type_name, False, 0.0, reason="low_similarity",
+                               extra={"detail": "no sentence shares enough of the reference's words"})
+        vecs = _embed.embed([answer[units[u][0]:units[u][1]] for u in live])
         ref_vecs = _embed.embed(refs)
-        sims = ref_vecs @ vecs.T                     # refs x units, cosine (unit vectors)
+        sims = np.full((len(refs), len(units)), -1.0, dtype="float32")
+        sims[:, live] = ref_vecs @ vecs.T            # refs x units, cosine (unit vectors); -1: not embedded
         picks: list[tuple[float, int]] = []          # per ref: (similarity, unit)
         for r in range(len(refs)):
             row = sims[r]
