@@ -27,6 +27,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("root", type=Path, help="TempCompass checkout (questions/, predictions/, auto_eval_results/)")
     ap.add_argument("--show", type=int, default=0, help="print this many disagreements per format")
+    ap.add_argument("--formats", nargs="+", choices=FORMATS, default=FORMATS, help="only these formats")
     args = ap.parse_args()
 
     from vstar_data.adapters.mcqa import MCQAAdapter
@@ -39,7 +40,7 @@ def main() -> None:
     wrong: dict[str, list] = defaultdict(list)
     t0 = time.perf_counter()
     for model in models:
-        for fmt in FORMATS:
+        for fmt in args.formats:
             path = args.root / "auto_eval_results" / model / f"{fmt}.json"
             if not path.is_file():
                 continue
@@ -72,10 +73,10 @@ def main() -> None:
         if c["answers"]:
             print(f"{key:40s} {c['agree']:6d}/{c['answers']:<6d} {100 * c['agree'] / c['answers']:6.2f}%"
                   + (f"  (not judged: {c['unjudged']})" if c["unjudged"] else ""))
-    n = sum(total[f]["answers"] for f in FORMATS)
+    n = sum(total[f]["answers"] for f in args.formats)
     print(f"{n} answers verified in {dt:.1f} s ({n / dt:.0f} answers/s)")
     rng = random.Random(0)
-    for fmt in FORMATS:
+    for fmt in args.formats:
         for sid, model, rating, pred, label, res in rng.sample(wrong[fmt], min(args.show, len(wrong[fmt]))):
             print(f"--- {sid} [{model}] benchmark rating {rating}\n    {pred!r}\n    {label}\n    {res}")
 

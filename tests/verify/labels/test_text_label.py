@@ -89,3 +89,15 @@ def test_captioning_choice_falls_back_to_meaning() -> None:
              "options": ["It is changing color", "It is going from full of water to empty",
                          "It is going from empty to full of water"]}
     assert label.verify(order, "A clear glass is being filled up with water.", P).reason == "competing"
+
+
+def test_captioning_reversal_is_not_a_paraphrase() -> None:
+    from vstar_data.verify.labels.choice import ChoiceLabel
+
+    spec = {"type": "choice", "name": "answer", "options": ["forward and backward", "spinning in place",
+            "rolling from left to right", "rolling from right to left"], "correct": 2, "select_by": "text",
+            "min_similarity": 0.3}
+    right = ChoiceLabel().verify(spec, "A metal ball rolls smoothly from left to right over a wavy surface.", P)
+    wrong = ChoiceLabel().verify(spec, "A metal ball rolls smoothly from right to left over a wavy surface.", P)
+    assert right.passed and right.extra["selected"] == [2]
+    assert not wrong.passed and wrong.reason == "wrong_option" and wrong.extra["selected"] == [3]

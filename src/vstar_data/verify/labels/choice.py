@@ -223,7 +223,7 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
     option closest to some sentence of the answer (all-MiniLM-L6-v2 cosine) is selected when it
     reaches `min_similarity` and beats every other option by `SEMANTIC_MARGIN`; a negated or hedged
     best sentence does not count."""
-    from . import _embed
+    from . import _contrast, _embed
     from .text import _negative
 
     name = spec.get("name", "")
@@ -233,6 +233,12 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
     sims = _embed.embed(options) @ vecs.T                  # options x units
     best_unit = sims.argmax(axis=1)
     per_option = [float(sims[k, best_unit[k]]) for k in range(len(options))]
+    # embeddings cannot tell "from left to right" from "from right to left": an option the answer
+    # contradicts in direction, colour, count or order of events is out of the running
+    clashes = [_contrast.value_conflict(analyze(o), analyze(answer[units[int(best_unit[k])][0]:units[int(best_unit[k])][1]]))
+               or _contrast.order_conflict(analyze(o), analyze(answer)) for k, o in enumerate(options)]
+    if not all(clashes):
+        per_option = [-1.0 if clashes[k] else per_option[k] for k in range(len(options))]
     order = sorted(range(len(options)), key=lambda k: -per_option[k])
     k, score = order[0], max(0.0, min(1.0, per_option[order[0]]))
     s, e = units[int(best_unit[k])]

@@ -10,17 +10,30 @@ sentence that gives the answer, not diluted by the steps before it. Embeddings b
 so a best sentence whose negation differs from the reference's fails as `negated`, and one with a
 hedge ("maybe", "possibly") as `hedged`. A list passes when every item reaches the threshold in
 some sentence and, with ``ordered``, those sentences come in the list's order.
+
+Embeddings cannot see a wrong direction, count, order of events or a swapped object when the rest
+of the sentence matches ("from left to right" / "from right to left" score 0.998), so the best
+sentence is also compared word by word (`_contrast`): a contradiction fails as `wrong_direction`,
+`wrong_colour`, `wrong_number`, `wrong_order` or `contradicted`. A short reference (an open-ended
+QA answer such as "playing guitar", "red", "2", "yes") is not a sentence to embed: its content
+words must all be stated (`missing_content` otherwise), a count must be the answer's count, and
+"yes" / "no" are judged by the answer's polarity (`wrong_polarity`).
 """
 from __future__ import annotations
 
 from typing import Any, Iterable
 
-from . import _embed
+from . import _contrast, _embed
 from ._claims import hedged, sentences
-from .analysis import WORD, analyze
+from .analysis import PUNCT, WORD, analyze
 from .base import LabelResult, LabelType, Profile, has_letters, unusable
 
 DEFAULT_MIN_SIMILARITY = 0.6
+RELATED_SIM = 0.45        # isolated-word cosine at which an answer word relates to a reference word
+GATE = 0.5                # share of a reference's content words a sentence must relate to to be embedded
+SHORT_WORDS = 3            # a reference with at most this many content words is a short answer, not a sentence
+_YES = frozenset({"yes", "yeah", "yep", "correct", "true"})
+_NO = frozenset({"no", "nope", "false"})
 _NEGATORS = frozenset({"not", "nt", "never", "nobody", "nothing", "none", "cannot", "cant", "isnt", "arent",
                        "wasnt", "werent", "dont", "doesnt", "didnt", "neither", "nor", "without"})
 
@@ -37,8 +50,78 @@ def _values(spec: dict[str, Any]) -> list[str]:
 
 
 def _negative(text: str) -> bool:
+    """A negation cue; "no" counts except as a leading answer word ("No, the man ...")."""
     doc = analyze(text)
-    return any(k == WORD and low in _NEGATORS for k, low in zip(doc.kinds, doc.lows))
+    words = [low for k, low in zip(doc.kinds, doc.lows) if k == WORD]
+    return any(low in _NEGATORS for low in words) or "no" in words[1:]
+
+
+def _polarity(answer: str) -> bool | None:
+    """The yes/no an answer gives: its first word when that is yes/no, else whether its first
+    sentence is negative."""
+    doc = analyze(answer)
+    first = next((low for k, low in zip(doc.kinds, doc.lows) if k == WORD), "")
+    if first in _YES:
+        return True
+    if first in _NO:
+        return False
+    spans = sentences(answer)
+    s, e = spans[0] if spans else (0, len(answer))
+    return not _negative(answer[s:e])
+
+
+def _candidates(refs: list[str], answer: str, units: list[tuple[int, int]]) -> list[int]:
+    """The units worth embedding: a sentence relates (same stem, typo, synonym, or isolated-word
+    cosine >= RELATED_SIM) to at least GATE of some reference's content words. A sentence that
+    shares so little cannot paraphrase the reference, and encoding it is most of the cost; the whole
+    answer is embedded only when two sentences qualify (the reference may be spread over them)."""
+    import numpy as np
+
+    ref_words = []
+    for r in refs:
+        d = analyze(r)
+        ref_words.append(sorted({(d.stems[i], d.lows[i]) for i in _contrast.content_tokens(d)}))
+    if any(not ws for ws in ref_words):
+        return list(range(len(units)))
+    unit_words = []
+    for s, e in units:
+        d = analyze(answer[s:e])
+        unit_words.append(sorted({(d.stems[i], d.lows[i]) for i in _contrast.content_tokens(d)}))
+    vocab = sorted({w for ws in ref_words + unit_words for _, w in ws})
+    vecs = dict(zip(vocab, _embed.embed(vocab))) if vocab else {}
+    out = []
+    whole = (0, len(answer))
+    for u, ws in enumerate(unit_words):
+        if units[u] == whole and len(units) > 1:
+            continue
+        if not ws:
+            continue
+        a_vec = np.stack([vecs[w] for _, w in ws])
+        for rws in ref_words:
+            r_vec = np.stack([vecs[w] for _, w in rws])
+            close = (r_vec @ a_vec.T).max(axis=1) >= RELATED_SIM
+            astems = {st for st, _ in ws}
+            hits = sum(bool(close[k]) or st in astems or any(_contrast.synonym(st, a) for a in astems)
+                       for k, (st, _) in enumerate(rws))
+            if hits >= GATE * len(rws):
+                out.append(u)
+                break
+    if len(out) >= 2 and whole in units:
+        out.append(units.index(whole))
+    return out
+
+
+def _word_sim(a: str, b: str) -> float:
+    """Cosine of two isolated words (cached per word: a vocabulary, not the answers' sentences)."""
+    va, vb = _embed.embed([a, b])
+    return float(va @ vb)
+
+
+def _short(ref: str) -> bool:
+    """An open-ended QA answer ("playing guitar", "in the kitchen", "2"), not a sentence."""
+    doc = analyze(ref)
+    words = sum(k != PUNCT for k in doc.kinds)
+    return words <= 2 or (words <= 4 and not ref.rstrip().endswith((".", "!", "?")))
 
 
 class TextLabel(LabelType):
@@ -49,11 +132,19 @@ class TextLabel(LabelType):
     def prepare(self, specs: Iterable[dict[str, Any]], answers: Iterable[str]) -> None:
         """Embed every reference and answer sentence in batches ahead of `verify` (one model call)."""
         texts: list[str] = []
-        for spec in specs:
-            texts.extend(_values(spec))
-        for answer in answers:
+        specs, answers = list(specs), list(answers)
+        if len(specs) != len(answers):          # not parallel: embed every sentence of both
+            texts = [t for spec in specs for t in _values(spec)]
+            texts += [a[s:e] for a in answers if isinstance(a, str) for s, e in _units(a)]
+            specs = answers = []
+        for spec, answer in zip(specs, answers):
+            refs = _values(spec)
+            if len(refs) == 1 and _short(refs[0]):
+                continue                         # short references are judged word by word
+            texts.extend(refs)
             if isinstance(answer, str) and answer.strip():
-                texts.extend(answer[s:e] for s, e in _units(answer))
+                units = _units(answer)
+                texts.extend(answer[units[u][0]:units[u][1]] for u in _candidates(refs, answer, units))
         if texts:
             _embed.embed(texts)
 
@@ -67,9 +158,18 @@ class TextLabel(LabelType):
         units = _units(answer)
         if not any(answer[s:e].strip() for s, e in units):
             return LabelResult(name, self.type_name, False, 0.0, reason="not_found")
-        vecs = _embed.embed([answer[s:e] for s, e in units])
+        if len(refs) == 1 and _short(refs[0]):
+            return self._short_answer(name, refs[0], answer)
+        import numpy as np
+
+        live = _candidates(refs, answer, units)
+        if not live:
+            return LabelResult(name, self.type_name, False, 0.0, reason="low_similarity",
+                               extra={"detail": "no sentence shares enough of the reference's words"})
+        vecs = _embed.embed([answer[units[u][0]:units[u][1]] for u in live])
         ref_vecs = _embed.embed(refs)
-        sims = ref_vecs @ vecs.T                     # refs x units, cosine (unit vectors)
+        sims = np.full((len(refs), len(units)), -1.0, dtype="float32")
+        sims[:, live] = ref_vecs @ vecs.T            # refs x units, cosine (unit vectors); -1: not embedded
         picks: list[tuple[float, int]] = []          # per ref: (similarity, unit)
         for r in range(len(refs)):
             row = sims[r]
@@ -100,7 +200,40 @@ class TextLabel(LabelType):
             doc = analyze(text)
             if len(doc) and hedged(doc, 0, len(doc)) >= 0 and hedged(analyze(refs[r]), 0, len(analyze(refs[r]))) < 0:
                 return LabelResult(name, self.type_name, False, score, (us, ue), text, reason="hedged", extra=extra)
+            clash = _contrast.contrast(refs[r], text, answer, _word_sim)
+            if clash:
+                return LabelResult(name, self.type_name, False, score, (us, ue), text, reason=clash[0],
+                                   extra={**extra, "detail": clash[1]})
         return LabelResult(name, self.type_name, True, score, (s, e), answer[s:e], extra=extra)
+
+    def _short_answer(self, name: str, ref: str, answer: str) -> LabelResult:
+        """A short reference: stated word for word (stems, typos, synonyms), never contradicted."""
+        low = ref.strip().rstrip(".!").strip().lower()
+        whole = (0, len(answer))
+        if low in _YES or low in _NO:
+            said = _polarity(answer)
+            ok = said == (low in _YES)
+            return LabelResult(name, self.type_name, ok, float(ok), whole, answer,
+                               reason=None if ok else "wrong_polarity")
+        ref_doc, ans_doc = analyze(ref), analyze(answer)
+        if _contrast.number_only(ref) and not _contrast.counts(ans_doc):
+            return LabelResult(name, self.type_name, False, 0.0, reason="not_found")
+        missing = _contrast.missing_words(ref_doc, ans_doc)
+        clash = _contrast.contrast(ref, answer, None, _word_sim)
+        if clash and clash[0] != "contradicted":
+            return LabelResult(name, self.type_name, False, 0.0, whole, answer, reason=clash[0],
+                               extra={"detail": clash[1]})
+        if missing:
+            return LabelResult(name, self.type_name, False, 0.0, reason="missing_content",
+                               extra={"detail": ", ".join(ref_doc.lows[i] for i in missing)})
+        spans = [(s, e) for s, e in sentences(answer) if not _contrast.missing_words(ref_doc, analyze(answer[s:e]))]
+        s, e = spans[0] if spans else whole
+        if _negative(answer[s:e]) != _negative(ref):
+            return LabelResult(name, self.type_name, False, 0.0, (s, e), answer[s:e], reason="negated")
+        doc = analyze(answer[s:e])
+        if len(doc) and hedged(doc, 0, len(doc)) >= 0:
+            return LabelResult(name, self.type_name, False, 0.5, (s, e), answer[s:e], reason="hedged")
+        return LabelResult(name, self.type_name, True, 1.0, (s, e), answer[s:e])
 
     def hint_text(self, spec: dict[str, Any]) -> str:
         return " ".join(v.strip() for v in _values(spec))

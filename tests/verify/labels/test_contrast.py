@@ -1,0 +1,35 @@
+"""The lexical contradiction checks that run before sentence similarity (no model needed)."""
+from __future__ import annotations
+
+import pytest
+
+from vstar_data.verify.labels._contrast import contrast
+
+
+@pytest.mark.parametrize(("reference", "answer", "reason"), [
+    ("The car moves from left to right.", "The car moves from right to left.", "wrong_direction"),
+    ("The glass goes from empty to full.", "The glass goes from full to empty.", "wrong_direction"),
+    ("The camera zooms in on the flower.", "The camera zooms out from the flower.", "wrong_direction"),
+    ("The woman walks towards the camera.", "The woman walks away from the camera.", "wrong_direction"),
+    ("Two dogs are playing in the snow.", "Three dogs are playing in the snow.", "wrong_number"),
+    ("The man jumps 4 times.", "The man jumps twice.", "wrong_number"),
+    ("The woman is wearing a red dress.", "The woman is wearing a blue dress.", "wrong_colour"),
+    ("The man first picks up the phone and then sits down.", "The man sits down and then picks up the phone.",
+     "wrong_order"),
+    ("The man sits down after picking up the phone.", "He sits down, then picks up the phone.", "wrong_order"),
+    ("The person puts the cup on the shelf.", "The person puts the book on the shelf.", "contradicted"),
+])
+def test_contradictions_are_named(reference: str, answer: str, reason: str) -> None:
+    clash = contrast(reference, answer)
+    assert clash is not None and clash[0] == reason
+
+
+@pytest.mark.parametrize(("reference", "answer"), [
+    ("The car moves from left to right.", "The car drives from the left side of the frame to the right side."),
+    ("The man sits down after picking up the phone.", "The man picks up the phone and then sits down."),
+    ("Three people are dancing on the stage.", "3 people dance on a stage for about 20 seconds."),
+    ("The person puts the cup on the shelf.", "Someone places a mug onto the shelf."),
+    ("The woman walks towards the camera.", "The woman is walking toward the camera."),
+])
+def test_agreeing_answers_pass(reference: str, answer: str) -> None:
+    assert contrast(reference, answer) is None
