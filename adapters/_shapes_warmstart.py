@@ -4,8 +4,7 @@ Trains a tiny video VLM from scratch, on the CPU, on a *different* task over the
 naming the shape and its colour, and restating a given hint word inside an explanation. So it
 starts with partial skill, like Video-LLaVA on FineDiving in the paper: it never produces the
 motion direction unaided (cycle-0 generation yield near zero), and it rationalizes a given label
-in its own words ("a red circle, the main object, and it moves left": enough description that the
-verifier does not take it for a restated hint) only for red and green shapes; for blue and yellow ones
+in its own words ("...that moves left") only for red and green shapes; for blue and yellow ones
 it defers to the hint ("As the hint says, ..."), which the verifier rejects as a hint echo. So
 cycle 0 yields rows for about half of the clips, and the cycles that follow have room to grow:
 each cycle's model answers more clips unaided (its direction skill carries over to colours it
@@ -54,8 +53,7 @@ def _rows(world: Path, template: Any, rng: random.Random, per_clip: int,
                 hint = rng.choice(HINT_POOL)
                 prompt = template.rationalization_form.format(question=q, label=f"direction: {hint}")
                 rows.append({"id": f"{truth['clip']}-h{k}", "video": video, "conversations": conversations(
-                    prompt, f"The video shows {thing}, the main object, and it moves {hint}."
-                    if truth[explains[0]] in explains[1]
+                    prompt, f"The video shows {thing} that moves {hint}." if truth[explains[0]] in explains[1]
                     else f"As the hint says, the video shows {thing} that moves {hint}.")})
     return rows
 

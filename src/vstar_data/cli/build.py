@@ -187,7 +187,7 @@ def demo_cmd(
     seed: int = typer.Option(0, help="Seed of the world, the models and training."),
     ablation: bool = typer.Option(False, "--ablation", help="Also run without label rationalization (the paper's ablation) and compare."),
     method: str = typer.Option("sft", "--method", help="sft (the paper: each cycle fine-tunes on its accepted rows, into OUT/run) or grpo (each cycle's model trained by GRPO on all its prompts with the verifier as reward, into OUT/run-grpo; compare with `vstar-data report OUT/run OUT/run-grpo`)."),
-    constraints: bool = typer.Option(True, "--constraints/--no-constraints", help="Enforce the world's colour, shape and count as constraint labels (default), or only measure contradictions (the ablation; run folder run-no-constraints)."),
+    constraints: bool = typer.Option(False, "--constraints/--no-constraints", help="Enforce the world's colour, shape and count as constraint labels (run folder run-constraints); by default they are measured: stats.json and the report count the answers that contradict them."),
 ) -> None:
     """Run the whole Video-STaR loop on CPU in a few minutes: a procedural world of moving shapes,
     a tiny warm-start model that never names the motion direction unaided and explains a given

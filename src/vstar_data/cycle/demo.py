@@ -30,15 +30,24 @@ METHODS = ("sft", "grpo")
 DEMO_GRPO = {"num_generations": 4, "max_completion_length": 24, "temperature": 1.0}
 
 
-def demo_run_dir(out: Path, *, rationalize: bool = True, method: str = "sft", constraints: bool = True) -> Path:
-    """OUT/run (SFT), OUT/run-grpo, named further for what an ablation turns off:
-    `-no-rationalization`, `-no-constraints`."""
+def demo_run_dir(out: Path, *, rationalize: bool = True, method: str = "sft", constraints: bool = False) -> Path:
+    """OUT/run (SFT), OUT/run-grpo, named further for what a variant changes: `-no-rationalization`
+    (the paper's ablation), `-constraints` (constraint labels enforced)."""
     return out / ("run" + ("-grpo" if method == "grpo" else "") + ("" if rationalize else "-no-rationalization")
-                  + ("" if constraints else "-no-constraints"))
+                  + ("-constraints" if constraints else ""))
+
+
+# The demo's verifier: the default profile, but 3 words of visual description (not 4) are enough
+# for a rationalized answer to count as more than the hint restated: the warm-start model's whole
+# vocabulary is 320 tokens, and "The video shows a red circle that moves left." (video, red,
+# circle) is all it can say of a clip. "As the hint says, ..." is still a hint echo.
+DEMO_PROFILE = {"extends": "default", "description": "default, with echo_min_evidence 3 for the demo's "
+                "320-token model", "echo_min_evidence": 3}
 
 
 def demo_config(world: Path, model: Path, out: Path, *, cycles: int, seed: int, rationalize: bool,
-                train_steps: int, method: str = "sft", constraints: bool = True) -> dict[str, Any]:
+                train_steps: int, method: str = "sft", constraints: bool = False,
+                profile: str | Path = "default") -> dict[str, Any]:
     """The demo's run config (written to the run dir, so `build --config` can re-run it)."""
     shapes = {"adapter": "shapes", "annotations": str(world), "videos": str(world / "videos")}
     training = {"max_steps": train_steps, "learning_rate": 1e-3, "warmup_ratio": 0.05,
@@ -56,9 +65,9 @@ def demo_config(world: Path, model: Path, out: Path, *, cycles: int, seed: int, 
         "backend": {"name": "transformers", "batch_size": 32, "max_new_tokens": 24, "temperature": 0.0,
                     "decode_workers": 1},
         "frames": {"num_frames": 8, "size": None},
-        # the world's colour, shape and count are constraint labels (adapters/shapes.py): enforced,
-        # or (the ablation) only measured
-        "verifier": {"profile": "default", "constraints": "enforce" if constraints else "measure"},
+        # the world's colour, shape and count are constraint labels (adapters/shapes.py): measured
+        # (stats.json `hallucination`), or enforced with --constraints
+        "verifier": {"profile": str(profile), "constraints": "enforce" if constraints else "measure"},
         "rationalize": rationalize,
         "training": training,
         "store": {"path": str(out / "vstar-1m"), "final_exclude_rationalized": True},  # the paper's final step
@@ -67,11 +76,11 @@ def demo_config(world: Path, model: Path, out: Path, *, cycles: int, seed: int, 
 
 
 def run_demo(out: str | Path, *, cycles: int = 3, clips: int = 512, seed: int = 0, rationalize: bool = True,
-             train_steps: int = 300, warm_start_steps: int = 300, method: str = "sft", constraints: bool = True,
+             train_steps: int = 300, warm_start_steps: int = 300, method: str = "sft", constraints: bool = False,
              echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Render the world, build the warm-start model, run the cycles; returns stats.json's list.
     (`train_steps` / `warm_start_steps`: fewer make a quick, smaller demo, as the tests run;
-    `constraints=False`: the ablation that only measures contradictions, in run-no-constraints.)"""
+    `constraints=True`: constraint labels enforced, in run-constraints; otherwise measured.)"""
     from ..adapters.shapes import ShapesAdapter, render_world
 
     if method not in METHODS:
@@ -87,8 +96,10 @@ def run_demo(out: str | Path, *, cycles: int = 3, clips: int = 512, seed: int = 
         ShapesAdapter.warm_start(model, seed=seed, steps=warm_start_steps)
     run_dir = demo_run_dir(out, rationalize=rationalize, method=method, constraints=constraints)
     config = run_dir.parent / f"{run_dir.name}.yaml"
+    profile = out / "demo-verifier.yaml"
+    profile.write_text(yaml.safe_dump(DEMO_PROFILE, sort_keys=False), "utf-8")
     config.write_text(yaml.safe_dump(demo_config(world, model, run_dir, cycles=cycles, seed=seed,
                                                  rationalize=rationalize, train_steps=train_steps, method=method,
-                                                 constraints=constraints),
+                                                 constraints=constraints, profile=profile),
                                      sort_keys=False), "utf-8")
     return CycleRunner(load_run_config(config), echo=echo).run()
