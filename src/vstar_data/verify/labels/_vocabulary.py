@@ -186,6 +186,8 @@ def enumerated_items(doc: Doc, gold: list[tuple[int, int]]) -> list[tuple[int, i
         after = own[-1] + 1
         if after < len(lows) and lows[after] == ":":
             continue                               # "Abseiling: gripping the rope, leaning back, ...": its steps
+        if own[0] > 0 and lows[own[0] - 1] == ":" and (after >= len(lows) or lows[after] in (".", "\n")):
+            continue                               # "shape: red circle. bounces: 3.": one field's value
         gold_ing = any(_ing(lows[k]) for k in range(g0, g1))
         rest = [k for k in own if not g0 <= k < g1 and lows[k] not in SKIP]
         if rest:                                   # a run-on list in one segment
