@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, SkipRecord, UnsafePathError
-from .recipe import (TrainConfig, TrainResult, VISION_PARTS, PROJECTOR_PARTS, _barrier, _is_main, _Run,
-                     _select_lora_targets, cleanup, finished, plan_batch, save_checkpoint)
+from .recipe import (TrainConfig, TrainResult, _barrier, _is_main, _Run, cleanup, finished, load_base_model,
+                     lora_config, plan_batch, save_checkpoint)
 
 log = logging.getLogger(__name__)
 METHODS = ("sft", "grpo")
@@ -171,7 +171,7 @@ def setup(cfg: TrainConfig, grpo: GrpoSettings, sig: str, profile: str) -> tuple
     """Prompt rows, batch plan, GRPOConfig, model (vision frozen, LoRA), processor, trainer."""
     import torch
     from datasets import Dataset
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+    from transformers import AutoProcessor
     from trl import GRPOConfig
 
     from .grpo_video import make_trainer_class
@@ -191,22 +191,8 @@ def setup(cfg: TrainConfig, grpo: GrpoSettings, sig: str, profile: str) -> tuple
     cuda = torch.cuda.is_available() and os.environ.get("ACCELERATE_USE_CPU", "").lower() not in ("1", "true")
     bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and cuda and torch.cuda.is_bf16_supported())
     ckpt = cfg.gradient_checkpointing if cfg.gradient_checkpointing is not None else cuda
-    if cfg.torch_threads:
-        torch.set_num_threads(cfg.torch_threads)
-    torch.manual_seed(cfg.seed)
-    dtype = torch.bfloat16 if (bf16 and cfg.lora) else torch.float32
-    model = AutoModelForImageTextToText.from_pretrained(cfg.model, dtype=dtype)
-    if cfg.freeze_vision:
-        for name, param in model.named_parameters():
-            parts = name.split(".")
-            if any(v in parts for v in VISION_PARTS) and not any(p in parts for p in PROJECTOR_PARTS):
-                param.requires_grad_(False)
-    peft_config = None
-    if cfg.lora:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                                 target_modules=_select_lora_targets(model, cfg.lora_target_modules))
+    model = load_base_model(cfg, bf16)
+    peft_config = lora_config(cfg, model) if cfg.lora else None
     processor = AutoProcessor.from_pretrained(cfg.model, padding_side="left")
     gen = model.generation_config
     # The tokens generation never samples (the model's own suppressions) plus the image/video

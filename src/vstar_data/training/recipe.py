@@ -248,10 +248,38 @@ def _make_trainer_class() -> type:
     return TimedTrainer
 
 
+def load_base_model(cfg: "TrainConfig", bf16: bool) -> Any:
+    """The model to train, as SFT and GRPO both start: torch threads and seed set first (same
+    numbers run to run), fp32 master weights for full fine-tuning (bf16 autocast) or a bf16 frozen
+    base under LoRA, the vision tower frozen when asked (its projector stays trainable)."""
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    if cfg.torch_threads:
+        torch.set_num_threads(cfg.torch_threads)
+    torch.manual_seed(cfg.seed)
+    dtype = torch.bfloat16 if (bf16 and cfg.lora) else torch.float32
+    model = AutoModelForImageTextToText.from_pretrained(cfg.model, dtype=dtype)
+    if cfg.freeze_vision:
+        for name, param in model.named_parameters():
+            parts = name.split(".")
+            if any(v in parts for v in VISION_PARTS) and not any(p in parts for p in PROJECTOR_PARTS):
+                param.requires_grad_(False)
+    return model
+
+
+def lora_config(cfg: "TrainConfig", model: Any) -> Any:
+    """peft's LoraConfig for `cfg` on `model` (targets chosen from its linear layers)."""
+    from peft import LoraConfig
+
+    return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules=_select_lora_targets(model, cfg.lora_target_modules))
+
+
 def setup(cfg: TrainConfig, sig: str) -> _Run:
     """Rows, batch plan, TrainingArguments (joins the process group), model, processor, Trainer."""
     import torch
-    from transformers import AutoModelForImageTextToText, AutoProcessor, TrainingArguments
+    from transformers import AutoProcessor, TrainingArguments
 
     from .data import PadCollator, VideoChatDataset, load_rows, store_checkout
 
@@ -290,23 +318,11 @@ def setup(cfg: TrainConfig, sig: str) -> _Run:
         if note:
             log.warning(note)
 
-    if cfg.torch_threads:
-        torch.set_num_threads(cfg.torch_threads)
-    torch.manual_seed(cfg.seed)
-    # Full fine-tuning keeps fp32 master weights (bf16 autocast); LoRA's frozen base may be bf16.
-    dtype = torch.bfloat16 if (bf16 and cfg.lora) else torch.float32
-    model = AutoModelForImageTextToText.from_pretrained(cfg.model, dtype=dtype)
-    if cfg.freeze_vision:
-        for name, param in model.named_parameters():
-            parts = name.split(".")
-            if any(v in parts for v in VISION_PARTS) and not any(p in parts for p in PROJECTOR_PARTS):
-                param.requires_grad_(False)
+    model = load_base_model(cfg, bf16)
     if cfg.lora:
-        from peft import LoraConfig, get_peft_model
+        from peft import get_peft_model
 
-        model = get_peft_model(model, LoraConfig(
-            r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-            target_modules=_select_lora_targets(model, cfg.lora_target_modules)))
+        model = get_peft_model(model, lora_config(cfg, model))
     processor = AutoProcessor.from_pretrained(cfg.model)
     tok = processor.tokenizer
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
