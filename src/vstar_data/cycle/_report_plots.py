@@ -64,16 +64,7 @@ def accuracy_plot(stats: list[dict[str, Any]]) -> str | None:
         acc = [accuracy_of(s.get(key)) for s in stats]
         ax.plot(cycles, [float("nan") if a is None else a for a in acc], style, color="#2a9d3f",
                 alpha=0.55 if key == "eval_generator" else 1.0, label=label)
-    ax.set_xticks(cycles)
-    ax.set_xlabel("cycle")
-    ax.set_ylabel("held-out accuracy")
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=7, loc="lower right", frameon=False)
-    ax.set_title("held-out accuracy per cycle")
-    fig.tight_layout()
-    uri = png_uri(fig)
-    plt.close(fig)
-    return uri
+    return share_figure(fig, ax, cycles, "held-out accuracy", "held-out accuracy per cycle", "lower right")
 
 
 def accuracy_of(ev: Any) -> float | None:
@@ -104,12 +95,19 @@ def hallucination_plot(stats: list[dict[str, Any]]) -> str | None:
             n = (h.get("answers") or {}).get(stage, 0)
             share.append((h.get("contradicting") or {}).get(stage, 0) / n if n else float("nan"))
         ax.plot(cycles, share, style, color="#c8553d", alpha=1.0 if stage == "published" else 0.55, label=label)
+    return share_figure(fig, ax, cycles, "share contradicting a constraint", "hallucination per cycle", "upper left")
+
+
+def share_figure(fig: Any, ax: Any, cycles: list[int], ylabel: str, title: str, legend: str) -> str:
+    """Finish a per-cycle plot of a share (0..1) and return it as a PNG data URI."""
+    import matplotlib.pyplot as plt
+
     ax.set_xticks(cycles)
     ax.set_xlabel("cycle")
-    ax.set_ylabel("share contradicting a constraint")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=7, loc="upper left", frameon=False)
-    ax.set_title("hallucination per cycle")
+    ax.legend(fontsize=7, loc=legend, frameon=False)
+    ax.set_title(title)
     fig.tight_layout()
     uri = png_uri(fig)
     plt.close(fig)
