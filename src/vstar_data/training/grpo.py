@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, SkipRecord, UnsafePathError
-from .recipe import (TrainConfig, TrainResult, _barrier, _is_main, _Run, cleanup, finished, load_base_model,
-                     lora_config, plan_batch, save_checkpoint)
+from .recipe import (TrainConfig, TrainResult, _barrier, _is_main, _Run, cleanup, device_plan, finished,
+                     load_base_model, lora_config, trainer_args, plan_batch, save_checkpoint)
 
 log = logging.getLogger(__name__)
 METHODS = ("sft", "grpo")
@@ -169,7 +169,6 @@ def signature(cfg: TrainConfig, grpo: GrpoSettings, profile: str) -> str:
 
 def setup(cfg: TrainConfig, grpo: GrpoSettings, sig: str, profile: str) -> tuple[_Run, RewardTally]:
     """Prompt rows, batch plan, GRPOConfig, model (vision frozen, LoRA), processor, trainer."""
-    import torch
     from datasets import Dataset
     from transformers import AutoProcessor
     from trl import GRPOConfig
@@ -188,9 +187,7 @@ def setup(cfg: TrainConfig, grpo: GrpoSettings, sig: str, profile: str) -> tuple
     if global_batch % grpo.num_generations:
         raise ConfigError(f"the global batch ({global_batch} completions) must be a multiple of "
                           f"training.grpo.num_generations ({grpo.num_generations})", key="training/global_batch_size")
-    cuda = torch.cuda.is_available() and os.environ.get("ACCELERATE_USE_CPU", "").lower() not in ("1", "true")
-    bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and cuda and torch.cuda.is_bf16_supported())
-    ckpt = cfg.gradient_checkpointing if cfg.gradient_checkpointing is not None else cuda
+    cuda, bf16, ckpt = device_plan(cfg)
     model = load_base_model(cfg, bf16)
     peft_config = lora_config(cfg, model) if cfg.lora else None
     processor = AutoProcessor.from_pretrained(cfg.model, padding_side="left")
@@ -203,16 +200,10 @@ def setup(cfg: TrainConfig, grpo: GrpoSettings, sig: str, profile: str) -> tuple
     gen_kwargs: dict[str, Any] = {"suppress_tokens": sorted(suppress)}
     if gen.begin_suppress_tokens:
         gen_kwargs["begin_suppress_tokens"] = list(gen.begin_suppress_tokens)
-    args = GRPOConfig(
-        output_dir=str(tmp), per_device_train_batch_size=cfg.per_device_batch_size,
-        gradient_accumulation_steps=accum, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
-        learning_rate=cfg.learning_rate, lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_ratio,
-        weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, bf16=bf16, use_cpu=not cuda,
-        activation_checkpointing=ckpt, activation_checkpointing_kwargs={"use_reentrant": False} if ckpt else None,
-        logging_steps=cfg.logging_steps, save_strategy="no", report_to="none", seed=cfg.seed,
-        data_seed=cfg.seed, dataloader_num_workers=0, remove_unused_columns=False,
+    args = GRPOConfig(**trainer_args(
+        cfg, tmp, accum, cuda=cuda, bf16=bf16, ckpt=ckpt, dataloader_num_workers=0,
         num_generations=grpo.num_generations, beta=grpo.beta, max_completion_length=grpo.max_completion_length,
-        temperature=grpo.temperature, generation_kwargs=gen_kwargs, disable_tqdm=not os.isatty(2))
+        temperature=grpo.temperature, generation_kwargs=gen_kwargs))
     if _is_main():
         for stale in out.parent.glob(f".{out.name}.tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)

@@ -248,6 +248,29 @@ def _make_trainer_class() -> type:
     return TimedTrainer
 
 
+def device_plan(cfg: "TrainConfig") -> tuple[bool, bool, bool]:
+    """(cuda, bf16, gradient checkpointing) for this process, as SFT and GRPO both decide them."""
+    import torch
+
+    cuda = torch.cuda.is_available() and os.environ.get("ACCELERATE_USE_CPU", "").lower() not in ("1", "true")
+    bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and cuda and torch.cuda.is_bf16_supported())
+    ckpt = cfg.gradient_checkpointing if cfg.gradient_checkpointing is not None else cuda
+    return cuda, bf16, ckpt
+
+
+def trainer_args(cfg: "TrainConfig", tmp: Path, accum: int, *, cuda: bool, bf16: bool, ckpt: bool,
+                 **extra: Any) -> dict[str, Any]:
+    """The TrainingArguments both trainers share (GRPOConfig is one), plus `extra`."""
+    return dict(
+        output_dir=str(tmp), per_device_train_batch_size=cfg.per_device_batch_size,
+        gradient_accumulation_steps=accum, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
+        learning_rate=cfg.learning_rate, lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_ratio,
+        weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, bf16=bf16, use_cpu=not cuda,
+        activation_checkpointing=ckpt, activation_checkpointing_kwargs={"use_reentrant": False} if ckpt else None,
+        logging_steps=cfg.logging_steps, save_strategy="no", report_to="none", seed=cfg.seed,
+        data_seed=cfg.seed, remove_unused_columns=False, disable_tqdm=not os.isatty(2), **extra)
+
+
 def load_base_model(cfg: "TrainConfig", bf16: bool) -> Any:
     """The model to train, as SFT and GRPO both start: torch threads and seed set first (same
     numbers run to run), fp32 master weights for full fine-tuning (bf16 autocast) or a bf16 frozen
@@ -278,7 +301,6 @@ def lora_config(cfg: "TrainConfig", model: Any) -> Any:
 
 def setup(cfg: TrainConfig, sig: str) -> _Run:
     """Rows, batch plan, TrainingArguments (joins the process group), model, processor, Trainer."""
-    import torch
     from transformers import AutoProcessor, TrainingArguments
 
     from .data import PadCollator, VideoChatDataset, load_rows, store_checkout
@@ -292,20 +314,11 @@ def setup(cfg: TrainConfig, sig: str) -> _Run:
         raise ConfigError(f"no usable training rows (skipped: {dict(skipped) or 'none'})", file=cfg.data)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     accum, global_batch, note = plan_batch(cfg.global_batch_size, cfg.per_device_batch_size, world, len(rows))
-    cuda = torch.cuda.is_available() and os.environ.get("ACCELERATE_USE_CPU", "").lower() not in ("1", "true")
-    bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and cuda and torch.cuda.is_bf16_supported())
-    ckpt = cfg.gradient_checkpointing if cfg.gradient_checkpointing is not None else cuda
+    cuda, bf16, ckpt = device_plan(cfg)
 
-    args = TrainingArguments(
-        output_dir=str(tmp), per_device_train_batch_size=cfg.per_device_batch_size,
-        gradient_accumulation_steps=accum, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
-        learning_rate=cfg.learning_rate, lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_ratio,
-        weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, bf16=bf16, use_cpu=not cuda,
-        activation_checkpointing=ckpt, activation_checkpointing_kwargs={"use_reentrant": False} if ckpt else None,
-        logging_steps=cfg.logging_steps, save_strategy="no", report_to="none", seed=cfg.seed,
-        data_seed=cfg.seed, dataloader_num_workers=cfg.dataloader_workers, remove_unused_columns=False,
-        ddp_find_unused_parameters=True,  # e.g. LLaVA-NeXT's image_newline is unused by video batches
-        disable_tqdm=not os.isatty(2))
+    args = TrainingArguments(**trainer_args(
+        cfg, tmp, accum, cuda=cuda, bf16=bf16, ckpt=ckpt, dataloader_num_workers=cfg.dataloader_workers,
+        ddp_find_unused_parameters=True))  # e.g. LLaVA-NeXT's image_newline is unused by video batches
     if _is_main():  # a temp folder left by a killed run (any settings) is discarded
         for stale in out.parent.glob(f".{out.name}.tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
