@@ -258,6 +258,25 @@ def device_plan(cfg: "TrainConfig") -> tuple[bool, bool, bool]:
     return cuda, bf16, ckpt
 
 
+def worker_start_method(workers: int) -> str | None:
+    """How DataLoader workers start: from a fork server, never a fork of this process.
+
+    A fork copies only the forking thread, so a worker forked while another thread (a tokenizer
+    pool, an HTTP or Ray client, tqdm's monitor) holds a lock can wait on it forever: CI saw a
+    training run hang for 15 minutes that way. A fork server is a clean single-threaded process
+    that forks the workers instead; the dataset travels to them pickled.
+    """
+    import multiprocessing
+
+    if workers <= 0:
+        return None
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return "spawn"
+    # the server imports these once; each worker forked from it then starts in milliseconds
+    multiprocessing.set_forkserver_preload(["torch", "transformers", "vstar_data.training.data"])
+    return "forkserver"
+
+
 def trainer_args(cfg: "TrainConfig", tmp: Path, accum: int, *, cuda: bool, bf16: bool, ckpt: bool,
                  **extra: Any) -> dict[str, Any]:
     """The TrainingArguments both trainers share (GRPOConfig is one), plus `extra`."""
@@ -318,6 +337,7 @@ def setup(cfg: TrainConfig, sig: str) -> _Run:
 
     args = TrainingArguments(**trainer_args(
         cfg, tmp, accum, cuda=cuda, bf16=bf16, ckpt=ckpt, dataloader_num_workers=cfg.dataloader_workers,
+        dataloader_multiprocessing_context=worker_start_method(cfg.dataloader_workers),
         ddp_find_unused_parameters=True))  # e.g. LLaVA-NeXT's image_newline is unused by video batches
     if _is_main():  # a temp folder left by a killed run (any settings) is discarded
         for stale in out.parent.glob(f".{out.name}.tmp-*"):
