@@ -1,15 +1,14 @@
 """The demo world shows Video-STaR's point on a CPU: cycles compound (each cycle's model answers
 more clips unaided, the next trains on more rows, held-out accuracy rises cycle after cycle), the
 run leaves a readable report, and two runs give the same numbers to the last cycle and the final
-(each in a fresh process under another --out, beside busy processes: the full demo and each other)."""
+(each in a fresh process under another --out, beside busy processes: the full demo, each other
+and the rest of the suite; conftest.py starts them when collection ends)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -45,66 +44,15 @@ def numbers(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k not in VOLATILE}
 
 
-def _command(*args: str) -> list[str]:
-    return [sys.executable, *args]
-
-
-def _check(proc: subprocess.CompletedProcess, out: str, err: str) -> str:
-    assert proc.returncode == 0, out[-4000:] + err[-4000:]
-    return out + err
-
-
-def _fresh_process(*args: str, timeout: int = 1500) -> str:
-    """Run in a new interpreter, as a user does: the demo's numbers are a property of the
-    process (torch and library state), and this test session has run hundreds of other tests."""
-    proc = subprocess.run(_command(*args), capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "COLUMNS": "200"})
-    return _check(proc, proc.stdout, proc.stderr)
-
-
-# A smaller world for the repeat (same code path: render, warm start, every cycle, the final
-# release); the compounding claims above are checked on the full README run.
-QUICK = "clips=96, warm_start_steps=120, train_steps=80"
-
-
-def _quick_demo(out: Path) -> subprocess.Popen:
-    """Start one quick demo; its output goes to OUT.log (a pipe nobody reads until the full demo
-    is done would fill and stall it)."""
-    code = (f"import sys; from vstar_data.cycle.demo import run_demo; "
-            f"run_demo(sys.argv[1], {QUICK}, echo=lambda m: None)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{out}.log", "wb") as log:
-        return subprocess.Popen(_command("-c", code, str(out)), stdout=log, stderr=subprocess.STDOUT)
-
-
 def _numbers_to_the_final(run: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     doc = json.loads((run / "stats.json").read_text())
     return [numbers(c) for c in doc["cycles"]], numbers(doc["final"])
 
 
-@pytest.fixture(scope="module")
-def quick_pair(tmp_path_factory) -> Iterator[tuple[Path, Path, list[subprocess.Popen]]]:
-    """Two quick demos started together (each in a fresh process), under a short and a longer
-    --out, while the full README demo runs beside them: every process keeps the 2 cores busy (a
-    loaded machine, scheduling and timing differ from run to run). Started by the first test that
-    asks, collected by the repeat test."""
-    root = tmp_path_factory.mktemp("quick")
-    short = root / "a"
-    long = root / "a-much-longer-output-folder" / "for-the-second-demo"
-    procs = [_quick_demo(short), _quick_demo(long)]
-    try:
-        yield short, long, procs
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-
-
 @pytest.mark.slow
-def test_demo_cycles_compound_and_leave_a_report(tmp_path, quick_pair):
-    out = tmp_path / "demo"
-    output = _fresh_process("-m", "vstar_data.cli", "demo", "--out", str(out))  # the README's main command
+def test_demo_cycles_compound_and_leave_a_report(tmp_path, demo_runs):
+    output = demo_runs.full_output()   # `vstar-data demo --out OUT`, the README's main command
+    out = demo_runs.full_out
     assert "torch intra-op threads fixed at 1" in output
     run = out / "run"
     on_disk = json.loads((run / "stats.json").read_text())
@@ -165,14 +113,11 @@ def test_demo_cycles_compound_and_leave_a_report(tmp_path, quick_pair):
 
 
 @pytest.mark.slow
-def test_two_demos_give_the_same_numbers_to_the_last_cycle_and_the_final(quick_pair):
+def test_two_demos_give_the_same_numbers_to_the_last_cycle_and_the_final(demo_runs):
     """Same seed, same numbers, end to end: two demos (world, warm start, three cycles, the final
     release), each in a fresh process, run at once beside the full demo: paths, timing, scheduling
     and a loaded machine all differ. Every count, loss and accuracy must agree."""
-    short, long, procs = quick_pair
-    for p, out in zip(procs, (short, long)):
-        p.wait(timeout=1500)
-        assert p.returncode == 0, Path(f"{out}.log").read_text(errors="replace")[-4000:]
+    short, long = demo_runs.quick_outputs()
     first, second = _numbers_to_the_final(short / "run"), _numbers_to_the_final(long / "run")
     cycles, final = first
     assert [c["cycle"] for c in cycles] == [0, 1, 2]
