@@ -155,8 +155,26 @@ class RewardTally:
         return scores
 
     def summary(self) -> dict[str, Any]:
-        return {"mean": round(self.total / self.count, 6) if self.count else None,
-                "groups_with_reward": self.groups_with_reward, "groups": self.groups}
+        """The tally over every process of the run: each rank scores only its own completions, so
+        under DDP the counts are summed across ranks (a collective: every rank calls it)."""
+        total, count, groups, with_reward = _sum_over_ranks(
+            [self.total, float(self.count), float(self.groups), float(self.groups_with_reward)])
+        return {"mean": round(total / count, 6) if count else None,
+                "groups_with_reward": int(with_reward), "groups": int(groups)}
+
+
+def _sum_over_ranks(values: list[float]) -> list[float]:
+    """`values` summed over the processes of the default process group (as they are without one)."""
+    import torch
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return values
+    backend = dist.get_backend()
+    device = torch.device("cuda", torch.cuda.current_device()) if backend == "nccl" else torch.device("cpu")
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return [float(v) for v in t.cpu().tolist()]
 
 
 # -- the recipe ----------------------------------------------------------------------------------
