@@ -100,6 +100,7 @@ def generate_cmd(
               **{f"skipped ({k})": v for k, v in sorted(d["skipped_by_reason"].items())},
               **{f"judge: {k}": v for k, v in sorted(d["judged"].items())},
               **{f"backend: {k.replace('_', ' ')}": v for k, v in sorted(d["backend_events"].items())},
+              **{f"engine: {k.replace('_', ' ')}": v for k, v in sorted(d["engine_events"].items())},
               **{f"adapter fixed ({k})": v for k, v in sorted(d["adapter_notes"].items())},
               **({"attempts rejected only by the source's classes": d["vocabulary"]["rejected_attempts"]}
                  if d["vocabulary"]["classes"] else {}),
