@@ -136,6 +136,47 @@ def test_a_worker_process_killed_mid_run_loses_and_doubles_nothing(cluster, inpu
     assert json.loads((out / "summary-00000.json").read_text())["engine_events"] == dict(summary.engine_events)
 
 
+class CrashingBackend(SlowBackend):
+    """Kills its own process on one sample: that chunk is lost with every actor that tries it."""
+
+    crash_on: str = ""
+
+    def generate(self, requests):
+        if any(r.sample_id == self.crash_on for r in requests):
+            Path(self.pid_dir, str(os.getpid())).touch()
+            os._exit(1)
+        return super().generate(requests)
+
+
+def test_a_chunk_lost_max_chunk_tries_times_stops_the_run_with_its_finished_chunks_on_disk(cluster, inputs):
+    from vstar_data.errors import SetupError
+
+    base, cfg, local = inputs
+    out = base / "crash"
+    backend = CrashingBackend(templates=None)
+    backend.pid_dir, backend.delay, backend.crash_on = str(base / "pids-crash"), 0.0, local[6][0]   # chunk 3
+    Path(backend.pid_dir).mkdir()
+    backend.load()
+    with pytest.raises(SetupError, match=r"chunk 3 was lost 2 times .*re-run the same command") as info:
+        RayEngine(num_actors=1, max_chunk_tries=2).run(cfg(), out, backend=backend)
+    assert "ActorDiedError" in str(info.value)
+    written = _answers(out)
+    assert written == [row for row in local if row in written] and local[6] not in written
+    assert len(list(Path(backend.pid_dir).iterdir())) == 2     # two actors tried chunk 3, no third
+
+
+def test_no_room_for_a_model_actor_stops_after_start_timeout(cluster, inputs):
+    from vstar_data.errors import SetupError
+
+    base, cfg, _ = inputs
+    t0 = time.monotonic()
+    with pytest.raises(SetupError, match=r"no model actor could be placed on the Ray cluster in 2 s: each needs 64 CPU"):
+        RayEngine(num_actors=1, actor_cpus=64, start_timeout=2).run(cfg(), base / "no-room",
+                                                                   backend=_backend(base / "pids-no-room"))
+    assert time.monotonic() - t0 < 30
+    assert not list((base / "no-room").glob("attempts/*.jsonl"))
+
+
 def test_a_node_lost_mid_run_then_a_rerun_on_the_surviving_node(cluster, inputs):
     c, second = cluster
     base, cfg, local = inputs

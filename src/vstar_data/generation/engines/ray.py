@@ -241,6 +241,8 @@ class ChunkScheduler:
         ready: dict[Any, int] = {}              # live actor -> chunks in flight on it
         starting: dict[Any, Any] = {}           # ready() ref -> actor not yet placed
         inflight: dict[Any, tuple[int, Any, Any, float]] = {}   # call ref -> (chunk, actor, decode ref, cpus)
+        sent: dict[Any, list[int]] = {}         # actor -> its unfinished chunks, in the order it runs them
+        died_on: dict[Any, int] = {}            # dead actor -> the chunk it was running
         reserve = self.decode_reservation()
         waited_since = time.monotonic()
         started = 0
@@ -249,7 +251,7 @@ class ChunkScheduler:
                 while len(ready) + len(starting) < self.pool.size:
                     if self.faults["actors_replaced"] >= self.pool.size * self.max_chunk_tries:
                         raise SetupError(f"the Ray engine's model actors kept dying ({self.faults['actors_lost']} "
-                                         f"lost; last: {type(self.last_loss).__name__}: {self.last_loss}); finished "
+                                         f"lost; last: {_first_line(self.last_loss)}); finished "
                                          "chunks are on disk, re-run the same command to resume")
                     actor = self.actor_cls.remote(*self.actor_args)
                     starting[actor.ready.remote()] = actor
@@ -263,6 +265,7 @@ class ChunkScheduler:
                                                    max_retries=0).remote(self.rows[k], **self.decode_args)
                         self.faults["decode_unreserved"] += reserve == 0 and self.decode_cpus > 0
                         inflight[actor.process.remote(dref)] = (k, actor, dref, reserve)
+                        sent.setdefault(actor, []).append(k)
                         ready[actor] += 1
                 finished, _ = ray.wait(list(inflight) + list(starting), num_returns=1, timeout=POLL_S)
                 if not finished:
@@ -296,6 +299,14 @@ class ChunkScheduler:
                     result = ray.get(ref)
                 except LOST as exc:
                     self.last_loss = exc
+                    if isinstance(exc, ray.exceptions.RayActorError):
+                        # Only the chunk the actor was running counts as a try: the ones queued behind
+                        # it were lost with it, not because of themselves.
+                        queued = sent.get(actor, [])
+                        running = died_on.setdefault(actor, queued[0] if queued else k)
+                        tries[k] -= k != running
+                    if k in sent.get(actor, []):
+                        sent[actor].remove(k)
                     if isinstance(exc, ray.exceptions.RayActorError) and actor in ready:
                         del ready[actor]
                         _quietly(ray.kill, actor)   # gone, or unreachable: either way its GPU is freed
@@ -306,13 +317,14 @@ class ChunkScheduler:
                         continue
                     if tries[k] >= self.max_chunk_tries:
                         raise SetupError(f"chunk {k} was lost {tries[k]} times with the Ray workers or nodes "
-                                         f"running it (last: {type(exc).__name__}: {exc}); finished chunks are "
+                                         f"running it (last: {_first_line(exc)}); finished chunks are "
                                          "on disk, re-run the same command to resume") from None
                     log.warning("ray: chunk %d lost (%s); running it again", k, type(exc).__name__)
                     self.faults["chunks_retried"] += 1
                     queue.appendleft(k)
                     reserve = self.decode_reservation()
                     continue
+                sent[actor].remove(k)
                 if k in done:
                     self.faults["duplicates_dropped"] += 1
                     continue
@@ -323,6 +335,12 @@ class ChunkScheduler:
                 _quietly(ray.cancel, ref)
             for actor in list(ready) + list(starting.values()):
                 _quietly(ray.kill, actor)
+
+
+def _first_line(exc: BaseException | None) -> str:
+    """`ActorDiedError: The actor died unexpectedly ...`: Ray's messages run to a dozen lines."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
 
 
 def _quietly(call: Any, arg: Any) -> None:
