@@ -44,7 +44,7 @@ def generate_cmd(
     backend_option: list[str] = typer.Option([], "--backend-option", help="Backend option KEY=VALUE (repeatable; values are YAML: 8, true, png)."),
     templates: list[Path] = typer.Option([], "--templates", help="Extra template folder(s)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the first rendered prompts and exit."),
-    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray Data pipeline)."),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster: --ray-address)."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster for --engine ray (default: "
                                               "RAY_ADDRESS, a `ray start` cluster here, else a new local one)."),
 ) -> None:

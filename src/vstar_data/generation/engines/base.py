@@ -5,7 +5,7 @@ samples, refuse a run dir of other settings, decide which chunks on disk still m
 content and retire the stale ones), the progress bar, writing each finished chunk, the tallies
 and the per-run summary file. A concrete engine implements only `execute`: HOW the planned
 chunks go through frames -> generate -> verify -> rationalize (a thread pool in this process,
-a Ray Data pipeline, ...), yielding each chunk's rows as it finishes. So `local`, `ray` and any
+Ray tasks and actors, ...), yielding each chunk's rows as it finishes. So `local`, `ray` and any
 plugin write the same files, resume the same way and report the same summary.
 """
 from __future__ import annotations
