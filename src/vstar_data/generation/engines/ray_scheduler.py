@@ -97,6 +97,7 @@ class ChunkScheduler:
         inflight: dict[Any, tuple[int, Any, Any, float]] = {}   # call ref -> (chunk, actor, decode ref, cpus)
         sent: dict[Any, list[int]] = {}         # actor -> its unfinished chunks, in the order it runs them
         died_on: dict[Any, int] = {}            # dead actor -> the chunk it was running
+        recalled: set[Any] = set()              # decode refs this scheduler cancelled itself
         reserve = self.decode_reservation()
         waited_since = time.monotonic()
         started = 0
@@ -133,6 +134,7 @@ class ChunkScheduler:
                     reserve = self.decode_reservation()
                     for k, actor, dref, cpus in inflight.values():
                         if cpus > reserve and not ray.wait([dref], timeout=0)[0]:
+                            recalled.add(dref)
                             _quietly(ray.cancel, dref)
                     continue
                 ref = finished[0]
@@ -159,6 +161,8 @@ class ChunkScheduler:
                         queued = sent.get(actor, [])
                         running = died_on.setdefault(actor, queued[0] if queued else k)
                         tries[k] -= k != running
+                    elif dref in recalled:   # cancelled here to go again unreserved: not a loss
+                        tries[k] -= 1
                     if k in sent.get(actor, []):
                         sent[actor].remove(k)
                     if isinstance(exc, ray.exceptions.RayActorError) and actor in ready:
