@@ -44,7 +44,7 @@ def generate_cmd(
     backend_option: list[str] = typer.Option([], "--backend-option", help="Backend option KEY=VALUE (repeatable; values are YAML: 8, true, png)."),
     templates: list[Path] = typer.Option([], "--templates", help="Extra template folder(s)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the first rendered prompts and exit."),
-    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray Data pipeline)."),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster: --ray-address)."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster for --engine ray (default: "
                                               "RAY_ADDRESS, a `ray start` cluster here, else a new local one)."),
 ) -> None:
@@ -100,6 +100,7 @@ def generate_cmd(
               **{f"skipped ({k})": v for k, v in sorted(d["skipped_by_reason"].items())},
               **{f"judge: {k}": v for k, v in sorted(d["judged"].items())},
               **{f"backend: {k.replace('_', ' ')}": v for k, v in sorted(d["backend_events"].items())},
+              **{f"engine: {k.replace('_', ' ')}": v for k, v in sorted(d["engine_events"].items())},
               **{f"adapter fixed ({k})": v for k, v in sorted(d["adapter_notes"].items())},
               **({"attempts rejected only by the source's classes": d["vocabulary"]["rejected_attempts"]}
                  if d["vocabulary"]["classes"] else {}),

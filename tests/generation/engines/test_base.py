@@ -96,6 +96,8 @@ def test_run_config_checks_engine_options_before_any_work(tmp_path):
 def test_ray_options_reach_the_constructor(tmp_path):
     pytest.importorskip("ray")
     data = {"model": {"pretrained": "m"}, "sources": [{"adapter": "shapes", "annotations": "a.csv"}],
-            "engine": {"name": "ray", "address": "ray://head:10001", "num_actors": 3, "decode_cpus": 0.5}}
+            "engine": {"name": "ray", "address": "ray://head:10001", "num_actors": 3, "decode_cpus": 0.5,
+                       "max_chunk_tries": 2, "start_timeout": 30}}
     engine = make_engine(run_config_from_dict(data, base=tmp_path).engine)
     assert (engine.name, engine.address, engine.num_actors, engine.decode_cpus) == ("ray", "ray://head:10001", 3, 0.5)
+    assert (engine.max_chunk_tries, engine.start_timeout) == (2, 30)

@@ -1,4 +1,4 @@
-"""The Ray Data engine gives the local engine's rows, skips and resume on a local 2-CPU Ray."""
+"""The Ray engine gives the local engine's rows, skips and resume on a local 2-CPU Ray."""
 from __future__ import annotations
 
 import hashlib

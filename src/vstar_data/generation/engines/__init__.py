@@ -2,7 +2,7 @@
 
 `base.Engine` owns what every engine shares (planning, resume, the run directory layout, tallies,
 progress and the summary) over one declared list of steps (`Engine.steps`, the paper's Figure 2);
-`local` (this process) and `ray` (a Ray Data pipeline) implement only `Engine.execute`. Engines are
+`local` (this process) and `ray` (Ray tasks and actors) implement only `Engine.execute`. Engines are
 looked up in the ENGINES registry (entry-point group `vstar_data.engines`); `make_engine` builds
 one from a run config's `engine:` section, and `vstar_data.testing.engines.EngineContract` checks
 a plugin behaves like the built-ins.

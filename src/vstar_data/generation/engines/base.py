@@ -5,7 +5,7 @@ samples, refuse a run dir of other settings, decide which chunks on disk still m
 content and retire the stale ones), the progress bar, writing each finished chunk, the tallies
 and the per-run summary file. A concrete engine implements only `execute`: HOW the planned
 chunks go through frames -> generate -> verify -> rationalize (a thread pool in this process,
-a Ray Data pipeline, ...), yielding each chunk's rows as it finishes. So `local`, `ray` and any
+Ray tasks and actors, ...), yielding each chunk's rows as it finishes. So `local`, `ray` and any
 plugin write the same files, resume the same way and report the same summary.
 """
 from __future__ import annotations
@@ -54,6 +54,7 @@ class RunSummary:
     model_busy_s: float = 0.0
     judged: Counter = field(default_factory=Counter)   # judge replies: yes / no / unparsed / failed
     backend_events: Counter = field(default_factory=Counter)   # failovers, servers taken out, ...
+    engine_events: Counter = field(default_factory=Counter)    # what the engine survived (Ray: chunks retried, ...)
     adapter_notes: Counter = field(default_factory=Counter)    # the adapter's fixes (clipped ends, ...)
     vocabulary_classes: int = 0      # classes the verifier knew from the source (all category labels)
     vocabulary_rejects: int = 0      # attempts rejected only because of those classes
@@ -101,6 +102,7 @@ class RunSummary:
                 "seconds": round(self.seconds, 3), "interrupted": self.interrupted,
                 "model_busy_share": round(self.model_busy_s / self.seconds, 4) if self.seconds else None,
                 "judged": dict(self.judged), "backend_events": dict(self.backend_events),
+                "engine_events": dict(self.engine_events),
                 "adapter_notes": dict(self.adapter_notes),
                 "vocabulary": {"classes": self.vocabulary_classes, "rejected_attempts": self.vocabulary_rejects}}
 
@@ -202,6 +204,7 @@ class Engine(ABC):
 
     def __init__(self) -> None:
         self.stats: dict[str, Any] = {}   # the last run, beyond the summary: chunks to do, timings
+        self.events: Counter = Counter()  # set by `execute`: what it survived; copied into the summary
 
     @abstractmethod
     def execute(self, plan: RunPlan) -> Iterator[ChunkResult]:
@@ -216,6 +219,7 @@ class Engine(ABC):
         plan = self.plan(cfg, Path(out), prepared, backend)
         summary = plan.summary
         self.stats = {"chunks_todo": len(plan.todo)}
+        self.events = Counter()
         if not plan.todo:
             summary.seconds = time.perf_counter() - t_start
             return summary
@@ -239,6 +243,7 @@ class Engine(ABC):
         finally:
             if bar is not None:
                 bar.close()
+        summary.engine_events.update({k: v for k, v in self.events.items() if v})
         summary.seconds = time.perf_counter() - t_start
         self.stats["model_busy_s"] = round(summary.model_busy_s, 3)
         with atomic_writer(plan.out / f"summary-{cfg.shard_index:05d}.json") as fh:

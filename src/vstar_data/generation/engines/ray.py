@@ -1,21 +1,28 @@
-"""The Ray Data engine: the engine base's `execute` step as a Ray Data pipeline.
+"""The Ray engine: the engine base's `execute` step on a Ray cluster, surviving lost workers and nodes.
 
     chunks (from the driver) -> decode frames (CPU tasks) -> backend + verify + rationalize
-    (an actor pool: one actor per GPU, else N CPU actors) -> chunk files (written by the driver)
+    (model actors: one per GPU, else N CPU actors) -> chunk files (written by the driver)
 
-A Ray Data row is one *chunk* (`chunks_of`), not one sample: the chunk is the unit of resume
-(one `attempts/chunk-NNNNNN.jsonl` marker) and the model's batch, and `ChunkProcessor` must see
-a whole chunk to give the local engine's rows byte for byte (rationalization batches and the
-sampling seed both depend on the batch). Decode tasks call `pipeline.decode_one` per sample;
-the actors build the backend once each with `pipeline.make_backend` and run `ChunkProcessor`.
+The driver schedules by itself (`ray_scheduler.ChunkScheduler`: Ray core tasks and actors): each model actor
+has at most `DEPTH` chunks in flight, each one an actor call whose argument is that chunk's
+decode task. A call that fails because Ray lost something (the actor's process or node died, the
+decode task's worker or node died, its output was lost) puts the chunk back at the head of the
+queue, and a dead actor is replaced; results are keyed by chunk and a chunk is yielded once, so a
+chunk done twice never gives duplicate rows. When the live cluster has no CPU left beside the
+actors (a node lost, or a small cluster), decode tasks reserve none rather than wait forever.
+
+A chunk (`chunks_of`) is the unit of resume (one `attempts/chunk-NNNNNN.jsonl` marker) and of the
+model's batch, and `ChunkProcessor` must see a whole chunk to give the local engine's rows byte for
+byte (rationalization batches and the sampling seed both depend on the batch). Decode tasks call
+`pipeline.decode_one` per sample; the actors build the backend once each with
+`pipeline.make_backend` and run `ChunkProcessor`.
 
 Only the driver writes: rows come back as JSON text, and the engine base writes each chunk's
 skipped/ then attempts/ file atomically, exactly as for the local engine, so the output
 directory need only be visible to the driver. Finished chunks are skipped before anything is
 sent to Ray, so a re-run (with either engine) adds nothing, and a killed run loses at most the
 chunks in flight. Samples and decoded frames (`Frames` with its numpy array, or the SkipRecord
-saying why not) travel between stages as pickle bytes: Ray pickles everything it moves anyway,
-and these never leave the Ray job or touch the disk.
+saying why not) travel as pickle bytes and never touch the disk.
 
 A video used by more than one chunk (a THUMOS video's windows, a Charades video's sentences) is
 probed once on the driver (`shared_probes`) and its probe travels with each of those chunks, so
@@ -28,7 +35,6 @@ import logging
 import os
 import pickle
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Iterator
@@ -39,29 +45,10 @@ from ...errors import ConfigError, VstarError
 from ...jsonl import dumps
 from ..pipeline import ChunkProcessor, GenerationConfig, Prepared, decode_one, make_backend, make_verifier
 from .base import ChunkResult, Engine, RunPlan, shared_videos
+from .ray_scheduler import ChunkScheduler, PoolPlan, plan_pool  # noqa: F401  (PoolPlan: public here too)
 
 log = logging.getLogger(__name__)
 ACTORS_ENV = "VSTAR_RAY_ACTORS"   # CPU actors when the cluster has no GPUs (CLI users set this)
-MAX_READ_BLOCKS = 2000            # one chunk per block up to this many blocks (task count stays sane)
-
-
-@dataclass(frozen=True)
-class PoolPlan:
-    """How the model stage is placed: `size` actors, each holding `num_gpus` GPUs and `num_cpus` CPUs."""
-
-    size: int
-    num_gpus: float
-    num_cpus: float
-
-
-def plan_pool(cluster_gpus: float, cfg: GenerationConfig, num_actors: int | None = None,
-              actor_cpus: float = 1.0) -> PoolPlan:
-    """One actor per GPU when the cluster has GPUs and the backend runs a model; otherwise
-    `num_actors` CPU actors (default 1). The template backend never holds a GPU."""
-    wants_gpu = cluster_gpus >= 1 and cfg.backend != "template" and (cfg.device or "cuda").startswith("cuda")
-    if wants_gpu:
-        return PoolPlan(size=num_actors or int(cluster_gpus), num_gpus=1.0, num_cpus=actor_cpus)
-    return PoolPlan(size=max(num_actors or 1, 1), num_gpus=0.0, num_cpus=actor_cpus)
 
 
 def decode_memory(cfg: GenerationConfig, uses_frames: bool = True) -> int:
@@ -101,46 +88,49 @@ class ChunkActor:
             return
         self.processor = ChunkProcessor(cfg, templates, backend, verifier)
 
-    def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
-        out: dict[str, list[Any]] = {"chunk": [], "rows": [], "skips": [], "model_s": [], "error": [],
-                                     "events": []}
-        for k, blob in zip(batch["chunk"], batch["items"]):
-            rows: list[dict] = []
-            skips: list[dict] = []
-            t0 = time.perf_counter()
-            if self.error is None:
-                try:   # a setup error (a refused request, every server down) goes back as data too
-                    rows, skips = self.processor.process(pickle.loads(blob))
-                except VstarError as exc:
-                    self.error = exc
-            out["error"].append(b"" if self.error is None else pickle.dumps(self.error))
-            out["model_s"].append(time.perf_counter() - t0)
-            out["chunk"].append(int(k))
-            out["rows"].append("".join(dumps(r) + "\n" for r in rows))
-            out["skips"].append("".join(dumps(s) + "\n" for s in skips))
-            out["events"].append(json.dumps(self.processor.take_events()) if self.error is None else "{}")
-        return out
+    def ready(self) -> bool:
+        """Answered once the actor is placed and its backend built: only then does it get chunks."""
+        return True
+
+    def process(self, decoded: dict[str, Any]) -> dict[str, Any]:
+        """One decoded chunk -> its rows and skips as JSON text, seconds in the model, backend events."""
+        rows: list[dict] = []
+        skips: list[dict] = []
+        t0 = time.perf_counter()
+        if self.error is None:
+            try:   # a setup error (a refused request, every server down) goes back as data too
+                rows, skips = self.processor.process(pickle.loads(decoded["items"]))
+            except VstarError as exc:
+                self.error = exc
+        return {"chunk": int(decoded["chunk"]), "error": b"" if self.error is None else pickle.dumps(self.error),
+                "model_s": time.perf_counter() - t0, "rows": "".join(dumps(r) + "\n" for r in rows),
+                "skips": "".join(dumps(s) + "\n" for s in skips),
+                "events": json.dumps(self.processor.take_events()) if self.error is None else "{}"}
 
 
 class RayEngine(Engine):
-    """Ray Data engine with the local engine's output, resume and provenance (the engine base's).
+    """Ray engine with the local engine's output, resume and provenance (the engine base's).
 
     `address`: the Ray cluster to join (default: an initialised Ray, RAY_ADDRESS, a `ray start`
     cluster on this machine, else a new local one). `num_actors`: model actors (default: one per
     GPU, or 1 CPU actor; the environment variable VSTAR_RAY_ACTORS sets it for the CLI).
     `actor_cpus` / `decode_cpus`: CPUs reserved per model actor / per decode task.
+    `max_chunk_tries`: times one chunk may be lost with a worker or node before the run stops.
+    `start_timeout`: seconds the run waits with no model actor placed before it stops.
     """
 
     name = "ray"
 
     def __init__(self, num_actors: int | None = None, actor_cpus: float = 1.0, decode_cpus: float = 1.0,
-                 address: str | None = None) -> None:
+                 address: str | None = None, max_chunk_tries: int = 4, start_timeout: float = 600.0) -> None:
         super().__init__()
         env = os.environ.get(ACTORS_ENV)
         self.address = address
         self.num_actors = num_actors if num_actors is not None else (int(env) if env else None)
         self.actor_cpus = actor_cpus
         self.decode_cpus = decode_cpus
+        self.max_chunk_tries = max_chunk_tries
+        self.start_timeout = start_timeout
 
     def execute(self, plan: RunPlan) -> Iterator[ChunkResult]:
         cfg = plan.cfg
@@ -156,10 +146,15 @@ class RayEngine(Engine):
             t_probe = time.perf_counter()
             probes = shared_probes(plan)
             self.stats["shared_probes"] = {"videos": len(probes), "s": round(time.perf_counter() - t_probe, 3)}
-            ds = _dataset(cfg, plan.prepared, plan.todo, pool, uses_frames, verifier, blob, self.decode_cpus,
-                          probes)
+            scheduler = ChunkScheduler(
+                chunk_rows(plan.prepared, plan.todo, cfg, probes), pool,
+                actor=ChunkActor, actor_args=(cfg, plan.prepared.templates, verifier, blob),
+                decode=_decode_chunk, decode_args={"cfg": cfg, "uses_frames": uses_frames}, decode_cpus=self.decode_cpus,
+                decode_memory=decode_memory(cfg, uses_frames), max_chunk_tries=self.max_chunk_tries,
+                start_timeout=self.start_timeout)
+            self.events = scheduler.faults   # the engine base copies them into the run's summary
             t_pipe = time.perf_counter()
-            for result in ds.iter_rows():
+            for result in scheduler.run():
                 if result["error"]:
                     raise pickle.loads(result["error"])
                 # actors started, model loaded, first chunk decoded and answered
@@ -167,9 +162,28 @@ class RayEngine(Engine):
                 yield ChunkResult(int(result["chunk"]), [json.loads(line) for line in result["rows"].splitlines()],
                                   [json.loads(line) for line in result["skips"].splitlines()],
                                   float(result["model_s"]), json.loads(result["events"] or "{}"))
+            if any(scheduler.faults.values()):
+                log.warning("ray: %s", ", ".join(f"{k}={v}" for k, v in scheduler.faults.items() if v))
         finally:
             if started:
                 ray.shutdown()
+
+
+def chunk_rows(prepared: Prepared, todo: list[tuple[int, list[int]]], cfg: GenerationConfig,
+               probes: dict[str, tuple]) -> dict[int, dict[str, Any]]:
+    """Chunk id -> what its decode task gets: the chunk's samples, and the driver's probes of the
+    shared videos it uses, as pickle bytes."""
+    root = Path(cfg.videos) if cfg.videos is not None else None
+
+    def chunk_probes(rng: list[int]) -> bytes:
+        if root is None or not probes:
+            return b""
+        videos = dict.fromkeys(str(root / prepared.samples[i].sample.video) for i in rng)
+        entries = [probes[v] for v in videos if v in probes]
+        return pickle.dumps(entries, protocol=5) if entries else b""
+
+    return {k: {"chunk": k, "samples": pickle.dumps([prepared.samples[i] for i in rng], protocol=5),
+                "probes": chunk_probes(rng)} for k, rng in todo}
 
 
 def shared_probes(plan: RunPlan) -> dict[str, tuple]:
@@ -225,37 +239,3 @@ def _connect(address: str | None) -> bool:
     else:
         ray.init(address=address, configure_logging=False)
     return True
-
-
-def _dataset(cfg: GenerationConfig, prepared: Prepared, todo: list[tuple[int, list[int]]], pool: PoolPlan,
-             uses_frames: bool, verifier: Any, blob: bytes | None, decode_cpus: float,
-             probes: dict[str, tuple] | None = None) -> Any:
-    """read chunks -> decode (tasks) -> model, verify, rationalize (actor pool). `probes`: the
-    driver's probes of shared videos, each sent with the chunks that use it."""
-    import ray.data
-
-    # The run's own bar (clips, accept rate) stands in for Ray Data's per-operator bars.
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    probes = probes or {}
-    root = Path(cfg.videos) if cfg.videos is not None else None
-
-    def chunk_probes(rng: list[int]) -> bytes:
-        if root is None or not probes:
-            return b""
-        videos = dict.fromkeys(str(root / prepared.samples[i].sample.video) for i in rng)
-        entries = [probes[v] for v in videos if v in probes]
-        return pickle.dumps(entries, protocol=5) if entries else b""
-
-    items = [{"chunk": k, "samples": pickle.dumps([prepared.samples[i] for i in rng], protocol=5),
-              "probes": chunk_probes(rng)} for k, rng in todo]
-    ds = ray.data.from_items(items, override_num_blocks=min(len(items), MAX_READ_BLOCKS))
-    # The memory reservation (one chunk's frames, twice: decoded and pickled) also keeps Ray Data
-    # from fusing decoding into the model actors, as it does for stages with equal resources:
-    # fused, each actor would decode and generate in turn instead of overlapping them.
-    ds = ds.map(_decode_chunk, fn_kwargs={"cfg": cfg, "uses_frames": uses_frames}, num_cpus=decode_cpus,
-                memory=decode_memory(cfg, uses_frames))
-    return ds.map_batches(
-        ChunkActor, batch_size=1, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=pool.size),
-        fn_constructor_kwargs={"cfg": cfg, "templates": prepared.templates, "verifier": verifier,
-                               "backend_blob": blob},
-        num_gpus=pool.num_gpus or None, num_cpus=pool.num_cpus)
