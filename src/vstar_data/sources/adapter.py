@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Iterator
 from ..errors import AnnotationError, ConfigError, SkipRecord, UnsafePathError, file_problem
 from ..registry import ADAPTERS
 from .sample import Sample, validate_label_specs
+from .storage import VideoStore
 
 
 @dataclass
@@ -51,7 +52,8 @@ def safe_relpath(path: str, *, file: str | Path | None = None, row: Any = None,
     absolute paths and `..` escapes with an UnsafePathError located at `file` / `row` / `key`."""
     text = str(path).replace("\\", "/").strip()
     pure = PurePosixPath(text)
-    if not text or pure.is_absolute() or (len(text) > 1 and text[1] == ":") or ".." in pure.parts:
+    if not text or pure.is_absolute() or (len(text) > 1 and text[1] == ":") or ".." in pure.parts \
+            or "://" in text:   # a URL (s3://other-bucket/...) is as absolute as /etc/passwd
         raise UnsafePathError(f"video path {path!r} escapes the video directory", file=file, row=row,
                               key=key)
     return pure.as_posix()
@@ -81,10 +83,13 @@ class Adapter(ABC):
         problem = file_problem(self.annotations, folder_ok=True)
         if problem:
             raise AnnotationError(f"annotation path {problem}", file=self.annotations)
-        self.videos = Path(videos) if videos is not None else None
-        if self.videos is not None and not self.videos.is_dir():
-            raise AnnotationError("video directory " + ("does not exist" if not self.videos.exists() else
-                                                        "is not a folder"), file=self.videos)
+        # a folder (Path) or an fsspec URL (str: s3://, https://, ...); read through `video_store`
+        self.videos: Path | str | None = None
+        self.video_store: VideoStore | None = None
+        if videos is not None:
+            self.video_store = VideoStore(videos)
+            self.videos = self.video_store.root if self.video_store.remote else Path(videos)
+            self.video_store.check()
         self.split = split
         self.limit = limit
         self.options = dict(options or {})
@@ -179,7 +184,7 @@ class Adapter(ABC):
                 if found is None:
                     self.stats.missing += 1
                     if self.stats.missing_example is None:
-                        self.stats.missing_example = str(self.videos / self.video_candidates(item)[0])
+                        self.stats.missing_example = self._where(self.video_candidates(item)[0])
                     continue
                 self.stats.found += 1
                 item.video = found
@@ -192,21 +197,28 @@ class Adapter(ABC):
         """The first candidate that exists (symlinks followed); None when none does. Raises
         UnsafePathError when nothing was found and a candidate was refused (absolute or `..`), so the
         sample is a skip with that reason rather than a "missing" video."""
-        assert self.videos is not None
+        assert self.video_store is not None
         refused: UnsafePathError | None = None
         candidates = self.video_candidates(sample)
         for rel in candidates:
             try:
                 rel = safe_relpath(rel)
-                path = resolve_under(self.videos, rel)
             except UnsafePathError as exc:
                 refused = exc
                 continue
-            if path.exists():
+            if self.video_store.exists(rel):
                 return rel
         if refused is not None:
             raise refused
         return None
+
+    def _where(self, rel: str) -> str:
+        """Where a candidate path points under the video root (for messages)."""
+        assert self.video_store is not None
+        try:
+            return self.video_store.location(rel)
+        except UnsafePathError:
+            return rel
 
 
 def load_adapter(name_or_path: str) -> type[Adapter]:
