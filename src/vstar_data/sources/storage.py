@@ -325,6 +325,16 @@ class VideoStore:
         return video_cache(cache).fetch(self.fs, self._fs_path(rel), self.location(rel), info)
 
 
+def clip_exists(location: str | Path) -> bool:
+    """Whether a clip named by a full location (path or URL) is there."""
+    text = str(location)
+    if not is_url(text) or text.startswith("file://"):
+        return Path(text[len("file://"):] if text.startswith("file://") else text).is_file()
+    root, _, name = text.rpartition("/")
+    store = VideoStore(root)
+    return store.exists(unquote(name) if store.http else name)
+
+
 def local_clip(location: str | Path, cache: dict[str, Any] | None = None) -> Path:
     """A local file for a clip named by a full location: a path as it is, or a URL fetched through
     the cache (training rows name their clips by absolute location)."""
