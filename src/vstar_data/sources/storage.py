@@ -149,7 +149,6 @@ def _filesystem(url: str) -> tuple[Any, str]:
     HTTP paths are sent as written (`encoded`): `VideoStore` percent-encodes them itself, so an
     annotation's ``%2e%2e`` is a file name, never a climb out of the root."""
     try:
-        import fsspec
         from fsspec.core import url_to_fs
     except ImportError:
         raise ConfigError("video URLs need fsspec: pip install fsspec", key="videos") from None
@@ -158,10 +157,8 @@ def _filesystem(url: str) -> tuple[Any, str]:
     try:
         return url_to_fs(url, **kwargs)
     except (ImportError, ValueError) as exc:
-        hint = EXTRA_HINT.get(protocol, f"install the fsspec implementation for {protocol}://")
-        known = ", ".join(sorted(fsspec.available_protocols())[:12])
-        raise ConfigError(f"cannot read {protocol}:// URLs: {exc}; {hint}", key="videos",
-                          problems=[f"fsspec protocols: {known}, ..."]) from None
+        hint = EXTRA_HINT.get(protocol, "a folder, or a URL whose fsspec implementation is installed")
+        raise ConfigError(f"cannot read {protocol}:// URLs: {exc}; {hint}", key="videos") from None
 
 
 class VideoStore:
