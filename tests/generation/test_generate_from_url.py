@@ -82,3 +82,15 @@ def test_a_server_that_is_down_is_one_setup_error(tmp_path, capsys, kinetics_dir
     lines = [line for line in text.splitlines() if line.strip()]
     assert len(lines) == 1 and url.rstrip("/") in lines[0] and "cannot be listed" in lines[0], text
     assert not (tmp_path / "out" / "attempts").exists()
+
+
+def test_eval_reads_a_video_url_through_the_cache_it_is_given(tmp_path, capsys, videos_dir, kinetics_dir):
+    with serve(served_clips(videos_dir, tmp_path / "served")) as (url, _):
+        code, text = _cli(capsys, "eval", "kinetics700", "-a", str(kinetics_dir / "local_clips.csv"), "-v", url,
+                          "--backend", "template", "--split", "validate", "-o", str(tmp_path / "eval"),
+                          "--videos-cache", str(tmp_path / "cache"), "--videos-cache-gb", "0.5")
+    assert code in (0, None), text
+    result = json.loads((tmp_path / "eval" / "eval.json").read_text())
+    assert (result["n"], result["skipped"]) == (7, 0), result
+    assert len(list((tmp_path / "cache").iterdir())) == 7
+    assert video_cache({"dir": str(tmp_path / "cache"), "max_gb": 0.5}).stats["fetched"] == 7

@@ -12,7 +12,8 @@ from http_videos import serve, served_clips
 from vstar_data.adapters.kinetics700 import Kinetics700Adapter
 from vstar_data.config import run_config_from_dict
 from vstar_data.errors import ConfigError, UnsafePathError
-from vstar_data.sources.adapter import safe_relpath
+from vstar_data.sources.adapter import Adapter, safe_relpath
+from vstar_data.sources.sample import Sample
 from vstar_data.sources.storage import VideoStore, video_cache
 
 
@@ -95,3 +96,25 @@ def test_videos_cache_config_key(tmp_path):
     for bad in ({"max_gb": 0}, {"size": 3}):
         with pytest.raises(ConfigError):
             run_config_from_dict({**base, "videos_cache": bad}, base=tmp_path)
+
+
+class _Listed(Adapter):
+    """An adapter without the listing index: the base class asks for each candidate."""
+
+    name = "listed_over_http"
+
+    def read(self, root: Path):
+        for clip in ("yoga.mp4", "gone.mp4"):
+            yield Sample(id=clip, source=self.name, task="action_recognition", video=clip, split="test",
+                         labels=[{"type": "category", "name": "action", "value": "yoga"}])
+
+
+def test_an_adapter_without_an_index_asks_for_each_candidate_with_a_head_request(tmp_path, videos_dir):
+    (tmp_path / "ann.txt").write_text("-")
+    with serve(served_clips(videos_dir, tmp_path / "served")) as (url, requests):
+        requests.clear()
+        ad = _Listed(tmp_path / "ann.txt", url)
+        assert [s.video for s in ad.samples()] == ["yoga.mp4"]
+    assert (ad.stats.found, ad.stats.missing, ad.stats.missing_example) == (1, 1, url + "gone.mp4")
+    # the root's check, then a HEAD per candidate (fsspec tries a GET after a 404), never a listing
+    assert requests == ["/", "/yoga.mp4", "/gone.mp4", "/gone.mp4"]

@@ -273,6 +273,9 @@ class VideoStore:
         if not self.remote:
             return Path(self.location(rel)).exists()
         try:
+            if self.http:   # fsspec's HTTP `exists` GETs the whole body; HEAD (info) is enough
+                self.info(rel)
+                return True
             return bool(self.fs.exists(self._fs_path(rel)))
         except Exception:
             return False
