@@ -12,13 +12,13 @@ import sys
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field, fields
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
 from ..errors import AnnotationError, ConfigError, SkipRecord, UnsafePathError, file_problem
 from ..registry import ADAPTERS
 from .sample import Sample, validate_label_specs
-from .storage import VideoStore
+from .storage import VideoStore, resolve_under, safe_relpath   # the path rule lives with the store
 
 
 @dataclass
@@ -44,28 +44,6 @@ class AdapterStats:
         return {"read": self.read, "written": self.written, "found": self.found,
                 "missing": self.missing, "skipped": dict(self.skipped), "notes": dict(self.notes),
                 "splits": dict(self.splits)}
-
-
-def safe_relpath(path: str, *, file: str | Path | None = None, row: Any = None,
-                 key: str | None = None) -> str:
-    """Normalise a video path from an annotation (public: `vstar_data.safe_relpath`); refuse
-    absolute paths and `..` escapes with an UnsafePathError located at `file` / `row` / `key`."""
-    text = str(path).replace("\\", "/").strip()
-    pure = PurePosixPath(text)
-    if not text or pure.is_absolute() or (len(text) > 1 and text[1] == ":") or ".." in pure.parts \
-            or "://" in text:   # a URL (s3://other-bucket/...) is as absolute as /etc/passwd
-        raise UnsafePathError(f"video path {path!r} escapes the video directory", file=file, row=row,
-                              key=key)
-    return pure.as_posix()
-
-
-def resolve_under(root: Path, relpath: str) -> Path:
-    """`root / relpath` for a path from an annotation (public: `vstar_data.resolve_under`, for any
-    code that opens a file named by data: adapters, training data), which must stay inside `root` as written
-    (relative, no `..`: `safe_relpath`). Symlinks that the user placed in the video folder are
-    followed wherever they point: large datasets are usually laid out as folders of links."""
-    rel = safe_relpath(relpath)
-    return root / rel
 
 
 class Adapter(ABC):

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from ..errors import AnnotationError, ConfigError
+from ..errors import AnnotationError, ConfigError, UnsafePathError
 
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 # fsspec info keys that change when an object's content does, in order of preference
@@ -27,6 +27,28 @@ DEFAULT_CACHE_GB = 20.0
 EXTRA_HINT = {"s3": "pip install 'vstar-data[s3]'", "gs": "pip install 'vstar-data[gcs]'",
               "gcs": "pip install 'vstar-data[gcs]'", "http": "pip install aiohttp",
               "https": "pip install aiohttp"}
+
+
+def safe_relpath(path: str, *, file: str | Path | None = None, row: Any = None,
+                 key: str | None = None) -> str:
+    """Normalise a video path from an annotation (public: `vstar_data.safe_relpath`); refuse
+    absolute paths and `..` escapes with an UnsafePathError located at `file` / `row` / `key`."""
+    text = str(path).replace("\\", "/").strip()
+    pure = PurePosixPath(text)
+    if not text or pure.is_absolute() or (len(text) > 1 and text[1] == ":") or ".." in pure.parts \
+            or "://" in text:   # a URL (s3://other-bucket/...) is as absolute as /etc/passwd
+        raise UnsafePathError(f"video path {path!r} escapes the video directory", file=file, row=row,
+                              key=key)
+    return pure.as_posix()
+
+
+def resolve_under(root: Path, relpath: str) -> Path:
+    """`root / relpath` for a path from an annotation (public: `vstar_data.resolve_under`, for any
+    code that opens a file named by data: adapters, training data), which must stay inside `root` as written
+    (relative, no `..`: `safe_relpath`). Symlinks that the user placed in the video folder are
+    followed wherever they point: large datasets are usually laid out as folders of links."""
+    rel = safe_relpath(relpath)
+    return root / rel
 
 
 def is_url(value: str | Path | None) -> bool:
@@ -181,12 +203,8 @@ class VideoStore:
 
     def location(self, rel: str) -> str:
         """Where `rel` (an annotation's path, checked by `safe_relpath`) is: a URL or a local path."""
-        from .adapter import resolve_under
-
         if not self.remote:
             return str(resolve_under(self.path, rel))
-        from .adapter import safe_relpath
-
         rel = safe_relpath(rel)
         return f"{self.root}/{quote(rel, safe='/') if self.http else rel}"
 
