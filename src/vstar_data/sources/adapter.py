@@ -162,7 +162,7 @@ class Adapter(ABC):
                 if found is None:
                     self.stats.missing += 1
                     if self.stats.missing_example is None:
-                        self.stats.missing_example = self._where(self.video_candidates(item)[0])
+                        self.stats.missing_example = self.video_store.location(self.video_candidates(item)[0])
                     continue
                 self.stats.found += 1
                 item.video = found
@@ -189,14 +189,6 @@ class Adapter(ABC):
         if refused is not None:
             raise refused
         return None
-
-    def _where(self, rel: str) -> str:
-        """Where a candidate path points under the video root (for messages)."""
-        assert self.video_store is not None
-        try:
-            return self.video_store.location(rel)
-        except UnsafePathError:
-            return rel
 
 
 def load_adapter(name_or_path: str) -> type[Adapter]:
