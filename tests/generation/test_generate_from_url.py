@@ -66,6 +66,8 @@ def test_a_changed_remote_clip_is_redone_and_the_rest_reused(tmp_path, videos_di
         st = (folder / "yoga.mp4").stat()
         os.utime(folder / "yoga.mp4", (st.st_atime, st.st_mtime + 10))   # the object was replaced
         third = LocalEngine().run(cfg(), tmp_path / "run")
+    other_cache = GenerationConfig(**{**cfg().to_dict(), "videos_cache": {"dir": "elsewhere", "max_gb": 3}})
+    assert other_cache.signature() == cfg().signature()   # where clips are cached never changes rows
     assert (first.new, first.reused) == (7, 0)
     assert (again.new, again.reused, again.redone) == (0, 7, 0)
     assert (third.reused, third.redone) == (6, 1)

@@ -11,7 +11,7 @@ import pytest
 from http_videos import serve, served_clips
 from vstar_data.adapters.kinetics700 import Kinetics700Adapter
 from vstar_data.config import run_config_from_dict
-from vstar_data.errors import ConfigError, UnsafePathError
+from vstar_data.errors import AnnotationError, ConfigError, UnsafePathError
 from vstar_data.sources.adapter import Adapter, safe_relpath
 from vstar_data.sources.sample import Sample
 from vstar_data.sources.storage import VideoStore, video_cache
@@ -118,3 +118,13 @@ def test_an_adapter_without_an_index_asks_for_each_candidate_with_a_head_request
     assert (ad.stats.found, ad.stats.missing, ad.stats.missing_example) == (1, 1, url + "gone.mp4")
     # the root's check, then a HEAD per candidate (fsspec tries a GET after a 404), never a listing
     assert requests == ["/", "/yoga.mp4", "/gone.mp4", "/gone.mp4"]
+
+
+def test_a_url_without_a_file_index_is_one_setup_error(tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("<html><body>Welcome</body></html>")   # served instead of a listing
+    with serve(tmp_path / "site") as (url, _):
+        with pytest.raises(AnnotationError, match="lists no files"):
+            VideoStore(url).check()
+        with pytest.raises(AnnotationError, match="does not exist"):
+            VideoStore(url + "nothing/here/").check()
