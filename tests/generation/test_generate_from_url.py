@@ -13,7 +13,7 @@ from http_videos import free_port, serve, served_clips
 from vstar_data.cli import main
 from vstar_data.generation.engines.local import LocalEngine
 from vstar_data.generation.pipeline import GenerationConfig
-from vstar_data.sources.storage import video_cache
+from vstar_data.sources.clip_cache import video_cache
 
 
 def _rows(out: Path) -> list[dict]:

@@ -14,7 +14,8 @@ from vstar_data.config import run_config_from_dict
 from vstar_data.errors import AnnotationError, ConfigError, UnsafePathError
 from vstar_data.sources.adapter import Adapter, safe_relpath
 from vstar_data.sources.sample import Sample
-from vstar_data.sources.storage import VideoStore, video_cache
+from vstar_data.sources.clip_cache import video_cache
+from vstar_data.sources.storage import VideoStore
 
 
 def test_kinetics_label_folders_with_spaces_are_found_over_http_as_on_disk(tmp_path, videos_dir, kinetics_dir):
