@@ -86,6 +86,9 @@ class VideoStore:
         self._fs_root = self._fs_root.rstrip("/")
         self._infos: dict[str, dict[str, Any]] = {}
 
+    def __str__(self) -> str:
+        return self.root
+
     def location(self, rel: str) -> str:
         """Where `rel` (an annotation's path, checked by `safe_relpath`) is: a URL or a local path."""
         if not self.remote:
