@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "cycles": {"max": 3, "plateau_metric": "yield", "min_delta": 0.01},
     "eval": [],
     "engine": {"name": "local", "address": None},
+    "videos_cache": {"dir": None, "max_gb": 20},
 }
 
 
@@ -62,23 +63,25 @@ class RunConfig:
     reproducibility: dict[str, Any] = field(default_factory=dict)
     file: str | None = None                # the config file, for messages (None: built in code)
     constraints: str = "enforce"           # verifier.constraints: enforce | measure (constraint labels)
+    videos_cache: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["videos_cache"]))
 
 
 def cli_run_config(source: SourceConfig, *, backend: dict[str, Any], frames: dict[str, Any],
                    templates: list[str] | None = None, seed: int = 0, profile: str = "default",
-                   model: str | None = None) -> RunConfig:
+                   model: str | None = None, videos_cache: dict[str, Any] | None = None) -> RunConfig:
     """The RunConfig that the CLI's `generate` / `eval` flags stand for: one source, the backend and
     frames sections merged over DEFAULTS (so a flag left out means what the run config's default
     means), no cycles. GenerationConfig.from_run_config turns it into the run, as for `build`."""
     merged = _merge(DEFAULTS, {"seed": seed, "backend": backend, "frames": frames,
                                "templates": list(templates or []), "verifier": {"profile": profile},
-                               "sources": [vars(source)], "model": {"pretrained": model or ""}})
+                               "sources": [vars(source)], "model": {"pretrained": model or ""},
+                               "videos_cache": {k: v for k, v in (videos_cache or {}).items() if v is not None}})
     return RunConfig(
         run_dir=Path("."), seed=seed, sources=[source], eval=[], pretrained=model or "", initial=model or "",
         backend=merged["backend"], frames=merged["frames"], templates=merged["templates"], profile=profile,
         rationalize=bool(merged["rationalize"]), judge=None, training={}, store=dict(merged["store"]),
         cycles=dict(merged["cycles"]), raw=merged, engine=dict(merged["engine"]),
-        reproducibility=dict(merged["reproducibility"]))
+        reproducibility=dict(merged["reproducibility"]), videos_cache=dict(merged["videos_cache"]))
 
 
 def _merge(defaults: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
@@ -109,6 +112,13 @@ def _resolve_mix(base: Path, training: dict[str, Any]) -> dict[str, Any]:
                                     if isinstance(m.get(k), str) and m[k]}}   # base / absolute = absolute
                            if isinstance(m, dict) else m for m in training["mix"]]
     return training
+
+
+def _resolve_videos(base: Path, value: str | None) -> str | None:
+    """A source's `videos`: a folder (resolved like any path) or an fsspec URL (kept as written)."""
+    if value is not None and "://" in value and not value.startswith("file://"):
+        return value
+    return _resolve(base, value[len("file://"):] if value and value.startswith("file://") else value)
 
 
 def _looks_like_hub_id(value: str) -> bool:
@@ -169,7 +179,7 @@ def run_config_from_dict(data: dict[str, Any], *, base: Path, name: str = "run",
     def source(d: dict[str, Any]) -> SourceConfig:
         return SourceConfig(adapter=_resolve(base, d["adapter"]) if d["adapter"].endswith(".py") else d["adapter"],
                             annotations=_resolve(base, d["annotations"]) or "",
-                            videos=_resolve(base, d.get("videos")), split=d.get("split"),
+                            videos=_resolve_videos(base, d.get("videos")), split=d.get("split"),
                             limit=d.get("limit"), options=dict(d.get("options") or {}))
 
     run_dir = Path(_resolve(base, merged.get("run_dir")) or base / f"{name}-run")
@@ -187,4 +197,6 @@ def run_config_from_dict(data: dict[str, Any], *, base: Path, name: str = "run",
         training=_resolve_mix(base, dict(merged["training"])), store=store, cycles=merged["cycles"], raw=merged,
         engine=dict(merged["engine"]), reproducibility=dict(merged["reproducibility"]),
         file=str(file) if file is not None else None,
-        constraints=str(merged["verifier"].get("constraints", "enforce")))
+        constraints=str(merged["verifier"].get("constraints", "enforce")),
+        videos_cache={**merged["videos_cache"], "dir": str(base / Path(merged["videos_cache"]["dir"]).expanduser())
+                      if merged["videos_cache"].get("dir") else None})

@@ -100,7 +100,12 @@ def build_cmd(
 def eval_cmd(
     adapter: str = typer.Argument(..., help="Adapter name or .py path."),
     annotations: Path = typer.Option(..., "--annotations", "-a", help="Annotation file or folder."),
-    videos: Path = typer.Option(..., "--videos", "-v", help="Video folder."),
+    videos: str = typer.Option(..., "--videos", "-v", help="Video folder, or an fsspec URL of one (s3://, gs://, "
+                               "https://host/clips/)."),
+    videos_cache: Optional[Path] = typer.Option(None, "--videos-cache", help="Folder for local copies of clips "
+                                                 "read from a video URL (default ~/.cache/vstar-data/videos)."),
+    videos_cache_gb: Optional[float] = typer.Option(None, "--videos-cache-gb", min=0.001, help="Bound on that "
+                                                    "folder in GB (default 20; least recently used clips go first)."),
     model: Optional[str] = typer.Option(None, help="Model directory (model backends)."),
     backend: str = typer.Option("transformers", help="Backend name."),
     split: Optional[str] = typer.Option("test", "--split", "-s", help="Held-out split."),
@@ -133,7 +138,8 @@ def eval_cmd(
     rc = cli_run_config(source, backend={"name": backend, "batch_size": batch_size, "max_new_tokens": max_new_tokens,
                                          "temperature": 0.0, "decode_workers": 2, "options": {}},
                         frames={"num_frames": num_frames, "size": frame_size, "time_instruction": time_instruction},
-                        profile=profile, model=model)
+                        profile=profile, model=model,
+                        videos_cache={"dir": str(videos_cache) if videos_cache else None, "max_gb": videos_cache_gb})
     cfg = GenerationConfig.from_run_config(rc, source, model=model, cycle=0, rationalize=False, progress=True)
     prepared = prepare(cfg)
     summary = make_engine({"name": "local"}).run(cfg, out, prepared=prepared)

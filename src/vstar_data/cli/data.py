@@ -34,7 +34,7 @@ def adapters_cmd() -> None:
 def samples_cmd(
     adapter: str = typer.Argument(..., help="Adapter name (see `vstar-data adapters`) or path to an adapter .py file."),
     annotations: Path = typer.Option(..., "--annotations", "-a", help="Annotation file or folder, as the source ships it."),
-    videos: Optional[Path] = typer.Option(None, "--videos", "-v", help="Video folder; when given, only samples whose video is found are written."),
+    videos: Optional[str] = typer.Option(None, "--videos", "-v", help="Video folder or fsspec URL (s3://, gs://, https://host/clips/); when given, only samples whose video is found are written."),
     split: Optional[str] = typer.Option(None, "--split", "-s", help="Keep one split (e.g. train, validate, test)."),
     limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1, help="Stop after N samples."),
     out: Path = typer.Option(..., "--out", "-o", help="Output JSONL file (one sample per line)."),

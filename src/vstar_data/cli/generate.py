@@ -14,7 +14,13 @@ from ._common import console, print_counts
 def generate_cmd(
     adapter: str = typer.Argument(..., help="Adapter name or path to an adapter .py file."),
     annotations: Path = typer.Option(..., "--annotations", "-a", help="Annotation file or folder."),
-    videos: Optional[Path] = typer.Option(None, "--videos", "-v", help="Video folder (required unless --dry-run)."),
+    videos: Optional[str] = typer.Option(None, "--videos", "-v", help="Video folder, or an fsspec URL of one "
+                                         "(s3://bucket/clips, gs://..., https://host/clips/; read through "
+                                         "--videos-cache). Required unless --dry-run."),
+    videos_cache: Optional[Path] = typer.Option(None, "--videos-cache", help="Folder for local copies of clips "
+                                                 "read from a video URL (default ~/.cache/vstar-data/videos)."),
+    videos_cache_gb: Optional[float] = typer.Option(None, "--videos-cache-gb", min=0.001, help="Bound on that "
+                                                    "folder in GB (default 20; least recently used clips go first)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory: attempts/, skipped/, run.json, summary."),
     backend: Optional[str] = typer.Option(None, help="Backend: transformers, template (no model: the "
                                           "label-echo baseline; its clips are probed, not decoded: each must "
@@ -80,7 +86,8 @@ def generate_cmd(
         "options": backend_options},
         frames={"num_frames": num_frames, "size": frame_size, "time_instruction": time_instruction},
         templates=[str(t) for t in templates],
-        seed=seed, profile=profile, model=model)
+        seed=seed, profile=profile, model=model,
+        videos_cache={"dir": str(videos_cache) if videos_cache else None, "max_gb": videos_cache_gb})
     cfg = GenerationConfig.from_run_config(rc, source, model=model, cycle=cycle, rationalize=not no_rationalize,
                                            progress=True, num_shards=num_shards, shard_index=shard_index)
     prepared = prepare(cfg)

@@ -18,7 +18,7 @@ from ._common import console, read_vocabulary
 def validate_cmd(
     store: Path = typer.Option(Path("vstar-1m"), "--store", help="Store folder (or a `checkout` folder, without --tag)."),
     tag: Optional[str] = typer.Option(None, "--tag", "-t", help="Release to check (default: the one checked out in the folder)."),
-    video_root: Optional[Path] = typer.Option(None, "--video-root", help="Folder the rows' video paths are relative to: every video must be there."),
+    video_root: Optional[str] = typer.Option(None, "--video-root", help="Folder (or fsspec URL: s3://, https://...) the rows' video paths are relative to: every video must be there."),
 ) -> None:
     """Check a published release and print every problem, located (config, shard, row id); exit 0
     when valid, 2 when not.

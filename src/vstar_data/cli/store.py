@@ -130,7 +130,7 @@ def export_cmd(
     dataset_dir: Path = typer.Argument(..., help="Published dataset folder: the store, or a `checkout` of a release."),
     out: Path = typer.Option(..., "--out", "-o", help="Output file or folder (see --format): train.json, rows.jsonl, lf/, trl/ ..."),
     fmt: str = typer.Option("llava", "--format", "-f", help="llava | jsonl | llamafactory (folder) | swift (.jsonl) | llava-video (.json) | trl (folder) | grpo (folder) | lmms-eval (folder), or a plugin's format; see docs/exports.md."),
-    video_root: Optional[str] = typer.Option(None, "--video-root", help="Folder the rows' video paths are relative to; written paths become VIDEO_ROOT/path (absolute when VIDEO_ROOT is), and every clip is checked (missing ones skipped and counted). Needed by every format except llava and jsonl."),
+    video_root: Optional[str] = typer.Option(None, "--video-root", help="Folder (or fsspec URL: s3://, https://...; then the clips' URLs are written) the rows' video paths are relative to; written paths become VIDEO_ROOT/path (absolute when VIDEO_ROOT is), and every clip is checked (missing ones skipped and counted). Needed by every format except llava and jsonl."),
     exclude_rationalized: bool = typer.Option(False, "--exclude-rationalized", help="Keep direct answers only (the paper trains its final model on those)."),
     config: str = typer.Option("default", "--config", "-c", help="Config (a source name, or `default` for all)."),
     split: list[str] = typer.Option([], "--split", "-s", help="Only these splits (repeatable; default: all). lmms-eval: the one held-out split (default: the first of eval, test, validation, validate, val)."),

@@ -45,7 +45,8 @@ def train_cmd(
     data: Optional[str] = typer.Argument(None, help="LLaVA JSON export (.json/.jsonl), a dataset folder (parquet) or a store."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Pre-trained checkpoint (folder or Hub id)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Checkpoint folder to write."),
-    videos: Optional[Path] = typer.Option(None, "--videos", "-v", help="Root of the rows' relative video paths."),
+    videos: Optional[str] = typer.Option(None, "--videos", "-v", help="Root of the rows' relative video paths: a "
+                                         "folder or an fsspec URL (clips copied to ~/.cache/vstar-data/videos)."),
     revision: Optional[str] = typer.Option(None, help="Release tag, when DATA is a vstar-data store."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML of training settings (see configs/train_example.yaml)."),
     lora: Optional[bool] = typer.Option(None, "--lora/--full", help="LoRA (merged on save) or full fine-tuning."),

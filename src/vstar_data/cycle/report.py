@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 import yaml
 
+from ..sources.storage import is_url
 from ..errors import VstarError, output_problem
 from ._report_plots import accuracy_of, png_uri, accuracy_plot, hallucination_plot, yield_plot
 from .report_hallucination import hallucination_view
@@ -160,14 +161,26 @@ class _Frames:
         self.num_frames, self.size, self.thumb = num_frames, size, thumb
         self.missing: list[str] = []
 
-    def sheet(self, row: dict[str, Any], videos: Path | None) -> tuple[str | None, str | None]:
+    def sheet(self, row: dict[str, Any], videos: Path | str | None) -> tuple[str | None, str | None]:
         from ..errors import SkipRecord
         from ..video.frames import sample_frames
         from ..video.sheet import contact_sheet
 
         if videos is None:
             return self._miss(row, "the source's video folder is unknown")
-        path = videos / str(row.get("video", ""))
+        if isinstance(videos, str):   # a video URL: the clip's cached copy (VideoStore keeps it under the URL)
+            from ..errors import UnsafePathError
+            from ..sources.storage import VideoStore
+
+            try:
+                path = VideoStore(videos).local_path(str(row.get("video", "")))
+            except UnsafePathError:
+                return self._miss(row, "video path leaves the source's video folder")
+            except Exception as exc:   # unreachable server, gone object: a note, never a failed report
+                return self._miss(row, f"{type(exc).__name__}: {exc}")
+            videos = path.parent
+        else:
+            path = videos / str(row.get("video", ""))
         try:
             path.resolve().relative_to(videos.resolve())
         except ValueError:
@@ -210,7 +223,7 @@ def _outcomes(pairs: list[tuple[str, dict[str, Any]]]) -> dict[str, list[tuple[s
     return out
 
 
-def _row_view(row: dict[str, Any], frames: _Frames, videos: Path | None, *, echo: bool = False) -> dict[str, Any]:
+def _row_view(row: dict[str, Any], frames: _Frames, videos: Path | str | None, *, echo: bool = False) -> dict[str, Any]:
     answer = str(row.get("answer") or "")
     sheet, note = frames.sheet(row, videos)
     return {"id": row.get("id"), "source": row.get("source"), "origin": row.get("origin"),
@@ -293,8 +306,8 @@ def _entry_problems(index: int, entry: dict[str, Any]) -> list[str]:
     return out
 
 
-def _video_roots(run_dir: Path, config: dict[str, Any], stage: str) -> dict[str, Path | None]:
-    """Generation subfolder name (NN-adapter) -> that source's video folder."""
+def _video_roots(run_dir: Path, config: dict[str, Any], stage: str) -> dict[str, Path | str | None]:
+    """Generation subfolder name (NN-adapter) -> that source's video folder (a URL stays a str)."""
     recorded = RunLayout(run_dir).sources_json
     if recorded.is_file():
         try:
@@ -305,10 +318,13 @@ def _video_roots(run_dir: Path, config: dict[str, Any], stage: str) -> dict[str,
         if not isinstance(folders, dict) or not all(isinstance(v, str) or v is None for v in folders.values()):
             raise VstarError(f"must map `generate` and `eval` to {{subfolder: video folder}}; `{stage}` does not",
                              file=recorded)
-        return {d: (Path(v) if v else None) for d, v in folders.items()}
-    out: dict[str, Path | None] = {}  # older runs: run.yaml paths, relative ones from the run's parent
+        return {d: (v if is_url(v) else Path(v) if v else None) for d, v in folders.items()}
+    out: dict[str, Path | str | None] = {}  # older runs: run.yaml paths, relative ones from the run's parent
     for i, src in enumerate(config.get("sources" if stage == "generate" else "eval") or []):
         videos = src.get("videos")
+        if is_url(videos):
+            out[RunLayout.source_dir(Path(), i, str(src.get("adapter"))).name] = videos
+            continue
         p = Path(videos) if videos else None
         if p is not None and not p.is_absolute():
             p = run_dir.parent / p

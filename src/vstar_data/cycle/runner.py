@@ -36,6 +36,7 @@ from ..generation.attempts import copy_attempts, pick_winners
 from ..generation.pipeline import GenerationConfig, Prepared, prepare
 from ..jsonl import atomic_writer
 from ..procs import exclusive_lock
+from ..sources.storage import VideoStore, is_url
 from ..training.mix import MIX_KEY, configured_mix, draw_mix
 from . import reproducible
 from .evaluation import evaluate_sources
@@ -45,6 +46,12 @@ from .layout import RunLayout
 FINAL_TAG = "final"
 
 log = logging.getLogger(__name__)
+
+
+def _video_root(videos: str | None) -> VideoStore:
+    """A source's video root for training rows' absolute clip locations: a URL as written, a
+    folder resolved (sources have different roots)."""
+    return VideoStore(videos if is_url(videos) else Path(videos or ".").resolve())
 
 
 def _read_json(path: Path) -> Any:
@@ -277,12 +284,12 @@ class CycleRunner:
         chosen: dict[str, tuple[dict[str, Any], Path]] = {}
         for i, src in enumerate(self.rc.sources):
             rows, _ = self.layout.read_rows(self.layout.source_dir(gen_dir, i, src.adapter))
-            root = Path(src.videos or ".").resolve()
+            root = _video_root(src.videos)
             for r in rows:
                 key = f"{r['source']}/{r['id']}"
                 if key not in chosen or (r.get("origin") == "generated" and chosen[key][0].get("origin") != "generated"):
                     chosen[key] = (r, root)
-        items = [{"id": key, "video": str(root / r["video"]), "clip_start": r.get("clip_start"),
+        items = [{"id": key, "video": root.location(r["video"]), "clip_start": r.get("clip_start"),
                   "clip_end": r.get("clip_end"), "conversations": conversations(r["question"], "")[:1],
                   "labels": r["labels"]} for key, (r, root) in sorted(chosen.items())]
         _write_json(path, items)
@@ -303,13 +310,14 @@ class CycleRunner:
         if path.exists():
             return path
         rows: list[dict[str, Any]] = []
-        roots: dict[int, Path] = {}
+        roots: dict[int, VideoStore] = {}
         for i, src in enumerate(self.rc.sources):
             r, _ = self.layout.read_rows(self.layout.source_dir(gen_dir, i, src.adapter))
             rows += r
-            roots.update({id(x): Path(src.videos or ".").resolve() for x in r})
+            root = _video_root(src.videos)
+            roots.update({id(x): root for x in r})
         chosen = pick_winners(rows)
-        items = [{"id": f"{r['source']}/{sid}", "video": str(roots[id(r)] / r["video"]),
+        items = [{"id": f"{r['source']}/{sid}", "video": roots[id(r)].location(r["video"]),
                   "clip_start": r.get("clip_start"), "clip_end": r.get("clip_end"),
                   "conversations": conversations(r["question"], r["answer"], r.get("time_instruction"))}
                  for sid, r in ((sid, chosen[sid]) for sid in sorted(chosen))]

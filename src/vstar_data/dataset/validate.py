@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..errors import VstarError
+from ..sources.storage import VideoStore, is_url
+from ..errors import UnsafePathError, VstarError
 from .card import DEFAULT_CONFIG, EVAL_CONFIG
 from .gitstore import Store
 from .leakage import release_leaks
@@ -89,7 +90,8 @@ def validate_release(store: str | Path, tag: str | None = None, video_root: str 
     problems = report.problems
     required = frozenset(load_schema("row")["required"])
     expected_schema = features().arrow_schema
-    root_videos = Path(video_root) if video_root is not None else None
+    root_videos = (None if video_root is None else VideoStore(video_root) if is_url(str(video_root))
+                   else Path(video_root))
     with release_folder(store, tag) as root:
         files, card_counts = card_layout((root / "README.md").read_text("utf-8"))
         sources = {c: s for c, s in files.items() if c not in (DEFAULT_CONFIG, EVAL_CONFIG)}
@@ -123,7 +125,7 @@ def validate_release(store: str | Path, tag: str | None = None, video_root: str 
                                 problems.append(f"{where}, row {rid!r}: id repeated in config {config!r} "
                                                 f"(variant {key_id[0]!r})")
                             seen.add(key_id)
-                            if root_videos is not None and not (root_videos / rec["video"]).is_file():
+                            if root_videos is not None and not _has_video(root_videos, rec["video"]):
                                 problems.append(f"{where}, row {rid!r}: video {rec['video']!r} not found "
                                                 f"under {root_videos}")
                 report.rows[config] += n
@@ -171,7 +173,18 @@ def _check_default(problems: list[str], files: dict[str, dict[str, list[str]]], 
     report.rows[DEFAULT_CONFIG] = sum(report.rows[c] for c in sources)
 
 
-def _check_eval(problems: list[str], root: Path, eval_files: list[str], videos: Path | None, report: Report) -> None:
+def _has_video(videos: Path | VideoStore, video: str) -> bool:
+    """Whether a row's clip is under the video root (a folder, or a URL: asked of the server)."""
+    if isinstance(videos, VideoStore):
+        try:
+            return videos.exists(video)
+        except UnsafePathError:
+            return False
+    return (videos / video).is_file()
+
+
+def _check_eval(problems: list[str], root: Path, eval_files: list[str], videos: Path | VideoStore | None,
+                report: Report) -> None:
     import pyarrow.parquet as pq
 
     for f in eval_files:
@@ -186,6 +199,6 @@ def _check_eval(problems: list[str], root: Path, eval_files: list[str], videos: 
         report.rows[EVAL_CONFIG] += table.num_rows
         if videos is not None:
             for rid, video in zip(table.column("id").to_pylist(), table.column("video").to_pylist()):
-                if not (videos / video).is_file():
+                if not _has_video(videos, video):
                     problems.append(f"config {EVAL_CONFIG!r}, {f}, row {rid!r}: video {video!r} not found under {videos}")
 

@@ -21,12 +21,13 @@ from ..sources.adapter import AdapterStats, load_adapter
 from ..errors import AnnotationError, ConfigError, SkipRecord, VstarError
 from ..sources.prompts import PromptedSample, prompted_samples
 from ..sources.sample import target_labels
+from ..sources.storage import VideoStore
 from ..sources.templates import TemplateIndex
 from ..video.time_instruction import MODES as TIME_MODES, time_instruction, with_time_instruction
 
 # Knobs that change speed, not rows: excluded from the run signature so a resumed run may change them.
 PERFORMANCE_KNOBS = frozenset({"batch_size", "decode_workers", "device", "progress", "num_shards",
-                               "shard_index", "torch_threads"})
+                               "shard_index", "torch_threads", "videos_cache"})
 
 
 @dataclass
@@ -62,6 +63,7 @@ class GenerationConfig:
     shard_index: int = 0
     progress: bool = True
     torch_threads: int | None = None     # CPU: torch intra-op threads (None: the cores decoding leaves)
+    videos_cache: dict[str, Any] | None = None   # {dir, max_gb}: where clips from a video URL are kept
 
     def __post_init__(self) -> None:
         problems = []
@@ -126,7 +128,8 @@ class GenerationConfig:
             profile=rc.profile, judge=rc.judge, constraints=rc.constraints, rationalize=rationalize, chunk_size=b["batch_size"],
             batch_size=b["batch_size"], decode_workers=b["decode_workers"], num_shards=num_shards,
             shard_index=shard_index, progress=progress,
-            torch_threads=(rc.reproducibility or {}).get("torch_threads"))
+            torch_threads=(rc.reproducibility or {}).get("torch_threads"),
+            videos_cache=dict(rc.videos_cache) if rc.videos_cache else None)
 
 
 def _unknown_backend(name: str) -> str | None:
@@ -412,20 +415,24 @@ def decode_one(ps: PromptedSample, cfg: GenerationConfig,
     if cfg.videos is None:
         return SkipRecord("no_video_dir", "generation needs --videos", sample_id=ps.sample.id)
     t0 = time.perf_counter()
+    store = VideoStore(cfg.videos)
     try:
+        path = store.local_path(ps.sample.video, cfg.videos_cache)   # a URL's clip: via the local cache
         if not uses_frames:
             import numpy as np
 
-            check_clip(Path(cfg.videos) / ps.sample.video, ps.sample.clip_start, ps.sample.clip_end)
+            check_clip(path, ps.sample.clip_start, ps.sample.clip_end)
             return Frames(np.zeros((0, 1, 1, 3), np.uint8), [], [], 0.0, 0.0, 0), time.perf_counter() - t0
-        frames = sample_frames(Path(cfg.videos) / ps.sample.video, cfg.num_frames,
+        frames = sample_frames(path, cfg.num_frames,
                                start=ps.sample.clip_start, end=ps.sample.clip_end, size=cfg.frame_size)
     except SkipRecord as skip:
         skip.sample_id = ps.sample.id
+        if store.remote:
+            skip.file = store.location(ps.sample.video)   # name the object, not its cache copy
         return skip
     except Exception as exc:  # never let one odd file stop a long run
         return SkipRecord("video_unreadable", f"{type(exc).__name__}: {exc}",
-                          file=str(Path(cfg.videos) / ps.sample.video), sample_id=ps.sample.id)
+                          file=store.location(ps.sample.video), sample_id=ps.sample.id)
     return frames, time.perf_counter() - t0
 
 

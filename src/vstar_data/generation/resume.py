@@ -24,6 +24,7 @@ from typing import Any, Iterable
 
 from ..jsonl import atomic_writer
 from ..sources.prompts import PromptedSample
+from ..sources.storage import VideoStore
 from .attempts import ATTEMPTS_DIR, RETIRED_DIR, SKIPPED_DIR, chunk_name
 
 MANIFEST_DIR = "chunks"
@@ -57,17 +58,16 @@ def model_fingerprint(model: str | None, backend: str) -> dict[str, Any]:
     return {"backend": backend, "model": model}
 
 
-def sample_digest(ps: PromptedSample, videos: str | None, template_sha: str) -> str:
+def sample_digest(ps: PromptedSample, videos: str | None, template_sha: str,
+                  fingerprint: tuple | None = None) -> str:
     """Digest of everything about one sample that decides its rows: the video (relative path, size,
-    modification time), clip window, labels, question, template id@version and template file."""
+    modification time, or for a URL the object's size and ETag / modification time: `fingerprint`,
+    from `VideoStore.fingerprints`), clip window, labels, question, template id@version and
+    template file."""
     s = ps.sample
-    size = mtime = None
-    if videos is not None:
-        try:
-            st = (Path(videos) / s.video).stat()   # follows a user's symlink to the real file
-            size, mtime = st.st_size, st.st_mtime_ns
-        except OSError:
-            pass
+    if fingerprint is None and videos is not None:
+        fingerprint = VideoStore(videos).fingerprint(s.video)
+    size, mtime = fingerprint if fingerprint is not None else (None, None)
     return _sha({"video": s.video, "size": size, "mtime": mtime, "clip": [s.clip_start, s.clip_end],
                  "labels": s.labels, "question": ps.question.text, "template_id": ps.question.template_id,
                  "template_file": template_sha})
@@ -77,12 +77,13 @@ def sample_digests(samples: list[PromptedSample], videos: str | None, templates:
     """`sample_digest` for every sample (template files hashed once per task)."""
     shas: dict[str, str] = {}
     out = []
+    prints = VideoStore(videos).fingerprints(ps.sample.video for ps in samples) if videos is not None else {}
     for ps in samples:
         task = ps.sample.task
         if task not in shas:
             path = getattr(templates.get(task), "path", None)
             shas[task] = _file_sha(path) if path and Path(path).is_file() else ""
-        out.append(sample_digest(ps, videos, shas[task]))
+        out.append(sample_digest(ps, videos, shas[task], prints.get(ps.sample.video)))
     return out
 
 

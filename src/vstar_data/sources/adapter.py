@@ -12,12 +12,13 @@ import sys
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field, fields
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
 from ..errors import AnnotationError, ConfigError, SkipRecord, UnsafePathError, file_problem
 from ..registry import ADAPTERS
 from .sample import Sample, validate_label_specs
+from .storage import VideoStore, resolve_under, safe_relpath   # the path rule lives with the store
 
 
 @dataclass
@@ -45,27 +46,6 @@ class AdapterStats:
                 "splits": dict(self.splits)}
 
 
-def safe_relpath(path: str, *, file: str | Path | None = None, row: Any = None,
-                 key: str | None = None) -> str:
-    """Normalise a video path from an annotation (public: `vstar_data.safe_relpath`); refuse
-    absolute paths and `..` escapes with an UnsafePathError located at `file` / `row` / `key`."""
-    text = str(path).replace("\\", "/").strip()
-    pure = PurePosixPath(text)
-    if not text or pure.is_absolute() or (len(text) > 1 and text[1] == ":") or ".." in pure.parts:
-        raise UnsafePathError(f"video path {path!r} escapes the video directory", file=file, row=row,
-                              key=key)
-    return pure.as_posix()
-
-
-def resolve_under(root: Path, relpath: str) -> Path:
-    """`root / relpath` for a path from an annotation (public: `vstar_data.resolve_under`, for any
-    code that opens a file named by data: adapters, training data), which must stay inside `root` as written
-    (relative, no `..`: `safe_relpath`). Symlinks that the user placed in the video folder are
-    followed wherever they point: large datasets are usually laid out as folders of links."""
-    rel = safe_relpath(relpath)
-    return root / rel
-
-
 class Adapter(ABC):
     """Base class for labeled-video sources. Override `read`; optionally `video_candidates`."""
 
@@ -81,10 +61,13 @@ class Adapter(ABC):
         problem = file_problem(self.annotations, folder_ok=True)
         if problem:
             raise AnnotationError(f"annotation path {problem}", file=self.annotations)
-        self.videos = Path(videos) if videos is not None else None
-        if self.videos is not None and not self.videos.is_dir():
-            raise AnnotationError("video directory " + ("does not exist" if not self.videos.exists() else
-                                                        "is not a folder"), file=self.videos)
+        # a folder (Path) or an fsspec URL (str: s3://, https://, ...); read through `video_store`
+        self.videos: Path | str | None = None
+        self.video_store: VideoStore | None = None
+        if videos is not None:
+            self.video_store = VideoStore(videos)
+            self.videos = self.video_store.root if self.video_store.remote else Path(videos)
+            self.video_store.check()
         self.split = split
         self.limit = limit
         self.options = dict(options or {})
@@ -179,7 +162,7 @@ class Adapter(ABC):
                 if found is None:
                     self.stats.missing += 1
                     if self.stats.missing_example is None:
-                        self.stats.missing_example = str(self.videos / self.video_candidates(item)[0])
+                        self.stats.missing_example = self.video_store.location(self.video_candidates(item)[0])
                     continue
                 self.stats.found += 1
                 item.video = found
@@ -192,17 +175,16 @@ class Adapter(ABC):
         """The first candidate that exists (symlinks followed); None when none does. Raises
         UnsafePathError when nothing was found and a candidate was refused (absolute or `..`), so the
         sample is a skip with that reason rather than a "missing" video."""
-        assert self.videos is not None
+        assert self.video_store is not None
         refused: UnsafePathError | None = None
         candidates = self.video_candidates(sample)
         for rel in candidates:
             try:
                 rel = safe_relpath(rel)
-                path = resolve_under(self.videos, rel)
             except UnsafePathError as exc:
                 refused = exc
                 continue
-            if path.exists():
+            if self.video_store.exists(rel):
                 return rel
         if refused is not None:
             raise refused

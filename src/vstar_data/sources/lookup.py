@@ -6,12 +6,12 @@ answers "does this candidate exist?" from a set, instead of stat-ing a dozen can
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ..errors import UnsafePathError
-from .adapter import Adapter, resolve_under, safe_relpath
+from .adapter import Adapter, safe_relpath
 from .sample import Sample
+from .storage import VideoStore
 
 
 class VideoIndex:
@@ -21,30 +21,10 @@ class VideoIndex:
     paths that are absolute or climb out with `..`.
     """
 
-    def __init__(self, root: Path, max_depth: int = 3) -> None:
-        self.root = root
-        self.paths: set[str] = set()
-        self._scan(root, "", max_depth)
-
-    def _scan(self, folder: Path, prefix: str, depth: int) -> None:
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            return
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            rel = prefix + entry.name
-            try:
-                is_dir = entry.is_dir()   # follows symlinks: a linked split folder is walked
-            except OSError:
-                continue
-            if is_dir:
-                self.paths.add(rel + "/")
-                if depth > 1:
-                    self._scan(Path(entry.path), rel + "/", depth - 1)
-            else:
-                self.paths.add(rel)
+    def __init__(self, root: Path | str | VideoStore, max_depth: int = 3) -> None:
+        store = root if isinstance(root, VideoStore) else VideoStore(root)
+        self.root = store.path if not store.remote else store.root
+        self.paths: set[str] = store.listing(max_depth)   # a URL root: fsspec listings, one per folder
 
     def __contains__(self, rel: str) -> bool:
         return rel in self.paths
@@ -61,16 +41,15 @@ class IndexedLookupMixin:
     _video_index: VideoIndex | None = None
 
     def _locate(self, sample: Sample) -> str | None:
-        assert isinstance(self, Adapter) and self.videos is not None
+        assert isinstance(self, Adapter) and self.video_store is not None
         if self._video_index is None:
-            self._video_index = VideoIndex(self.videos, self.video_index_depth)
+            self._video_index = VideoIndex(self.video_store, self.video_index_depth)
         index = self._video_index
         candidates = self.video_candidates(sample)
         refused: UnsafePathError | None = None
         for rel in candidates:
             try:
                 rel = safe_relpath(rel)
-                resolve_under(self.videos, rel)
             except UnsafePathError as exc:
                 refused = exc
                 continue

@@ -19,6 +19,7 @@ from typing import Any
 
 from .. import resolve_under, safe_relpath
 from ..errors import ConfigError, SkipRecord, UnsafePathError
+from ..sources.storage import VideoStore, clip_exists, is_url, local_clip
 
 log = logging.getLogger(__name__)
 IGNORE_INDEX = -100
@@ -106,12 +107,15 @@ def row_media(raw: dict[str, Any], idx: int, sid: str) -> tuple[str | None, str 
     return found[0] if found else (None, None)
 
 
-def resolve_video(videos: str | None, video: str) -> Path:
-    """Absolute paths are used as they are; relative ones must stay inside `videos`."""
-    if Path(video).is_absolute():
-        return Path(video)
+def resolve_video(videos: str | None, video: str) -> Path | str:
+    """Absolute paths and URLs are used as they are; relative ones must stay inside `videos` (a
+    folder, or a URL: then the result is the clip's URL, read through the video cache)."""
+    if is_url(video) or Path(video).is_absolute():
+        return video if is_url(video) else Path(video)
     if videos is None:
         raise UnsafePathError(f"relative video path {video!r} needs --videos")
+    if is_url(videos):
+        return VideoStore(videos).location(safe_relpath(video))
     return resolve_under(Path(videos), safe_relpath(video))
 
 
@@ -125,7 +129,7 @@ def check_row(raw: Any, idx: int, videos: str | None) -> dict[str, Any]:
             path = resolve_video(videos, row[row["media"]])
         except UnsafePathError as exc:
             raise SkipRecord("unsafe_path", exc.message, row=idx, sample_id=row["id"]) from exc
-        if not path.is_file():
+        if not (clip_exists(path) if isinstance(path, str) else path.is_file()):
             raise SkipRecord(f"{row['media']}_missing", str(path), row=idx, sample_id=row["id"])
     row["path"] = str(path) if path else None
     return row
@@ -356,7 +360,7 @@ class VideoChatDataset:
         if media is None:                                   # text only
             out = encode(self.processor, to_messages(row["conversations"], None))
         elif media == "image":
-            image = load_image(row["path"], self.frame_size)
+            image = load_image(str(local_clip(row["path"])), self.frame_size)
             if getattr(self.processor, "image_processor", None) is not None:
                 out = encode(self.processor, to_messages(row["conversations"], image, kind="image"))
             else:                                           # a video-only model: a one-frame video
@@ -375,7 +379,7 @@ class VideoChatDataset:
         from ..video.frames import sample_frames
 
         try:
-            return sample_frames(row["path"], self.num_frames, start=row["clip_start"],
+            return sample_frames(local_clip(row["path"]), self.num_frames, start=row["clip_start"],
                                  end=row["clip_end"], size=self.frame_size)
         except SkipRecord:
             raise

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, SkipRecord, UnsafePathError
+from ..sources.storage import clip_exists
 from .recipe import (TrainConfig, TrainResult, _barrier, _is_main, _Run, cleanup, device_plan, finished,
                      load_base_model, lora_config, trainer_args, plan_batch, save_checkpoint)
 
@@ -109,7 +110,7 @@ def load_prompts(data: str, *, videos: str | None = None,
                 video = resolve_video(videos, str(item["video"]))
             except UnsafePathError as exc:
                 raise SkipRecord("unsafe_path", exc.message, row=idx) from exc
-            if not video.is_file():
+            if not (clip_exists(video) if isinstance(video, str) else video.is_file()):
                 raise SkipRecord("video_missing", str(video), row=idx)
         except SkipRecord as skip:
             skipped[skip.reason] += 1

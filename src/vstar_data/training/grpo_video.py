@@ -57,12 +57,13 @@ def make_trainer_class() -> type:
                 return self._encoded[index]
             import numpy as np
 
+            from ..sources.storage import local_clip
             from ..video.frames import sample_frames
             from .data import to_messages
 
             row = self.video_rows[index]
             try:
-                frames = sample_frames(row["path"], self.num_frames, start=row["clip_start"], end=row["clip_end"],
+                frames = sample_frames(local_clip(row["path"]), self.num_frames, start=row["clip_start"], end=row["clip_end"],
                                        size=self.frame_size)
             except SkipRecord:
                 raise

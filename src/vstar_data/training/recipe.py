@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..sources.storage import is_url
 from ..errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,8 @@ class TrainConfig:
             (not self.data or Path(self.data).exists(), f"data {self.data!r} does not exist"),
             (not (self.revision and self.data) or (Path(self.data) / ".vstar-data-store").is_file(),
              f"revision {self.revision!r} needs data to be a vstar-data store folder"),
-            (self.videos is None or Path(self.videos).is_dir(), f"videos {self.videos!r} is not a directory"),
+            (self.videos is None or is_url(self.videos) or Path(self.videos).is_dir(),
+             f"videos {self.videos!r} is not a directory (nor a URL)"),
             (self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate!r}"),
             (0 <= self.warmup_ratio < 1, f"warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}"),
             (self.epochs > 0 or self.max_steps > 0, "epochs must be > 0 (or set max_steps > 0)"),

@@ -187,6 +187,7 @@ def _video(row: dict[str, Any], options: ExportOptions, cls: type[Exporter], out
     """(path as written for the consumer, clip on disk) of a row; SkipRecord when the clip is
     not there or its path would leave the video root."""
     from ...sources.adapter import safe_relpath
+    from ...sources.storage import VideoStore
     from ...errors import UnsafePathError
 
     stored = row.get("video")
@@ -199,6 +200,11 @@ def _video(row: dict[str, Any], options: ExportOptions, cls: type[Exporter], out
     except UnsafePathError as exc:
         raise SkipRecord("unsafe_path", exc.message) from None
     root = options.video_root
+    store = VideoStore(root)
+    if store.remote:   # the URL is what the consumer reads; frame formats decode a cached copy
+        if not store.exists(rel):
+            raise SkipRecord("video_missing", store.location(rel))
+        return store.location(rel), (store.local_path(rel) if getattr(cls, "with_frames", False) else None)
     written = str(Path(root) / rel) if Path(root).is_absolute() else str(PurePosixPath(root.replace("\\", "/")) / rel)
     base = out if cls.paths_relative_to == "out" else Path.cwd()
     # lexically: an out folder is only created at the end ("lf/../clips" must work before that)

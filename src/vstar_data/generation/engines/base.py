@@ -23,6 +23,7 @@ from typing import Any, Callable, ClassVar, Iterator, NamedTuple
 from ...errors import ConfigError
 from ...jsonl import atomic_writer, dumps
 from ..attempts import read_chunk
+from ...sources.storage import is_url
 from ..pipeline import PERFORMANCE_KNOBS, ChunkProcessor, GenerationConfig, Prepared, decode_one, prepare, skip_row
 
 log = logging.getLogger(__name__)
@@ -163,8 +164,8 @@ def shared_videos(plan: RunPlan) -> dict[str, list[int]]:
     THUMOS video's ~15 windows, a Charades video's sentences, windows listed interleaved). A
     video used by one chunk is probed once by that chunk's decoding anyway; these are the ones
     an engine must keep (local: `probe.pin`) or share (Ray: probed once on the driver)."""
-    if plan.cfg.videos is None:
-        return {}
+    if plan.cfg.videos is None or is_url(plan.cfg.videos):
+        return {}   # a URL's clips are probed from their cache copies: the disk cache keeps them
     root = Path(plan.cfg.videos)
     uses: dict[str, list[int]] = {}
     for k, members in plan.todo:
