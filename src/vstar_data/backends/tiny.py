@@ -32,6 +32,7 @@ INIT_RANGE = 0.1   # larger than the usual 0.02 so random outputs depend visibly
 COMPACT_PATCH = 8  # the compact geometry's patch, every family (a LLaVA frame: 4 x 8 = 32 px)
 LLAVA_PATCHES = 4  # a LLaVA-style frame is this many patches a side in either geometry
 GEOMETRIES = ("real", "compact")
+QWEN3_VIDEO_FRAMES = 8  # frames at full size a tiny Qwen3-VL video budget holds (more share it)
 MARKER = "tiny_model.json"
 
 
@@ -111,14 +112,18 @@ def _qwen(arch: str, opts: "TinyOptions") -> tuple[Any, Any]:
                       **geo, num_position_embeddings=64, deepstack_visual_indexes=[1],
                       initializer_range=INIT_RANGE)
     proc_kw = dict(patch_size=geo["patch_size"], merge_size=geo["spatial_merge_size"],
-                   temporal_patch_size=geo["temporal_patch_size"], size=size)
-    video_proc = video_cls(**proc_kw, cap_pixels_per_frame=True, do_sample_frames=False)
+                   temporal_patch_size=geo["temporal_patch_size"])
+    video_size = size
+    if arch == "qwen3_vl" and opts.geometry == "real":
+        # Qwen3-VL's video processor reads longest_edge as the whole video's budget: 8 frames' worth
+        video_size = dict(size, longest_edge=size["longest_edge"] * QWEN3_VIDEO_FRAMES)
+    video_proc = video_cls(**proc_kw, size=video_size, cap_pixels_per_frame=True, do_sample_frames=False)
     if "rope_parameters" in opts.text:      # e.g. a wider head (head_dim 32) needs its own mrope_section
         text["rope_parameters"] = opts.text["rope_parameters"]
     # the vision merger projects into the language model's width
     vision["hidden_size" if arch == "qwen2_vl" else "out_hidden_size"] = text["hidden_size"]
     config = Cfg(text_config=text, vision_config=vision, **ids)
-    image_proc = Qwen2VLImageProcessor(**proc_kw)
+    image_proc = Qwen2VLImageProcessor(**proc_kw, size=size)
     processor = Proc(image_processor=image_proc, tokenizer=tok, video_processor=video_proc,
                      chat_template=tt.qwen_template(default_system=arch != "qwen3_vl"))
     return config, processor
