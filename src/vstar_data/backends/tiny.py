@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from ..errors import ConfigError
@@ -245,13 +245,17 @@ def build_tiny_model(arch: str, out_dir: str | Path, seed: int = 0,
         raise ConfigError(f"unknown tiny-model architecture {arch!r}; choose one of: {', '.join(TINY_ARCHS)}")
     if options is not None and options.geometry not in GEOMETRIES:
         raise ConfigError(f"unknown tiny-model geometry {options.geometry!r}; choose one of: {', '.join(GEOMETRIES)}")
-    import torch
-    from transformers import AutoModelForImageTextToText
-
-    config, processor = ARCHS[arch](arch, options or TinyOptions())
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = AutoModelForImageTextToText.from_config(config)
+    opts = options or TinyOptions()
+    config, processor = ARCHS[arch](arch, opts)
+    model = _random_model(config, seed)
+    if opts.geometry != "compact":
+        # A seed draws the same weights in either geometry except the patch embedding (its shape
+        # follows the patch): the geometry does not redraw the language model, whose random
+        # answers the tests (e.g. GRPO's rewards) and the benchmarks were tuned against.
+        compact = _random_model(ARCHS[arch](arch, replace(opts, geometry="compact"))[0], seed).state_dict()
+        state = model.state_dict()
+        model.load_state_dict({k: compact[k] if k in compact and compact[k].shape == v.shape else v
+                               for k, v in state.items()})
     model.eval()
     gen = model.generation_config
     tok = processor.tokenizer
@@ -278,6 +282,16 @@ def build_tiny_model(arch: str, out_dir: str | Path, seed: int = 0,
     (out / MARKER).write_text(json.dumps({"arch": arch, "seed": seed, "made_by": "vstar_data.backends.tiny"},
                                          indent=2) + "\n", "utf-8")
     return out
+
+
+def _random_model(config: Any, seed: int) -> Any:
+    """The model of `config` with weights drawn from `seed`, leaving the global RNG as it was."""
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return AutoModelForImageTextToText.from_config(config)
 
 
 def _prepare_out(out: Path) -> None:
