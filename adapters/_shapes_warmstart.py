@@ -33,6 +33,10 @@ WORDS = ("The video shows a that moves red green blue yellow square circle trian
          "observe short main its As hint says")
 TEXT = {"hidden_size": 96, "intermediate_size": 192, "num_hidden_layers": 3, "num_attention_heads": 6,
         "num_key_value_heads": 2}  # head_dim 16 fits the tiny rope sections
+# The world (32x32 clips, objects 8 px, 2-3 px per frame) is tuned to patch 8: one object fills
+# one vision patch and a frame is 4x4 patches. The real geometry (patch 14, frames resized to
+# 56 px) would change every number of the demo, so its model keeps the compact geometry.
+GEOMETRY = "compact"
 
 
 def _rows(world: Path, template: Any, rng: random.Random, per_clip: int,
@@ -73,7 +77,8 @@ def build_warm_start(out: str | Path, render_world: Callable[..., Any], *, arch:
     work = Path(work_dir) if work_dir else out.parent / f".{out.name}-work"
     world = render_world(work / "world", n=clips, seed=10_000 + seed, test_share=0.0)
     init = build_tiny_model(arch, work / "init", seed=seed,
-                            options=TinyOptions(corpus=(WORDS + "\n") * 4, vocab_size=320, text=TEXT))
+                            options=TinyOptions(corpus=(WORDS + "\n") * 4, vocab_size=320, text=TEXT,
+                                                geometry=GEOMETRY))
     _zero_background(init)
     template = TemplateIndex().get("shapes")
     rows = _rows(world, template, random.Random(seed), per_clip=2, explains=explains)

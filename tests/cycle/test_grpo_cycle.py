@@ -90,10 +90,12 @@ def test_grpo_build_two_cycles_on_the_fixture_clips(tmp_path, kinetics_dir, vide
     calls = []
 
     def reward(prompts=None, completions=None, *, labels=None, **kw):
-        """The real reward, plus 1 for completions with an even number of characters: a random
-        model never names a Kinetics class, and an all-zero reward would teach nothing."""
+        """The real reward, or a completion's length in characters / 100: a random model never
+        names a Kinetics class, and an all-zero reward would teach nothing. (Length, not its
+        parity: two completions of a group differ in parity only half the time, so whether the
+        policy moved depended on the random model's draw.)"""
         scores = real(prompts, completions, labels=labels, **kw)
-        shaped = [max(s or 0.0, float(len(rewards.completion_text(c)) % 2 == 0)) for s, c in zip(scores, completions)]
+        shaped = [max(s or 0.0, len(rewards.completion_text(c)) / 100) for s, c in zip(scores, completions)]
         calls.append((list(completions), list(labels), shaped))
         return shaped
 

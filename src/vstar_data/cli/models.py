@@ -23,7 +23,10 @@ def tiny_model_cmd(
 ) -> None:
     """Write a tiny random-weight video VLM (config, weights, locally trained tokenizer, processor,
     chat template; under 2 MB) that loads like any checkpoint. Its answers are gibberish, but it
-    runs the real transformers code path on CPU in seconds, without downloading anything.
+    runs the real transformers code path on CPU in seconds, without downloading anything. It keeps
+    its family's real vision geometry (Qwen2/2.5-VL: patch 14 x merge 2, frames in multiples of 28
+    px, as Qwen's own tooling sizes them); only widths, depths and vocabulary shrink. A --pretrain
+    model keeps the geometry its adapter's world is tuned to (shapes: patch 8).
 
     Example: vstar-data tiny-model --arch qwen2_vl --out ./tiny-qwen2-vl, then
     vstar-data generate ... --backend transformers --model ./tiny-qwen2-vl
