@@ -268,6 +268,22 @@ def missing_words(ref: Doc, ans: Doc) -> list[int]:
     return out
 
 
+def stated(ref: Doc, ans: Doc, word_sim: Callable[[str, str], float] | None) -> bool:
+    """Every content word of the reference has a counterpart in the answer (the same stem, a typo
+    of it, a synonym, or an isolated word within WORD_SIM), and every count of the reference is
+    counted there too: the answer says at least what the reference says, word for word."""
+    aw = [(ans.stems[i], ans.lows[i]) for i in content_tokens(ans)]
+    astems = set(ans.stems)
+    for i in content_tokens(ref):
+        s, low = ref.stems[i], ref.lows[i]
+        if s in astems or any(token_sim(s, a, 85.0) or synonym(s, a) for a in astems):
+            continue
+        if word_sim is None or not any(word_sim(low, al) >= WORD_SIM for _, al in aw):
+            return False
+    have = {v for v, _ in counts(ans)}
+    return all(v in have for v, _ in counts(ref))
+
+
 def replaced_word(ref: Doc, ans: Doc, word_sim: Callable[[str, str], float] | None) -> tuple[str, str] | None:
     """(reference word, answer word) where the answer puts an unrelated word in place of one of the
     reference's: the slot lies between the answer positions of the reference's neighbouring words
