@@ -156,6 +156,13 @@ def _values(doc: Doc) -> dict[str, list[tuple[object, int]]]:
     return out
 
 
+def shared_value(ref: Doc, ans: Doc) -> bool:
+    """The answer states a value the reference states, in one of the closed classes (a direction
+    or change pole, a colour, a count): "faster" in both, "away" in both, "2" for "two"."""
+    rv, av = _values(ref), _values(ans)
+    return any({v for v, _ in seq} & {v for v, _ in av.get(cls, ())} for cls, seq in rv.items())
+
+
 def _firsts(seq: list[tuple[object, int]]) -> list[object]:
     return list(dict.fromkeys(v for v, _ in sorted(seq, key=lambda x: x[1])))
 
