@@ -6,7 +6,11 @@ contradicts it or is unrelated; every sentence of every answer is distinct (no s
 the embedding cache is cleared before each timed pass, so isolated-word vectors start cold too).
 Figures are wall-clock and per CPU second (`time.process_time`: the machine may be shared). `text` runs in
 two ways: one `verify` call per answer (each embeds its own sentences) and `prepare` + `verify`
-(the verifier's batched path: one model call per batch). The model load is timed on its own.
+(the verifier's batched path: one model call per batch). Two reference paths run in the same
+process: every sentence embedded (no gate, no word decisions) and the gated sentences with
+similarity deciding every gated answer (no word decisions: the figure before words decided first);
+each prints the sentences encoded per answer and how many verdicts differ from the shipped path.
+The model load is timed on its own.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_text_verify.py [--n 500] [--batch 64]
 """
