@@ -6,7 +6,11 @@ contradicts it or is unrelated; every sentence of every answer is distinct (no s
 the embedding cache is cleared before each timed pass, so isolated-word vectors start cold too).
 Figures are wall-clock and per CPU second (`time.process_time`: the machine may be shared). `text` runs in
 two ways: one `verify` call per answer (each embeds its own sentences) and `prepare` + `verify`
-(the verifier's batched path: one model call per batch). The model load is timed on its own.
+(the verifier's batched path: one model call per batch). Two reference paths run in the same
+process: every sentence embedded (no gate, no word decisions) and the gated sentences with
+similarity deciding every gated answer (no word decisions: the figure before words decided first);
+each prints the sentences encoded per answer and how many verdicts differ from the shipped path.
+The model load is timed on its own.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_text_verify.py [--n 500] [--batch 64]
 """
@@ -108,21 +112,40 @@ def main() -> None:
             out += [text.verify(txt_specs[k], a, profile).passed for k, a in chunk]
         return out
 
-    gated = text_mod._candidates
+    encoded = {"n": 0}
+    encode = _embed._encode
+
+    def counting(texts: list[str]):  # type: ignore[no-untyped-def]
+        encoded["n"] += sum(" " in t for t in texts)          # sentences (isolated words are a vocabulary)
+        return encode(texts)
+
+    _embed._encode = counting
+    gated, settle = text_mod._candidates, text_mod._settle
     text_mod._candidates = lambda refs, answer, units: list(range(len(units)))      # every sentence embedded
+    text_mod._settle = lambda *a: None                                               # and similarity decides
     all_v, all_w, all_c = _timed(batched)
+    all_n, encoded["n"] = encoded["n"], 0
     text_mod._candidates = gated
-    bat_v, bat_w, bat_c = _timed(batched)
+    enc_v, enc_w, enc_c = _timed(batched)                       # the gate, then similarity decides
+    enc_n, encoded["n"] = encoded["n"], 0
+    text_mod._settle = settle
+    bat_v, bat_w, bat_c = _timed(batched)                       # the gate, words, then similarity
+    bat_n, encoded["n"] = encoded["n"], 0
     one_v, one_w, one_c = _timed(single)
     assert one_v == bat_v
 
     n = len(answers)
-    print(f"answers: {n} (text accepted {sum(bat_v)}; {sum(a != b for a, b in zip(all_v, bat_v))} verdicts differ "
-          f"from embedding every sentence), {args.threads} torch thread(s)")
-    print(f"{'':40s} {'answers/s':>10s} {'per CPU-s':>10s}")
-    for name, w, c in (("category (baseline)", cat_w, cat_c), ("text, every sentence embedded", all_w, all_c),
-                       ("text, one call per answer", one_w, one_c), ("text, prepare + verify", bat_w, bat_c)):
-        print(f"{name:40s} {n / w:10.1f} {n / c:10.1f}   ({cat_w / w:.4f}x category wall, {cat_c / c:.4f}x CPU)")
+    print(f"answers: {n} (text accepted {sum(bat_v)}; verdicts that differ from embedding every sentence: "
+          f"{sum(a != b for a, b in zip(all_v, bat_v))}, from letting similarity decide every gated answer: "
+          f"{sum(a != b for a, b in zip(enc_v, bat_v))}), {args.threads} torch thread(s)")
+    print(f"{'':44s} {'answers/s':>10s} {'per CPU-s':>10s} {'sentences encoded/answer':>25s}")
+    for name, w, c, k in (("category (baseline)", cat_w, cat_c, None),
+                          ("text, every sentence embedded", all_w, all_c, all_n),
+                          ("text, gated sentences, similarity decides", enc_w, enc_c, enc_n),
+                          ("text, one call per answer", one_w, one_c, None),
+                          ("text, prepare + verify", bat_w, bat_c, bat_n)):
+        per = f"{k / n:25.2f}" if k is not None else " " * 25
+        print(f"{name:44s} {n / w:10.1f} {n / c:10.1f} {per}   ({cat_w / w:.4f}x category wall, {cat_c / c:.4f}x CPU)")
     print(f"model load (once per process): {load_s:.1f} s")
 
 

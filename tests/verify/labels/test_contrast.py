@@ -33,3 +33,26 @@ def test_contradictions_are_named(reference: str, answer: str, reason: str) -> N
 ])
 def test_agreeing_answers_pass(reference: str, answer: str) -> None:
     assert contrast(reference, answer) is None
+
+
+@pytest.mark.parametrize(("reference", "answer", "said"), [
+    ("The child takes a book from the table.", "The kid picks up a book from the table.", True),   # synonyms
+    ("The man puts three cups on the shelf.", "Three cups are put on the shelf by the man.", True),
+    ("The man puts three cups on the shelf.", "The man puts cups on the shelf.", False),            # no count
+    ("The man puts the cup on the shelf.", "The man puts the cup away.", False),                     # no shelf
+    ("The woman washes the dishes.", "The woman washes the plates.", False),     # a close word needs a model
+])
+def test_stated_needs_every_content_word_and_count(reference: str, answer: str, said: bool) -> None:
+    from vstar_data.verify.labels._contrast import stated
+    from vstar_data.verify.labels.analysis import analyze
+
+    assert stated(analyze(reference), analyze(answer), None) is said
+
+
+def test_stated_takes_close_words_from_the_word_similarity() -> None:
+    from vstar_data.verify.labels._contrast import stated
+    from vstar_data.verify.labels.analysis import analyze
+
+    ref, ans = analyze("The woman washes the dishes."), analyze("The woman washes the plates.")
+    assert stated(ref, ans, lambda a, b: 0.9 if {a, b} == {"dishes", "plates"} else 0.1)
+    assert not stated(ref, ans, lambda a, b: 0.59)

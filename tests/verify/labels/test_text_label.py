@@ -101,3 +101,23 @@ def test_captioning_reversal_is_not_a_paraphrase() -> None:
     wrong = ChoiceLabel().verify(spec, "A metal ball rolls smoothly from right to left over a wavy surface.", P)
     assert right.passed and right.extra["selected"] == [2]
     assert not wrong.passed and wrong.reason == "wrong_option" and wrong.extra["selected"] == [3]
+
+
+def test_words_decide_before_the_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer that states every content word, or contradicts the reference in any sentence, is
+    decided without embedding a sentence; a paraphrase in other words still goes to the encoder."""
+    encoded: list[str] = []
+    real = _embed._encode
+    monkeypatch.setattr(_embed, "_encode", lambda texts: encoded.extend(texts) or real(texts))
+    label, spec = TextLabel(), {"type": "text", "name": "a", "value": "The child takes a book from the table."}
+    stated = "The kid picks up a book from the table. A lamp glows in the corner of the room."
+    self_contradicting = "The child takes a book from the table. Later the child does not take a book from the table."
+    paraphrase = "A young boy grabs a novel that was lying on the desk."
+    label.prepare([spec] * 3, [stated, self_contradicting, paraphrase])
+    ok, bad, para = (label.verify(spec, a, P) for a in (stated, self_contradicting, paraphrase))
+    assert ok.passed and ok.extra["decided_by"] == "words" and ok.matched.startswith("The kid")
+    assert not bad.passed and bad.reason == "negated" and bad.extra["decided_by"] == "words"
+    assert "decided_by" not in para.extra
+    sentences = [t for t in encoded if " " in t]
+    assert paraphrase in sentences and not any(t in sentences for t in (stated, self_contradicting))
+    assert not any(t.startswith(("The kid", "Later the child")) for t in sentences)

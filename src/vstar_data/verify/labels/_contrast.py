@@ -156,6 +156,13 @@ def _values(doc: Doc) -> dict[str, list[tuple[object, int]]]:
     return out
 
 
+def shared_value(ref: Doc, ans: Doc) -> bool:
+    """The answer states a value the reference states, in one of the closed classes (a direction
+    or change pole, a colour, a count): "faster" in both, "away" in both, "2" for "two"."""
+    rv, av = _values(ref), _values(ans)
+    return any({v for v, _ in seq} & {v for v, _ in av.get(cls, ())} for cls, seq in rv.items())
+
+
 def _firsts(seq: list[tuple[object, int]]) -> list[object]:
     return list(dict.fromkeys(v for v, _ in sorted(seq, key=lambda x: x[1])))
 
@@ -266,6 +273,22 @@ def missing_words(ref: Doc, ans: Doc) -> list[int]:
             continue
         out.append(i)
     return out
+
+
+def stated(ref: Doc, ans: Doc, word_sim: Callable[[str, str], float] | None) -> bool:
+    """Every content word of the reference has a counterpart in the answer (the same stem, a typo
+    of it, a synonym, or an isolated word within WORD_SIM), and every count of the reference is
+    counted there too: the answer says at least what the reference says, word for word."""
+    aw = [(ans.stems[i], ans.lows[i]) for i in content_tokens(ans)]
+    astems = set(ans.stems)
+    for i in content_tokens(ref):
+        s, low = ref.stems[i], ref.lows[i]
+        if s in astems or any(token_sim(s, a, 85.0) or synonym(s, a) for a in astems):
+            continue
+        if word_sim is None or not any(word_sim(low, al) >= WORD_SIM for _, al in aw):
+            return False
+    have = {v for v, _ in counts(ans)}
+    return all(v in have for v, _ in counts(ref))
 
 
 def replaced_word(ref: Doc, ans: Doc, word_sim: Callable[[str, str], float] | None) -> tuple[str, str] | None:

@@ -221,7 +221,8 @@ def _units(answer: str) -> list[tuple[int, int]]:
 def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
     """`select_by: text` with `min_similarity`: no option's words appear, so compare meanings. The
     option closest to some sentence of the answer (all-MiniLM-L6-v2 cosine) is selected when it
-    reaches `min_similarity` and beats every other option by `SEMANTIC_MARGIN`; a negated or hedged
+    reaches `min_similarity` and beats every other option by `SEMANTIC_MARGIN` (or, among options that
+    close, is the only one whose direction, colour or count the answer states); a negated or hedged
     best sentence does not count."""
     from . import _contrast, _embed
     from .text import _negative
@@ -240,12 +241,21 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
     if not all(clashes):
         per_option = [-1.0 if clashes[k] else per_option[k] for k in range(len(options))]
     order = sorted(range(len(options)), key=lambda k: -per_option[k])
+    # options too close to tell apart by meaning ("faster than" / "at the same speed as"): the one
+    # option whose direction, colour or count the answer states is the one it describes
+    close = [k for k in order if per_option[k] > -1.0 and per_option[order[0]] - per_option[k] < SEMANTIC_MARGIN]
+    stated = [k for k in close if _contrast.shared_value(analyze(options[k]), analyze(answer))]
+    tie_broken = len(close) > 1 and len(stated) == 1
+    if tie_broken:
+        order = stated + [k for k in order if k != stated[0]]
     k, score = order[0], max(0.0, min(1.0, per_option[order[0]]))
     s, e = units[int(best_unit[k])]
     extra = {"selected": [k], "similarity": round(score, 4), "semantic": True}
     if score < float(spec["min_similarity"]):
         return LabelResult(name, type_name, False, score, reason="not_found", extra=extra)
-    if len(options) > 1 and score - per_option[order[1]] < SEMANTIC_MARGIN:
+    if tie_broken:
+        extra["stated_value"] = True
+    elif len(options) > 1 and score - per_option[order[1]] < SEMANTIC_MARGIN:
         return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="competing",
                            extra={**extra, "selected": order[:2]})
     if k != int(spec["correct"]):

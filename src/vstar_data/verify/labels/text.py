@@ -70,6 +70,25 @@ def _polarity(answer: str) -> bool | None:
     return not _negative(answer[s:e])
 
 
+def _aligned(rws: list[tuple[str, str]], aws: list[tuple[str, str]], sims: Any) -> int:
+    """How many reference words relate to an answer word, each answer word standing for one
+    reference word at most (greedy, strongest pairs first; same stem, typo or synonym before any
+    cosine): "the shelf" relates to both "book" and "table" as isolated words, but says only one."""
+    score = sims.copy()
+    for k, (rs, _) in enumerate(rws):
+        for j, (st, _) in enumerate(aws):
+            if st == rs or _contrast.synonym(rs, st):
+                score[k, j] = 2.0
+    score[score < RELATED_SIM] = -1.0
+    hits = 0
+    while score.size and score.max() >= RELATED_SIM:
+        k, j = divmod(int(score.argmax()), score.shape[1])
+        score[k, :] = -1.0
+        score[:, j] = -1.0
+        hits += 1
+    return hits
+
+
 def _candidates(refs: list[str], answer: str, units: list[tuple[int, int]]) -> list[int]:
     """The units worth embedding: a sentence relates (same stem, typo, synonym, or isolated-word
     cosine >= RELATED_SIM) to at least GATE of some reference's content words. A sentence that
@@ -98,17 +117,45 @@ def _candidates(refs: list[str], answer: str, units: list[tuple[int, int]]) -> l
             continue
         a_vec = np.stack([vecs[w] for _, w in ws])
         for rws in ref_words:
-            r_vec = np.stack([vecs[w] for _, w in rws])
-            close = (r_vec @ a_vec.T).max(axis=1) >= RELATED_SIM
-            astems = {st for st, _ in ws}
-            hits = sum(bool(close[k]) or st in astems or any(_contrast.synonym(st, a) for a in astems)
-                       for k, (st, _) in enumerate(rws))
-            if hits >= GATE * len(rws):
+            if _aligned(rws, ws, np.stack([vecs[w] for _, w in rws]) @ a_vec.T) >= GATE * len(rws):
                 out.append(u)
                 break
     if len(out) >= 2 and whole in units:
         out.append(units.index(whole))
     return out
+
+
+def _clash(ref: str, text: str, answer: str) -> tuple[str, str | None] | None:
+    """(reason, detail) why `text` cannot say `ref`, however similar its embedding: a negation
+    only one of them has, a hedge the reference lacks, or a contradiction (`_contrast`)."""
+    if _negative(text) != _negative(ref):
+        return "negated", None
+    doc, ref_doc = analyze(text), analyze(ref)
+    if len(doc) and hedged(doc, 0, len(doc)) >= 0 and hedged(ref_doc, 0, len(ref_doc)) < 0:
+        return "hedged", None
+    return _contrast.contrast(ref, text, answer, _word_sim)
+
+
+def _settle(refs: list[str], answer: str, units: list[tuple[int, int]],
+            live: list[int]) -> tuple[bool, int, tuple[str, str | None] | None] | None:
+    """(accepted, unit, clash) where words decide whatever the similarity, so the encoder is not
+    needed: a unit worth embedding clashes with the reference (the answer contradicts itself or the
+    reference: rejected whichever unit embeds closest), or none clashes and one sentence states
+    every content word and count of the reference (`_contrast.stated`: what a sentence embedding
+    would only confirm). None: the similarity decides. Only for a single reference (a list needs similarities for its order)."""
+    if len(refs) != 1 or not live:
+        return None
+    ref = refs[0]
+    clashes = [_clash(ref, answer[units[u][0]:units[u][1]], answer) for u in live]
+    for u, clash in zip(live, clashes):
+        if clash:               # an answer that also contradicts the reference is not kept (precision first)
+            return False, u, clash
+    ref_doc, whole = analyze(ref), (0, len(answer))
+    for u in live:
+        if (units[u] != whole or len(units) == 1) and \
+                _contrast.stated(ref_doc, analyze(answer[units[u][0]:units[u][1]]), _word_sim):
+            return True, u, None
+    return None
 
 
 def _word_sim(a: str, b: str) -> float:
@@ -137,14 +184,23 @@ class TextLabel(LabelType):
             texts = [t for spec in specs for t in _values(spec)]
             texts += [a[s:e] for a in answers if isinstance(a, str) for s, e in _units(a)]
             specs = answers = []
-        for spec, answer in zip(specs, answers):
-            refs = _values(spec)
-            if len(refs) == 1 and _short(refs[0]):
-                continue                         # short references are judged word by word
-            texts.extend(refs)
+        pairs = [(refs, answer) for refs, answer in ((_values(spec), answer) for spec, answer in zip(specs, answers))
+                 if not (len(refs) == 1 and _short(refs[0]))]       # short references are judged word by word
+        words: list[str] = []                    # isolated-word vectors first, in one batch
+        for refs, answer in pairs:
+            for text in refs + ([answer] if isinstance(answer, str) else []):
+                doc = analyze(text)
+                words += [w for i in _contrast.content_tokens(doc) for w in (doc.lows[i], doc.stems[i])]
+        if words:
+            _embed.embed(list(dict.fromkeys(words)))
+        for refs, answer in pairs:
             if isinstance(answer, str) and answer.strip():
                 units = _units(answer)
-                texts.extend(answer[units[u][0]:units[u][1]] for u in _candidates(refs, answer, units))
+                live = _candidates(refs, answer, units)
+                if not live or _settle(refs, answer, units, live) is not None:
+                    continue                     # decided by words: nothing to embed
+                texts.extend(refs)
+                texts.extend(answer[units[u][0]:units[u][1]] for u in live)
         if texts:
             _embed.embed(texts)
 
@@ -166,6 +222,15 @@ class TextLabel(LabelType):
         if not live:
             return LabelResult(name, self.type_name, False, 0.0, reason="low_similarity",
                                extra={"detail": "no sentence shares enough of the reference's words"})
+        settled = _settle(refs, answer, units, live)
+        if settled is not None:
+            ok, u, clash = settled
+            us, ue = units[u]
+            extra: dict[str, Any] = {"decided_by": "words"}
+            if clash and clash[1]:
+                extra["detail"] = clash[1]
+            return LabelResult(name, self.type_name, ok, float(ok), (us, ue), answer[us:ue],
+                               reason=None if ok else clash[0], extra=extra)
         vecs = _embed.embed([answer[units[u][0]:units[u][1]] for u in live])
         ref_vecs = _embed.embed(refs)
         sims = np.full((len(refs), len(units)), -1.0, dtype="float32")
@@ -195,15 +260,11 @@ class TextLabel(LabelType):
         for r, (sim, u) in enumerate(picks):
             us, ue = units[u]
             text = answer[us:ue]
-            if _negative(text) != _negative(refs[r]):
-                return LabelResult(name, self.type_name, False, score, (us, ue), text, reason="negated", extra=extra)
-            doc = analyze(text)
-            if len(doc) and hedged(doc, 0, len(doc)) >= 0 and hedged(analyze(refs[r]), 0, len(analyze(refs[r]))) < 0:
-                return LabelResult(name, self.type_name, False, score, (us, ue), text, reason="hedged", extra=extra)
-            clash = _contrast.contrast(refs[r], text, answer, _word_sim)
+            clash = _clash(refs[r], text, answer)
             if clash:
+                more = {"detail": clash[1]} if clash[1] else {}
                 return LabelResult(name, self.type_name, False, score, (us, ue), text, reason=clash[0],
-                                   extra={**extra, "detail": clash[1]})
+                                   extra={**extra, **more})
         return LabelResult(name, self.type_name, True, score, (s, e), answer[s:e], extra=extra)
 
     def _short_answer(self, name: str, ref: str, answer: str) -> LabelResult:
