@@ -11,7 +11,7 @@ through the CLI in a fresh subprocess, so each figure belongs to one stage:
 3. `push`      `vstar-data push` of the run's attempts into a fresh store (validation, dedup,
                parquet shards, card, git commit + tag)
 4. `export`    `vstar-data export STORE --format llamafactory --video-root VIDEOS`
-5. `load`      `datasets.load_dataset("json", data_files=<export>/vstar.json)` with an empty cache
+5. `load`      `datasets.load_dataset("json", data_files=<export>/vstar.jsonl)` with an empty cache
 
 Per stage: wall seconds, CPU seconds (user + system of the stage's process and the children it
 waited for, from `os.wait4`), CPU microseconds per sample, peak RSS (ru_maxrss of the stage's
@@ -110,7 +110,7 @@ def run_size(n: int, work: Path, chunk: int) -> dict[str, Any]:
         "push": cli + ["push", str(gen / "attempts"), "--store", str(store), "--tag", "v0", "-m", "scale"],
         "export": cli + ["export", str(store), "--format", "llamafactory", "--video-root", str(videos),
                          "--out", str(lf)],
-        "load": [sys.executable, "-c", LOAD_SCRIPT, str(lf / "vstar.json"), str(work / "hf-cache"), str(n)],
+        "load": [sys.executable, "-c", LOAD_SCRIPT, str(lf / "vstar.jsonl"), str(work / "hf-cache"), str(n)],
     }
     stages = {}
     for name in STAGES:
