@@ -100,6 +100,7 @@ def run_size(n: int, work: Path, chunk: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     csv_path, videos = build_source(work, n)
     setup_s = time.perf_counter() - t0
+    print(f"  N={n:,} source: {setup_s:.1f} s (CSV + symlinks, not counted)", flush=True)
     cli = [sys.executable, "-m", "vstar_data.cli"]
     gen, store, lf = work / "gen", work / "store", work / "lf"
     cmds = {
@@ -114,8 +115,10 @@ def run_size(n: int, work: Path, chunk: int) -> dict[str, Any]:
     }
     stages = {}
     for name in STAGES:
-        stages[name] = run_stage(cmds[name], work / f"{name}.log")
-        stages[name]["us_per_sample"] = 1e6 * stages[name]["cpu_s"] / n
+        stages[name] = s = run_stage(cmds[name], work / f"{name}.log")
+        s["us_per_sample"] = 1e6 * s["cpu_s"] / n
+        print(f"  N={n:,} {name}: wall {s['wall_s']:.1f} s, CPU {s['cpu_s']:.1f} s, peak {s['peak_rss_mb']:.0f} MB",
+              flush=True)   # a long run's finished stages are on record before the last one ends
     sizes = {"samples.jsonl": du(work / "samples.jsonl"), "plan.json": du(gen / "plan.json"),
              "manifests": du(gen / "chunks"), "attempts": du(gen / "attempts"), "skipped": du(gen / "skipped"),
              "store": du(store), "store .git": du(store / ".git"), "export": du(lf)}

@@ -28,23 +28,30 @@ class VideoIndex:
 
     def _scan(self, folder: Path, prefix: str, depth: int) -> None:
         try:
-            entries = list(os.scandir(folder))
+            entries = os.scandir(folder)   # iterated, not listed: a 1M-clip folder's entries one at a time
         except OSError:
             return
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            rel = prefix + entry.name
+        with entries:
             try:
-                is_dir = entry.is_dir()   # follows symlinks: a linked split folder is walked
-            except OSError:
-                continue
-            if is_dir:
-                self.paths.add(rel + "/")
-                if depth > 1:
-                    self._scan(Path(entry.path), rel + "/", depth - 1)
-            else:
-                self.paths.add(rel)
+                for entry in entries:
+                    self._add(entry, prefix, depth)
+            except OSError:   # the folder went away while listed: what was listed stays
+                return
+
+    def _add(self, entry: os.DirEntry, prefix: str, depth: int) -> None:
+        if entry.name.startswith("."):
+            return
+        rel = prefix + entry.name
+        try:
+            is_dir = entry.is_dir()   # follows symlinks: a linked split folder is walked
+        except OSError:
+            return
+        if is_dir:
+            self.paths.add(rel + "/")
+            if depth > 1:
+                self._scan(Path(entry.path), rel + "/", depth - 1)
+        else:
+            self.paths.add(rel)
 
     def __contains__(self, rel: str) -> bool:
         return rel in self.paths
