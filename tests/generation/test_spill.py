@@ -3,6 +3,7 @@ so a run's memory is O(block), not O(N) (issue 25: 1M samples held ~2 GB before 
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import pickle
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from vstar_data.generation import pipeline, spill
 from vstar_data.generation.engines.local import LocalEngine
 from vstar_data.generation.pipeline import GenerationConfig, prepare
-from vstar_data.generation.resume import _sha, plan_key
+from vstar_data.generation.resume import plan_key
 from vstar_data.generation.spill import SpilledSamples
 from vstar_data.sources.prompts import PromptedSample
 
@@ -90,8 +91,8 @@ def test_prepare_holds_one_block_of_prompted_samples(tmp_path: Path, monkeypatch
 def test_plan_key_is_the_key_of_the_whole_text() -> None:
     model = {"backend": "template", "model": None, "files": [["w.bin", 3, 7]]}
     for ids, digests in (([], []), (["a", 'b"é'], ["d1", "d2"])):
-        assert plan_key(model, 8, ids, digests) == _sha({"model": model, "chunk_size": 8,
-                                                          "samples": list(zip(ids, digests))})
+        whole = json.dumps({"model": model, "chunk_size": 8, "samples": list(zip(ids, digests))}, sort_keys=True)
+        assert plan_key(model, 8, ids, digests) == hashlib.sha256(whole.encode()).hexdigest()[:20]
     assert plan_key(model, 8, ["a"], ["d1"]) != plan_key(model, 8, ["a"], ["d2"])
 
 
