@@ -89,7 +89,7 @@ def _user_texts(fmt: str, out: Path) -> list[str]:
     if fmt in ("llava", "llava-video"):
         items = [i["conversations"][0]["value"] for i in json.loads(out.read_text())]
     elif fmt == "llamafactory":
-        items = [i["messages"][0]["content"] for i in json.loads((out / "vstar.json").read_text())]
+        items = [json.loads(line)["messages"][0]["content"] for line in (out / "vstar.jsonl").read_text().splitlines()]
     elif fmt == "swift":
         items = [json.loads(line)["messages"][0]["content"] for line in out.read_text().splitlines()]
     elif fmt in ("trl", "grpo"):

@@ -30,6 +30,7 @@ class TemplateBackend(Backend):
         super().__init__(**options)
         self._templates_opt = templates
         self.templates: Any = None
+        self._revision: str | None = None
 
     def load(self) -> None:
         if self._loaded:
@@ -53,8 +54,14 @@ class TemplateBackend(Backend):
 
     @property
     def model_revision(self) -> str | None:
-        """Hash of every task's answer phrasings (and template versions): changes when they do."""
+        """Hash of every task's answer phrasings (and template versions): changes when they do.
+        Computed once per loaded index (every row asks: 0.4 ms each was a third of a row's cost)."""
         self.ensure_loaded()
+        if self._revision is None:
+            self._revision = self._hash_answers()
+        return self._revision
+
+    def _hash_answers(self) -> str:
         h = hashlib.sha256()
         for task in self.templates.tasks():
             tpl = self.templates.get(task)

@@ -2,8 +2,9 @@
 
     read -> prompt -> frames -> generate -> verify -> rationalize -> verify -> write
 
-`GenerationConfig` says what to run; `prepare` turns it into a deterministic list of prompted
-samples; `ChunkProcessor.process` runs the model stages over one chunk and returns attempt rows
+`GenerationConfig` says what to run; `prepare` turns it into a deterministic sequence of prompted
+samples (spilled to a temporary file in blocks as the adapter yields them: memory O(block), not
+O(N)); `ChunkProcessor.process` runs the model stages over one chunk and returns attempt rows
 and skip rows; `make_backend` / `make_verifier` build what it runs. The engine base
 (engines/base.py) plans, resumes and writes; each engine decides only how chunks are executed.
 """
@@ -14,7 +15,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from ..config import RunConfig, SourceConfig
 from ..sources.adapter import AdapterStats, load_adapter
@@ -169,9 +170,10 @@ def _backend_performance_options(name: str) -> frozenset[str]:
 
 @dataclass
 class Prepared:
-    """The run's inputs, resolved once: samples in a fixed order and the template index."""
+    """The run's inputs, resolved once: samples in a fixed order (a list, or `SpilledSamples`:
+    on disk, read back by block) and the template index."""
 
-    samples: list[PromptedSample]
+    samples: Sequence[PromptedSample]
     templates: TemplateIndex
     adapter_stats: AdapterStats
     adapter_skips: list[SkipRecord]
@@ -190,8 +192,10 @@ def prepare(cfg: GenerationConfig) -> Prepared:
     cls = load_adapter(cfg.adapter)
     adapter = cls(cfg.annotations, cfg.videos, split=cfg.split, limit=cfg.limit,
                   options=cfg.adapter_options)
+    from .spill import SpilledSamples
+
     templates = TemplateIndex(cfg.templates)
-    samples = list(prompted_samples(adapter, templates, cfg.seed))
+    samples = SpilledSamples(prompted_samples(adapter, templates, cfg.seed))
     check_inputs(adapter.stats, cfg)
     return Prepared(samples, templates, adapter.stats, adapter.skips, vocabulary=adapter.label_vocabulary() or {})
 

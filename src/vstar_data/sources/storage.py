@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from ..errors import AnnotationError, ConfigError, UnsafePathError
@@ -129,18 +129,7 @@ class VideoStore:
 
     def _list(self, prefix: str, depth: int, out: set[str]) -> None:
         if not self.remote:
-            folder = self.path / prefix if prefix else self.path
-            try:
-                scanned = list(os.scandir(folder))
-            except OSError:
-                return
-            entries = []
-            for e in scanned:
-                try:
-                    entries.append((e.name, e.is_dir()))   # follows symlinks: a linked split folder is walked
-                except OSError:
-                    continue
-            self._add(entries, prefix, depth, out)
+            self._add(self._scan(self.path / prefix if prefix else self.path), prefix, depth, out)
             return
         base = f"{self._fs_root}/{quote(prefix, safe='/') if self.http else prefix}"
         try:
@@ -161,6 +150,21 @@ class VideoStore:
                 self._infos[prefix + leaf] = info   # object stores list sizes and etags: no HEAD later
             entries.append((leaf, is_dir))
         self._add(entries, prefix, depth, out)
+
+    @staticmethod
+    def _scan(folder: Path) -> Iterator[tuple[str, bool]]:
+        """(name, is a folder) of a local folder, iterated rather than listed (a 1M-clip folder's
+        entries one at a time); a folder that goes away while listed keeps what was listed."""
+        try:
+            with os.scandir(folder) as entries:
+                for e in entries:
+                    try:
+                        is_dir = e.is_dir()   # follows symlinks: a linked split folder is walked
+                    except OSError:
+                        continue
+                    yield e.name, is_dir
+        except OSError:
+            return
 
     def _add(self, entries: Iterable[tuple[str, bool]], prefix: str, depth: int, out: set[str]) -> None:
         for name, is_dir in entries:

@@ -45,13 +45,13 @@ def _expected(published, missing_ok=False):
 def test_llamafactory_folder_registers_sharegpt_messages_and_videos(tmp_path, world):
     store, root, published = world
     report = export(store, tmp_path / "lf", "llamafactory", video_root=root)
-    assert sorted(os.listdir(tmp_path / "lf")) == ["dataset_info.json", "vstar.json"]
+    assert sorted(os.listdir(tmp_path / "lf")) == ["dataset_info.json", "vstar.jsonl"]
     info = json.loads((tmp_path / "lf" / "dataset_info.json").read_text())
-    assert info == {"vstar": {"file_name": "vstar.json", "formatting": "sharegpt",
+    assert info == {"vstar": {"file_name": "vstar.jsonl", "formatting": "sharegpt",
                               "columns": {"messages": "messages", "videos": "videos"},
                               "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
                                        "assistant_tag": "assistant"}}}
-    items = json.loads((tmp_path / "lf" / "vstar.json").read_text())
+    items = [json.loads(line) for line in (tmp_path / "lf" / "vstar.jsonl").read_text().splitlines()]
     want = _expected(published)
     assert len(items) == report.rows == len(want) == len(published) - 1
     assert report.skipped == {"video_missing": 1} and "skipped 1 rows: video_missing" in report.summary()
@@ -74,7 +74,7 @@ def test_llamafactory_relative_root_resolves_from_the_export_folder(tmp_path, wo
     out = tmp_path / "exports" / "lf"
     rel = os.path.relpath(root, out)          # as LLaMA-Factory joins it to dataset_dir
     export(store, out, "llamafactory", video_root=rel)
-    items = json.loads((out / "vstar.json").read_text())
+    items = [json.loads(line) for line in (out / "vstar.jsonl").read_text().splitlines()]
     assert all(not Path(i["videos"][0]).is_absolute() and (out / i["videos"][0]).is_file() for i in items)
     with pytest.raises(VstarError, match="every row was left out"):   # from the cwd that root is wrong
         export(store, tmp_path / "other", "swift", video_root=rel)
@@ -181,7 +181,7 @@ def test_cli_export_prints_the_summary_and_fails_on_bad_input(tmp_path, world):
     res = runner.invoke(app, ["export", str(store), "--format", "llamafactory", "--video-root", str(root),
                               "--out", str(tmp_path / "lf")])
     assert res.exit_code == 0, res.output
-    assert "skipped 1 rows: video_missing" in res.output and "dataset_info.json, vstar.json" in res.output
+    assert "skipped 1 rows: video_missing" in res.output and "dataset_info.json, vstar.jsonl" in res.output
     res = runner.invoke(app, ["export", str(store), "--format", "swift", "--out", str(tmp_path / "s.jsonl")])
     assert res.exit_code != 0 and "--video-root" in str(res.exception)    # main() prints it, exit 2
     res = runner.invoke(app, ["export", str(store), "--format", "swift", "--video-root", str(tmp_path / "nope"),

@@ -4,7 +4,7 @@ group ``vstar_data.exporters``; a plugin adds a format with one Exporter subclas
 
 - `llava`: the JSON list Video-LLaVA / the bundled trainer read (`clip_start` / `clip_end` kept);
 - `jsonl`: every column, labels and verifier scores as plain label-spec / score objects;
-- `llamafactory`: a folder with `vstar.json` (ShareGPT messages + videos) and `dataset_info.json`;
+- `llamafactory`: a folder with `vstar.jsonl` (ShareGPT messages + videos) and `dataset_info.json`;
 - `swift`: ms-swift's messages + videos JSONL;
 - `llava-video`: LLaVA-NeXT / LLaVA-Video's `{"id", "video", "conversations"}` JSON with `<image>`;
 - `trl`: a folder with `data.jsonl` (conversational messages, typed parts) and `frames/` (images);

@@ -166,12 +166,15 @@ def shared_videos(plan: RunPlan) -> dict[str, list[int]]:
     an engine must keep (local: `probe.pin`) or share (Ray: probed once on the driver)."""
     if plan.cfg.videos is None or is_url(plan.cfg.videos):
         return {}   # a URL's clips are probed from their cache copies: the disk cache keeps them
-    root = Path(plan.cfg.videos)
-    uses: dict[str, list[int]] = {}
+    first: dict[str, int] = {}         # video -> its first chunk (no list, no full path: 1M videos used once)
+    more: dict[str, list[int]] = {}    # video -> its chunks, for videos in more than one
     for k, members in plan.todo:
         for video in dict.fromkeys(plan.prepared.samples[i].sample.video for i in members):
-            uses.setdefault(str(root / video), []).append(k)
-    return {v: ks for v, ks in uses.items() if len(ks) > 1}
+            at = first.setdefault(video, k)
+            if at != k:
+                more.setdefault(video, [at]).append(k)
+    root = Path(plan.cfg.videos)
+    return {str(root / v): more[v] for v in first if v in more}
 
 
 def finish_chunk(out: Path, k: int, members: list[int], prepared: Prepared, rows: list[dict],
