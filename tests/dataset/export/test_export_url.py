@@ -29,7 +29,7 @@ def test_exports_write_the_clip_url_and_count_clips_the_server_lacks(tmp_path, v
         lf = export(store, tmp_path / "lf", "llamafactory", video_root=url)
         trl = export(store, tmp_path / "trl", "trl", video_root=url, num_frames=2, frame_size=32)
         report = validate_release(store, "v1", url)   # `vstar-data validate --video-root URL`
-    items = json.loads((tmp_path / "lf" / "vstar.json").read_text())
+    items = [json.loads(line) for line in (tmp_path / "lf" / "vstar.jsonl").read_text().splitlines() if line]
     assert sorted(v for i in items for v in i["videos"]) == sorted(url + quote(v) for v in present)
     assert lf.rows == len(present) and lf.skipped == {"video_missing": len(kept) - len(present)}
     assert trl.rows == len(present) and trl.clips == len(present) and trl.frames == 2 * len(present)
