@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -58,17 +57,14 @@ def local_ray():
     """A fresh local Ray with 2 CPUs for this module (never someone else's `ray start` cluster)."""
     from ray import cloudpickle
 
-    old = os.environ.get("RAY_AUTH_MODE")
-    os.environ["RAY_AUTH_MODE"] = "disabled"
+    env = pytest.MonkeyPatch()
+    env.setenv("RAY_AUTH_MODE", "disabled")
     cloudpickle.register_pickle_by_value(sys.modules[__name__])   # workers cannot import this test file
     ray.init(address="local", num_cpus=2, include_dashboard=False, configure_logging=False)
     yield
     ray.shutdown()
     cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
-    if old is None:
-        os.environ.pop("RAY_AUTH_MODE", None)
-    else:
-        os.environ["RAY_AUTH_MODE"] = old
+    env.undo()
 
 
 def test_cli_ray_engine_writes_the_local_engines_rows_and_a_rerun_adds_nothing(local_ray, kinetics_dir,

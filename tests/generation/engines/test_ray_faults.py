@@ -53,8 +53,8 @@ def cluster():
     from ray import cloudpickle
     from ray.cluster_utils import Cluster
 
-    old = os.environ.get("RAY_AUTH_MODE")
-    os.environ["RAY_AUTH_MODE"] = "disabled"
+    env = pytest.MonkeyPatch()
+    env.setenv("RAY_AUTH_MODE", "disabled")
     cloudpickle.register_pickle_by_value(sys.modules[__name__])   # workers cannot import this test file
     c = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 1, "include_dashboard": False,
@@ -68,10 +68,7 @@ def cluster():
         ray.shutdown()
         c.shutdown()
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
-        if old is None:
-            os.environ.pop("RAY_AUTH_MODE", None)
-        else:
-            os.environ["RAY_AUTH_MODE"] = old
+        env.undo()
 
 
 @pytest.fixture(scope="module")
