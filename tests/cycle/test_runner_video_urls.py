@@ -42,3 +42,13 @@ def test_the_report_draws_frames_of_a_url_source_from_the_cache(tmp_path, videos
         assert frames.sheet({"id": "b", "video": "../yoga.mp4"}, url) == (None, "video path leaves the source's video folder")
         missing, why = frames.sheet({"id": "c", "video": "gone.mp4"}, url)
     assert missing is None and "FileNotFoundError" in why and len(frames.missing) == 2
+
+
+def test_the_leak_check_compares_url_clips_as_urls():
+    """Before cycle 0 the runner compares eval and training clips by root + path: a URL root stays
+    a URL (as a local path it printed `https:/host/...` in the refusal)."""
+    from vstar_data.cycle.runner import _clip_key
+
+    assert _clip_key("https://host.example/k700/", "validate/a.mp4") == "https://host.example/k700/validate/a.mp4"
+    assert _clip_key("s3://bucket/k700", "a.mp4") == "s3://bucket/k700/a.mp4"
+    assert _clip_key("clips", "a.mp4") == "clips/a.mp4" and _clip_key(None, "a.mp4") == "a.mp4"
