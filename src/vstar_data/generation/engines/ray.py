@@ -37,7 +37,7 @@ import pickle
 import time
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import ray  # at import time, so a missing install is reported with its fix by the registry
 
@@ -147,7 +147,7 @@ class RayEngine(Engine):
             probes = shared_probes(plan)
             self.stats["shared_probes"] = {"videos": len(probes), "s": round(time.perf_counter() - t_probe, 3)}
             scheduler = ChunkScheduler(
-                chunk_rows(plan.prepared, plan.todo, cfg, probes), pool,
+                ChunkPayloads(plan.prepared, plan.todo, cfg, probes), pool,
                 actor=ChunkActor, actor_args=(cfg, plan.prepared.templates, verifier, blob),
                 decode=_decode_chunk, decode_args={"cfg": cfg, "uses_frames": uses_frames}, decode_cpus=self.decode_cpus,
                 decode_memory=decode_memory(cfg, uses_frames), max_chunk_tries=self.max_chunk_tries,
@@ -169,21 +169,35 @@ class RayEngine(Engine):
                 ray.shutdown()
 
 
-def chunk_rows(prepared: Prepared, todo: list[tuple[int, list[int]]], cfg: GenerationConfig,
-               probes: dict[str, tuple]) -> dict[int, dict[str, Any]]:
-    """Chunk id -> what its decode task gets: the chunk's samples, and the driver's probes of the
-    shared videos it uses, as pickle bytes."""
-    root = Path(cfg.videos) if cfg.videos is not None else None
+class ChunkPayloads(Mapping[int, dict[str, Any]]):
+    """Chunk id -> what its decode task gets (the chunk's samples, and the driver's probes of the
+    shared videos it uses, as pickle bytes), built when the scheduler submits the chunk and again
+    if it retries it: the driver never holds every chunk's pickled samples at once (about 1.7 KB
+    per sample, 1.7 GB at a million)."""
 
-    def chunk_probes(rng: list[int]) -> bytes:
-        if root is None or not probes:
+    def __init__(self, prepared: Prepared, todo: list[tuple[int, list[int]]], cfg: GenerationConfig,
+                 probes: dict[str, tuple]) -> None:
+        self.prepared, self.probes = prepared, probes
+        self.members = dict(todo)
+        self.root = Path(cfg.videos) if cfg.videos is not None else None
+
+    def __getitem__(self, k: int) -> dict[str, Any]:
+        rng = self.members[k]
+        return {"chunk": k, "samples": pickle.dumps([self.prepared.samples[i] for i in rng], protocol=5),
+                "probes": self._probes(rng)}
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.members)
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def _probes(self, rng: list[int]) -> bytes:
+        if self.root is None or not self.probes:
             return b""
-        videos = dict.fromkeys(str(root / prepared.samples[i].sample.video) for i in rng)
-        entries = [probes[v] for v in videos if v in probes]
+        videos = dict.fromkeys(str(self.root / self.prepared.samples[i].sample.video) for i in rng)
+        entries = [self.probes[v] for v in videos if v in self.probes]
         return pickle.dumps(entries, protocol=5) if entries else b""
-
-    return {k: {"chunk": k, "samples": pickle.dumps([prepared.samples[i] for i in rng], protocol=5),
-                "probes": chunk_probes(rng)} for k, rng in todo}
 
 
 def shared_probes(plan: RunPlan) -> dict[str, tuple]:

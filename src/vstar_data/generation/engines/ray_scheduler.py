@@ -12,7 +12,7 @@ import logging
 import time
 from collections import Counter, deque
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import ray
 
@@ -62,7 +62,7 @@ class ChunkScheduler:
     `faults` counts what was survived: `chunks_retried`, `actors_lost`, `actors_replaced`,
     `duplicates_dropped`, `decode_unreserved` (decode tasks sent without a CPU reservation)."""
 
-    def __init__(self, rows: dict[int, dict[str, Any]], pool: PoolPlan, *, actor: type, actor_args: tuple,
+    def __init__(self, rows: Mapping[int, dict[str, Any]], pool: PoolPlan, *, actor: type, actor_args: tuple,
                  decode: Callable[..., dict[str, Any]], decode_args: dict[str, Any], decode_cpus: float,
                  decode_memory: int,
                  max_chunk_tries: int = 4, start_timeout: float = 600.0) -> None:
