@@ -46,7 +46,11 @@ def train_cmd(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Pre-trained checkpoint (folder or Hub id)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Checkpoint folder to write."),
     videos: Optional[str] = typer.Option(None, "--videos", "-v", help="Root of the rows' relative video paths: a "
-                                         "folder or an fsspec URL (clips copied to ~/.cache/vstar-data/videos)."),
+                                         "folder or an fsspec URL (read through --videos-cache)."),
+    videos_cache: Optional[Path] = typer.Option(None, "--videos-cache", help="Folder for local copies of clips "
+                                                 "named by URL (default ~/.cache/vstar-data/videos)."),
+    videos_cache_gb: Optional[float] = typer.Option(None, "--videos-cache-gb", min=0.001, help="Bound on that "
+                                                    "folder in GB (default 20; least recently used clips go first)."),
     revision: Optional[str] = typer.Option(None, help="Release tag, when DATA is a vstar-data store."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML of training settings (see configs/train_example.yaml)."),
     lora: Optional[bool] = typer.Option(None, "--lora/--full", help="LoRA (merged on save) or full fine-tuning."),
@@ -80,7 +84,9 @@ def train_cmd(
              "max_steps": max_steps, "learning_rate": lr, "global_batch_size": global_batch,
              "per_device_batch_size": per_device_batch, "num_frames": num_frames,
              "frame_size": frame_size, "dataloader_workers": workers, "split": split, "limit": limit,
-             "seed": seed, "overwrite": overwrite or None}
+             "seed": seed, "overwrite": overwrite or None,
+             "videos_cache": {k: v for k, v in (("dir", str(videos_cache) if videos_cache else None),
+                                                ("max_gb", videos_cache_gb)) if v is not None} or None}
     settings = _settings(config, set_, given)
     main = os.environ.get("RANK", "0") == "0"
     logging.basicConfig(level=logging.INFO if main else logging.WARNING, format="%(message)s")

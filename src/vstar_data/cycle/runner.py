@@ -235,6 +235,7 @@ class CycleRunner:
         settings.setdefault("seed", self.rc.seed)
         settings.setdefault("num_frames", self.rc.frames["num_frames"])
         settings.setdefault("frame_size", self.rc.frames.get("size"))
+        settings.setdefault("videos_cache", dict(self.rc.videos_cache))   # the trainer's URL clips too
         if (self.rc.reproducibility or {}).get("torch_threads"):
             settings.setdefault("torch_threads", self.rc.reproducibility["torch_threads"])
         return settings

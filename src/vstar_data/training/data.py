@@ -343,8 +343,9 @@ class VideoChatDataset:
 
     def __init__(self, rows: list[dict[str, Any]], processor: Any, *, num_frames: int,
                  frame_size: int | None, max_length: int | None = None, retries: int = 8,
-                 cache_rows: int = 0) -> None:
+                 cache_rows: int = 0, videos_cache: dict[str, Any] | None = None) -> None:
         self.rows, self.processor = rows, processor
+        self.videos_cache = videos_cache    # clips named by URL come through this cache (it travels to the workers)
         self.num_frames, self.frame_size, self.max_length = num_frames, frame_size, max_length
         self.retries = retries
         # Encoding is deterministic, so many epochs over a small set (a demo world) may keep the
@@ -360,7 +361,7 @@ class VideoChatDataset:
         if media is None:                                   # text only
             out = encode(self.processor, to_messages(row["conversations"], None))
         elif media == "image":
-            image = load_image(str(local_clip(row["path"])), self.frame_size)
+            image = load_image(str(local_clip(row["path"], self.videos_cache)), self.frame_size)
             if getattr(self.processor, "image_processor", None) is not None:
                 out = encode(self.processor, to_messages(row["conversations"], image, kind="image"))
             else:                                           # a video-only model: a one-frame video
@@ -379,7 +380,7 @@ class VideoChatDataset:
         from ..video.frames import sample_frames
 
         try:
-            return sample_frames(local_clip(row["path"]), self.num_frames, start=row["clip_start"],
+            return sample_frames(local_clip(row["path"], self.videos_cache), self.num_frames, start=row["clip_start"],
                                  end=row["clip_end"], size=self.frame_size)
         except SkipRecord:
             raise

@@ -237,7 +237,7 @@ def setup(cfg: TrainConfig, grpo: GrpoSettings, sig: str, profile: str) -> tuple
     trainer = make_trainer_class()(model=model, reward_funcs=[tally], args=args, train_dataset=dataset,
                                    processing_class=processor, peft_config=peft_config, rows=rows,
                                    num_frames=cfg.num_frames, frame_size=cfg.frame_size,
-                                   cache_rows=cfg.cache_rows)
+                                   cache_rows=cfg.cache_rows, videos_cache=cfg.videos_cache)
     return _Run(cfg, sig, out, tmp, trainer, processor, len(rows), dict(skipped), accum, global_batch), tally
 
 

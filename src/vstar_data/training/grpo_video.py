@@ -39,8 +39,9 @@ def make_trainer_class() -> type:
         startup_wait_s = None
 
         def __init__(self, *args: Any, rows: list[dict[str, Any]], num_frames: int, frame_size: int | None,
-                     cache_rows: int = 0, **kwargs: Any) -> None:
+                     cache_rows: int = 0, videos_cache: dict[str, Any] | None = None, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
+            self.videos_cache = videos_cache
             self.video_rows, self.num_frames, self.frame_size = rows, num_frames, frame_size
             self.cache_rows = cache_rows
             self._encoded: dict[int, dict[str, Any]] = {}
@@ -63,7 +64,7 @@ def make_trainer_class() -> type:
 
             row = self.video_rows[index]
             try:
-                frames = sample_frames(local_clip(row["path"]), self.num_frames, start=row["clip_start"], end=row["clip_end"],
+                frames = sample_frames(local_clip(row["path"], self.videos_cache), self.num_frames, start=row["clip_start"], end=row["clip_end"],
                                        size=self.frame_size)
             except SkipRecord:
                 raise

@@ -36,7 +36,7 @@ DONE_FILE = "train_done.json"
 # trained with other values of these is still "the same training".
 PERFORMANCE_KNOBS = frozenset({"output_dir", "per_device_batch_size", "dataloader_workers",
                                "gradient_checkpointing", "logging_steps", "overwrite", "cache_rows",
-                               "torch_threads"})
+                               "torch_threads", "videos_cache"})
 DEFAULT_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 # Module-name parts of vision encoders (frozen by default; LoRA never targets them).
 VISION_PARTS = ("visual", "vision_tower", "vision_model", "image_tower", "video_tower", "vision_encoder")
@@ -84,6 +84,7 @@ class TrainConfig:
     logging_steps: int = 10
     overwrite: bool = False              # replace a finished checkpoint trained with other settings
     torch_threads: int | None = None     # CPU: fixed intra-op threads (same weights on any machine)
+    videos_cache: dict[str, Any] | None = None   # clips named by URL: the local cache {dir, max_gb}
 
     def __post_init__(self) -> None:
         if isinstance(self.lora_target_modules, str):
@@ -108,6 +109,7 @@ class TrainConfig:
             (not self.lora or bool(self.lora_target_modules), "lora_target_modules must name a module (e.g. q_proj)"),
             (self.dataloader_workers >= 0, "dataloader_workers must be >= 0"),
             (self.lr_scheduler in SCHEDULERS, f"lr_scheduler must be one of {', '.join(SCHEDULERS)}"),
+            (_valid_cache(self.videos_cache), f"videos_cache must be {{dir, max_gb > 0}}, got {self.videos_cache!r}"),
         ]
         p += [msg for ok, msg in checks if not ok]
         if p:
@@ -260,6 +262,16 @@ def device_plan(cfg: "TrainConfig") -> tuple[bool, bool, bool]:
     return cuda, bf16, ckpt
 
 
+def _valid_cache(cache: Any) -> bool:
+    """`videos_cache` as the run config has it: null, or a mapping of `dir` and `max_gb` (> 0)."""
+    if cache is None:
+        return True
+    if not isinstance(cache, dict) or set(cache) - {"dir", "max_gb"}:
+        return False
+    gb = cache.get("max_gb")
+    return gb is None or (isinstance(gb, (int, float)) and not isinstance(gb, bool) and gb > 0)
+
+
 def worker_start_method(workers: int) -> str | None:
     """How DataLoader workers start: from a fork server, never a fork of this process.
 
@@ -362,7 +374,7 @@ def setup(cfg: TrainConfig, sig: str) -> _Run:
     tok = processor.tokenizer
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
     dataset = VideoChatDataset(rows, processor, num_frames=cfg.num_frames, frame_size=cfg.frame_size,
-                               max_length=cfg.max_length, cache_rows=cfg.cache_rows)
+                               max_length=cfg.max_length, cache_rows=cfg.cache_rows, videos_cache=cfg.videos_cache)
     cls = _make_trainer_class()
     trainer = cls(model=model, args=args, data_collator=PadCollator(pad_id), train_dataset=dataset,
                   processing_class=processor, callbacks=[cls.callback()])
