@@ -71,12 +71,12 @@ class VideoStore:
     """One video root (a folder or a URL): the only way code reads clips named by annotations."""
 
     def __init__(self, root: str | Path) -> None:
-        self.remote = is_url(str(root)) and not str(root).startswith("file://")
+        local = _local_text(root)
+        self.remote = local is None
         self.http = False
-        if not self.remote:
-            text = str(root)
-            self.root: str = text[len("file://"):] if text.startswith("file://") else text
-            self.path = Path(self.root)
+        if local is not None:
+            self.root: str = local
+            self.path = Path(local)
             return
         parts = urlsplit(str(root))
         self.http = parts.scheme.lower() in ("http", "https")
@@ -235,22 +235,36 @@ class VideoStore:
         return video_cache(cache).fetch(self.fs, self._fs_path(rel), self.location(rel), info)
 
 
+def _local_text(location: str | Path) -> str | None:
+    """The local path a location names, as written (a path, or a ``file://`` URL's path); None
+    for a remote URL."""
+    text = str(location)
+    if is_url(text) and not text.startswith("file://"):
+        return None
+    return text[len("file://"):] if text.startswith("file://") else text
+
+
+def _remote_clip(url: str) -> tuple[VideoStore, str]:
+    """(the store of a clip URL's folder, the clip's name in it, as `VideoStore` methods take it)."""
+    root, _, name = url.rpartition("/")
+    store = VideoStore(root)
+    return store, unquote(name) if store.http else name
+
+
 def clip_exists(location: str | Path) -> bool:
     """Whether a clip named by a full location (path or URL) is there."""
-    text = str(location)
-    if not is_url(text) or text.startswith("file://"):
-        return Path(text[len("file://"):] if text.startswith("file://") else text).is_file()
-    root, _, name = text.rpartition("/")
-    store = VideoStore(root)
-    return store.exists(unquote(name) if store.http else name)
+    local = _local_text(location)
+    if local is not None:
+        return Path(local).is_file()
+    store, name = _remote_clip(str(location))
+    return store.exists(name)
 
 
 def local_clip(location: str | Path, cache: dict[str, Any] | None = None) -> Path:
     """A local file for a clip named by a full location: a path as it is, or a URL fetched through
     the cache (training rows name their clips by absolute location)."""
-    text = str(location)
-    if not is_url(text) or text.startswith("file://"):
-        return Path(text[len("file://"):] if text.startswith("file://") else text)
-    root, _, name = text.rpartition("/")
-    store = VideoStore(root)
-    return store.local_path(unquote(name) if store.http else name, cache)
+    local = _local_text(location)
+    if local is not None:
+        return Path(local)
+    store, name = _remote_clip(str(location))
+    return store.local_path(name, cache)

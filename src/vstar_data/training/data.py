@@ -110,8 +110,10 @@ def row_media(raw: dict[str, Any], idx: int, sid: str) -> tuple[str | None, str 
 def resolve_video(videos: str | None, video: str) -> Path | str:
     """Absolute paths and URLs are used as they are; relative ones must stay inside `videos` (a
     folder, or a URL: then the result is the clip's URL, read through the video cache)."""
-    if is_url(video) or Path(video).is_absolute():
-        return video if is_url(video) else Path(video)
+    if is_url(video):
+        return video
+    if Path(video).is_absolute():
+        return Path(video)
     if videos is None:
         raise UnsafePathError(f"relative video path {video!r} needs --videos")
     if is_url(videos):
@@ -129,7 +131,7 @@ def check_row(raw: Any, idx: int, videos: str | None) -> dict[str, Any]:
             path = resolve_video(videos, row[row["media"]])
         except UnsafePathError as exc:
             raise SkipRecord("unsafe_path", exc.message, row=idx, sample_id=row["id"]) from exc
-        if not (clip_exists(path) if isinstance(path, str) else path.is_file()):
+        if not clip_exists(path):
             raise SkipRecord(f"{row['media']}_missing", str(path), row=idx, sample_id=row["id"])
     row["path"] = str(path) if path else None
     return row

@@ -110,7 +110,7 @@ def load_prompts(data: str, *, videos: str | None = None,
                 video = resolve_video(videos, str(item["video"]))
             except UnsafePathError as exc:
                 raise SkipRecord("unsafe_path", exc.message, row=idx) from exc
-            if not (clip_exists(video) if isinstance(video, str) else video.is_file()):
+            if not clip_exists(video):
                 raise SkipRecord("video_missing", str(video), row=idx)
         except SkipRecord as skip:
             skipped[skip.reason] += 1
