@@ -44,11 +44,19 @@ def test_the_report_draws_frames_of_a_url_source_from_the_cache(tmp_path, videos
     assert missing is None and "FileNotFoundError" in why and len(frames.missing) == 2
 
 
-def test_the_leak_check_compares_url_clips_as_urls():
+def test_the_leak_check_compares_url_clips_as_urls(tmp_path, videos_dir, kinetics_dir):
     """Before cycle 0 the runner compares eval and training clips by root + path: a URL root stays
-    a URL (as a local path it printed `https:/host/...` in the refusal)."""
-    from vstar_data.cycle.runner import _clip_key
+    a URL in its refusal (joined as a local path it read `http:/127.0.0.1...`)."""
+    import pytest
+    from http_videos import serve, served_clips
 
-    assert _clip_key("https://host.example/k700/", "validate/a.mp4") == "https://host.example/k700/validate/a.mp4"
-    assert _clip_key("s3://bucket/k700", "a.mp4") == "s3://bucket/k700/a.mp4"
-    assert _clip_key("clips", "a.mp4") == "clips/a.mp4" and _clip_key(None, "a.mp4") == "a.mp4"
+    from vstar_data.errors import VstarError
+
+    with serve(served_clips(videos_dir, tmp_path / "served")) as (url, _):
+        source = {"adapter": "kinetics700", "annotations": str(kinetics_dir / "local_clips.csv"), "videos": url}
+        rc = run_config_from_dict({"model": {"pretrained": "unused"}, "sources": [source], "eval": [source]},
+                                  base=tmp_path)
+        with pytest.raises(VstarError, match="share clips with its training sources") as info:
+            CycleRunner(rc, echo=lambda m: None).check_leakage()
+    assert f"clip {url}arm_wrestling.mp4 (whole video)" in str(info.value)
+    assert "http:/1" not in str(info.value)

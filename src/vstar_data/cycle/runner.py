@@ -54,14 +54,6 @@ def _video_root(videos: str | None) -> VideoStore:
     return VideoStore(videos if is_url(videos) else Path(videos or ".").resolve())
 
 
-def _clip_key(videos: str | None, video: str) -> str:
-    """The clip's place, for comparing sources' clips: root + relative path (two sources'
-    relative paths compare as files; a URL root stays a URL, not a mangled local path)."""
-    if is_url(videos):
-        return f"{str(videos).rstrip('/')}/{video}"
-    return str(Path(videos or ".") / video)
-
-
 def _read_json(path: Path) -> Any:
     return json.loads(path.read_text("utf-8"))
 
@@ -395,7 +387,8 @@ class CycleRunner:
             for src in sources:
                 cfg = GenerationConfig.from_run_config(self.rc, src, model=self.rc.pretrained, cycle=0,
                                                        rationalize=False)
-                out += [(src.adapter, ps.sample.id, Clip.of(_clip_key(src.videos, ps.sample.video),
+                root = VideoStore(src.videos or ".")   # two sources' relative paths compare as files
+                out += [(src.adapter, ps.sample.id, Clip.of(root.location(ps.sample.video),
                                                              ps.sample.clip_start, ps.sample.clip_end))
                         for ps in prepare(cfg).samples]
             return out
