@@ -263,13 +263,14 @@ def device_plan(cfg: "TrainConfig") -> tuple[bool, bool, bool]:
 
 
 def _valid_cache(cache: Any) -> bool:
-    """`videos_cache` as the run config has it: null, or a mapping of `dir` and `max_gb` (> 0)."""
+    """`videos_cache` by the run config's own schema (null, or {dir, max_gb > 0}): one rule for
+    `build`, `train --videos-cache` and a training YAML."""
     if cache is None:
         return True
-    if not isinstance(cache, dict) or set(cache) - {"dir", "max_gb"}:
-        return False
-    gb = cache.get("max_gb")
-    return gb is None or (isinstance(gb, (int, float)) and not isinstance(gb, bool) and gb > 0)
+    from ..schemas import load_schema, validator_class
+
+    schema = load_schema("run_config")["properties"]["videos_cache"]
+    return bool(validator_class(schema)(schema).is_valid(cache))
 
 
 def worker_start_method(workers: int) -> str | None:
