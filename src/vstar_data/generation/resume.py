@@ -58,15 +58,18 @@ def model_fingerprint(model: str | None, backend: str) -> dict[str, Any]:
     return {"backend": backend, "model": model}
 
 
+_ASK = object()   # sample_digest's fingerprint not given: ask the store
+
+
 def sample_digest(ps: PromptedSample, videos: str | None, template_sha: str,
-                  fingerprint: tuple | None = None) -> str:
+                  fingerprint: Any = _ASK) -> str:
     """Digest of everything about one sample that decides its rows: the video (relative path, size,
     modification time, or for a URL the object's size and ETag / modification time: `fingerprint`,
     from `VideoStore.fingerprints`), clip window, labels, question, template id@version and
     template file."""
     s = ps.sample
-    if fingerprint is None and videos is not None:
-        fingerprint = VideoStore(videos).fingerprint(s.video)
+    if fingerprint is _ASK:
+        fingerprint = VideoStore(videos).fingerprint(s.video) if videos is not None else None
     size, mtime = fingerprint if fingerprint is not None else (None, None)
     return _sha({"video": s.video, "size": size, "mtime": mtime, "clip": [s.clip_start, s.clip_end],
                  "labels": s.labels, "question": ps.question.text, "template_id": ps.question.template_id,
@@ -83,7 +86,7 @@ def sample_digests(samples: list[PromptedSample], videos: str | None, templates:
         if task not in shas:
             path = getattr(templates.get(task), "path", None)
             shas[task] = _file_sha(path) if path and Path(path).is_file() else ""
-        out.append(sample_digest(ps, videos, shas[task], prints.get(ps.sample.video)))
+        out.append(sample_digest(ps, videos, shas[task], prints.get(ps.sample.video)))   # None: unreadable
     return out
 
 
