@@ -4,12 +4,18 @@ Trains a tiny video VLM from scratch, on the CPU, on a *different* task over the
 naming the shape and its colour, and restating a given hint word inside an explanation. So it
 starts with partial skill, like Video-LLaVA on FineDiving in the paper: it never produces the
 motion direction unaided (cycle-0 generation yield near zero), and it rationalizes a given label
-in its own words ("...that moves left") only for red and green shapes; for blue and yellow ones
-it defers to the hint ("As the hint says, ..."), which the verifier rejects as a hint echo. So
-cycle 0 yields rows for about half of the clips, and the cycles that follow have room to grow:
-each cycle's model answers more clips unaided (its direction skill carries over to colours it
-was not trained on), the next cycle trains on more rows and held-out accuracy rises. Only the
-shapes adapter knows this file exists.
+in its own words ("...that moves left") only on part of the clips; on the others it defers to the
+hint ("As the hint says, ..."), which the verifier rejects as a hint echo. So cycle 0 yields rows
+for about half of the clips, and the cycles that follow have room to grow: each cycle's model
+answers more clips unaided, the next cycle trains on more rows and held-out accuracy rises. Only
+the shapes adapter knows this file exists.
+
+Which clips it explains is trained on the clip's speed (EXPLAINS), a property no answer names.
+It learns that split only loosely (measured: it explains 61% of slow and 53% of fast held-out
+clips), which is all the demo needs: cycle 0's rows come from every colour and shape. An earlier
+split on colour (explain red and green only) made each cycle's model, trained on red and green
+rows, call blue and yellow shapes red or green: with the colour a constraint label those answers
+are rejected, and held-out accuracy stopped rising after cycle 1.
 """
 from __future__ import annotations
 
@@ -22,9 +28,10 @@ from typing import Any, Callable
 
 from vstar_data.dataset.rows import conversations
 
-# It explains a hint in its own words only on clips whose field has one of these values (half of
-# the colours); on the others it defers to the hint, so cycle-0 rationalization yields about half.
-EXPLAINS = ("colour", ("red", "green"))
+# It explains a hint in its own words only on clips whose field has one of these values (the slow
+# ones, half of the clips); on the others it defers to the hint, so cycle-0 rationalization yields
+# about half. The field is one no answer names, so no colour or shape is favoured (see above).
+EXPLAINS = ("speed", ("2",))
 HINT_POOL = ("left", "right", "up", "down", "fast", "slow", "away", "around", "back", "across")
 WORDS = ("The video shows a that moves red green blue yellow square circle triangle left right up "
          "down fast slow away around back across direction colour shape count speed Question Answer "
@@ -62,7 +69,7 @@ def _rows(world: Path, template: Any, rng: random.Random, per_clip: int,
     return rows
 
 
-def build_warm_start(out: str | Path, render_world: Callable[..., Any], *, arch: str = "qwen2_vl", seed: int = 0, clips: int = 96,
+def build_warm_start(out: str | Path, render_world: Callable[..., Any], *, arch: str = "qwen2_vl", seed: int = 0, clips: int = 288,
                      steps: int = 300, batch: int = 32, learning_rate: float = 2e-3,
                      work_dir: str | Path | None = None, explains: tuple[str, tuple[str, ...]] = EXPLAINS,
                      torch_threads: int | None = 1) -> Path:

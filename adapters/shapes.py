@@ -36,11 +36,18 @@ DEFAULT_CONSTRAINTS = "colour,shape,count"
 VOCABULARIES = {"direction": list(DIRECTIONS), "colour": list(COLOURS), "shape": list(SHAPES)}
 
 
+# The circle is a disc 3/4 of the object's box across (32 of 64 pixels at 8 px; the triangle has
+# 40, the square 64). A disc filling the box differs from the square by its 12 corner pixels only,
+# which a patch-8 tiny vision tower could not learn: the warm-start model named the shape right on
+# 40% of held-out clips (chance 33%), against 86% with this disc.
+CIRCLE_SHARE = 0.75
+
+
 def _mask(shape: str, size: int) -> np.ndarray:
     yy, xx = np.mgrid[0:size, 0:size]
     c = (size - 1) / 2
     if shape == "circle":
-        return (yy - c) ** 2 + (xx - c) ** 2 <= (size / 2) ** 2
+        return (yy - c) ** 2 + (xx - c) ** 2 <= (size * CIRCLE_SHARE / 2) ** 2
     if shape == "triangle":
         return (yy >= 0) & (np.abs(xx - c) <= (yy + 1) / 2)
     return np.ones((size, size), bool)

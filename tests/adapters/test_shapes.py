@@ -55,9 +55,10 @@ def test_every_label_kind_and_unknown_labels_refused(world):
         list(ShapesAdapter(world, options={"labels": "direction,velocity"}).samples())
 
 
-def test_warm_start_explains_a_hint_on_some_colours_and_echoes_it_on_the_others(tmp_path):
+def test_warm_start_explains_a_hint_on_some_clips_and_echoes_it_on_the_others(tmp_path):
     """Cycle 0 of the demo rationalizes only part of the clips because the warm-start model was
-    taught to defer to the hint on some colours; the demo's verifier must reject exactly those.
+    taught to defer to the hint on some clips (by a property no answer names, so every colour and
+    shape is among those it explains); the demo's verifier must reject exactly those.
     (The default profile wants 4 words of description beside a restated value: "The video shows a
     red circle that moves left." has 3, so the demo's profile asks for 3; see cycle/demo.py.)"""
     import csv
@@ -93,6 +94,10 @@ def test_warm_start_explains_a_hint_on_some_colours_and_echoes_it_on_the_others(
         assert explains or verdict.reason == "hint_echo"
         assert default.verify([spec], answer, origin="rationalized").reason == "hint_echo"
     assert seen == {True, False}
+    explained = [truth[row["id"].rsplit("-", 1)[0]] for row in rows if row["id"].endswith("-h0")
+                 and truth[row["id"].rsplit("-", 1)[0]][field] in values]
+    assert field not in ("colour", "shape")
+    assert {t["colour"] for t in explained} == {t["colour"] for t in truth.values()}
 
 
 def test_constraints_carry_what_the_world_knows_besides_the_target(world):

@@ -52,6 +52,7 @@ def test_demo_grpo_config_is_a_valid_grpo_build(tmp_path):
 
     run = demo_run_dir(tmp_path, method="grpo")
     assert run.name == "run-grpo" and demo_run_dir(tmp_path).name == "run"
+    assert demo_run_dir(tmp_path, constraints=False).name == "run-no-constraints"
     (tmp_path / "world").mkdir()
     sft = demo_config(tmp_path / "world", tmp_path / "m", tmp_path / "run", cycles=2, seed=0, rationalize=True,
                       train_steps=7)

@@ -70,15 +70,18 @@ def test_demo_cycles_compound_and_leave_a_report(tmp_path, demo_runs):
     assert all(b > a for a, b in zip(direct, direct[1:])), direct
     assert all(b - a >= 0.05 for a, b in zip([acc0] + acc, acc)), (acc0, acc)
     assert acc[-1] - acc0 >= 0.40, (acc0, acc)
-    # constraint labels (colour, shape, count), measured (the demo's default): every cycle counts
-    # the published rows that contradict one, and the count is the one the world's annotations
-    # give independently of the verifier (a wrong colour or shape named); the warm-start model
-    # names a shape it cannot tell apart, so there are such rows
+    # constraint labels (colour, shape, count), enforced (the demo's default, issue 26): no row any
+    # cycle published names a colour or a shape other than its clip's, by the verifier's count and
+    # by an independent one from the world's annotations (at most 1%: a word lookup cannot tell
+    # "not red" from "red"); and the constraints did work: answers contradicting one were rejected
+    rejected = 0
     for s in stats:
         h = s["hallucination"]
         rows, bad = wrong_colour_or_shape(out, run, s["cycle"])
-        assert h["constrained"] and rows > 0 and bad > 0, (h, rows, bad)
-        assert h["contradicting"]["published"] == bad, (s["cycle"], h["contradicting"], bad, rows)
+        assert h["constrained"] and rows > 0, (h, rows)
+        assert h["contradicting"]["published"] == 0 and bad <= 0.01 * rows, (s["cycle"], h["contradicting"], bad, rows)
+        rejected += h["contradicting"]["generated"] + h["contradicting"]["rationalized"]
+    assert rejected > 0
     assert (run / "yield_per_cycle.png").exists() and (run / "vstar-1m" / "README.md").exists()
 
     # the report: every section, embedded decodable images, marked spans, hint echoes, < 5 MB

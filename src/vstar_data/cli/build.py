@@ -193,11 +193,11 @@ def demo_cmd(
     seed: int = typer.Option(0, help="Seed of the world, the models and training."),
     ablation: bool = typer.Option(False, "--ablation", help="Also run without label rationalization (the paper's ablation) and compare."),
     method: str = typer.Option("sft", "--method", help="sft (the paper: each cycle fine-tunes on its accepted rows, into OUT/run) or grpo (each cycle's model trained by GRPO on all its prompts with the verifier as reward, into OUT/run-grpo; compare with `vstar-data report OUT/run OUT/run-grpo`)."),
-    constraints: bool = typer.Option(False, "--constraints/--no-constraints", help="Enforce the world's colour, shape and count as constraint labels (run folder run-constraints); by default they are measured: stats.json and the report count the answers that contradict them."),
+    constraints: bool = typer.Option(True, "--constraints/--no-constraints", help="The world's colour, shape and count are constraint labels: enforced by default (an answer naming another colour or shape is rejected as contradicts); --no-constraints only measures them, into OUT/run-no-constraints (the hallucination ablation). stats.json and the report count the contradicting answers either way."),
 ) -> None:
     """Run the whole Video-STaR loop on CPU in a few minutes: a procedural world of moving shapes,
     a tiny warm-start model that never names the motion direction unaided and explains a given
-    direction only for some colours, and cycles of generate -> rationalize -> publish -> train ->
+    direction only for part of the clips, and cycles of generate -> rationalize -> publish -> train ->
     evaluate that compound (more direct answers, more rows, higher held-out accuracy each cycle).
     Prints the per-cycle table; writes stats.json, yield_per_cycle.png, checkpoints, the store
     with its card and report.html. Same seed, same numbers (one torch thread, deterministic).

@@ -2,10 +2,14 @@
 
 Renders the procedural shapes world (adapters/shapes.py), trains its warm-start model (it names
 colour and shape but never says which way the shape moves, and explains a given direction in its
-own words only for some colours: see adapters/_shapes_warmstart.py), writes a run config and
+own words only for part of the clips: see adapters/_shapes_warmstart.py), writes a run config and
 runs `build` on it: cycle 0 answers almost never contain the direction, label rationalization
 supplies rows for part of the clips, and each cycle's model answers more clips unaided, so the
-next cycle trains on more rows. Nothing in the pipeline knows the world: it is one more adapter.
+next cycle trains on more rows. The world's colour, shape and count are constraint labels,
+enforced by default: an answer naming another colour or shape (the warm-start model gets about one
+shape in seven wrong) is rejected as `contradicts`, so no published row carries it;
+`constraints=False` only measures them (the ablation, OUT/run-no-constraints). Nothing in the
+pipeline knows the world: it is one more adapter.
 
 `method="grpo"` runs the same world, warm-start model and cycles with `training.method: grpo`
 (each cycle's model trained by GRPO on all the cycle's prompts with the verifier as the reward,
@@ -30,11 +34,12 @@ METHODS = ("sft", "grpo")
 DEMO_GRPO = {"num_generations": 4, "max_completion_length": 24, "temperature": 1.0}
 
 
-def demo_run_dir(out: Path, *, rationalize: bool = True, method: str = "sft", constraints: bool = False) -> Path:
+def demo_run_dir(out: Path, *, rationalize: bool = True, method: str = "sft", constraints: bool = True) -> Path:
     """OUT/run (SFT), OUT/run-grpo, named further for what a variant changes: `-no-rationalization`
-    (the paper's ablation), `-constraints` (constraint labels enforced)."""
+    (the paper's ablation), `-no-constraints` (constraint labels measured, not enforced: the
+    hallucination ablation)."""
     return out / ("run" + ("-grpo" if method == "grpo" else "") + ("" if rationalize else "-no-rationalization")
-                  + ("-constraints" if constraints else ""))
+                  + ("" if constraints else "-no-constraints"))
 
 
 # The demo's verifier: the default profile, but 3 words of visual description (not 4) are enough
@@ -46,7 +51,7 @@ DEMO_PROFILE = {"extends": "default", "description": "default, with echo_min_evi
 
 
 def demo_config(world: Path, model: Path, out: Path, *, cycles: int, seed: int, rationalize: bool,
-                train_steps: int, method: str = "sft", constraints: bool = False,
+                train_steps: int, method: str = "sft", constraints: bool = True,
                 profile: str | Path = "default") -> dict[str, Any]:
     """The demo's run config (written to the run dir, so `build --config` can re-run it)."""
     shapes = {"adapter": "shapes", "annotations": str(world), "videos": str(world / "videos")}
@@ -65,8 +70,9 @@ def demo_config(world: Path, model: Path, out: Path, *, cycles: int, seed: int, 
         "backend": {"name": "transformers", "batch_size": 32, "max_new_tokens": 24, "temperature": 0.0,
                     "decode_workers": 1},
         "frames": {"num_frames": 8, "size": None},
-        # the world's colour, shape and count are constraint labels (adapters/shapes.py): measured
-        # (stats.json `hallucination`), or enforced with --constraints
+        # the world's colour, shape and count are constraint labels (adapters/shapes.py): enforced
+        # (an answer naming another colour or shape is rejected, `contradicts`), or only measured
+        # with --no-constraints; stats.json `hallucination` counts them either way
         "verifier": {"profile": str(profile), "constraints": "enforce" if constraints else "measure"},
         "rationalize": rationalize,
         "training": training,
@@ -76,11 +82,11 @@ def demo_config(world: Path, model: Path, out: Path, *, cycles: int, seed: int, 
 
 
 def run_demo(out: str | Path, *, cycles: int = 3, clips: int = 512, seed: int = 0, rationalize: bool = True,
-             train_steps: int = 300, warm_start_steps: int = 300, method: str = "sft", constraints: bool = False,
+             train_steps: int = 300, warm_start_steps: int = 300, method: str = "sft", constraints: bool = True,
              echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Render the world, build the warm-start model, run the cycles; returns stats.json's list.
     (`train_steps` / `warm_start_steps`: fewer make a quick, smaller demo, as the tests run;
-    `constraints=True`: constraint labels enforced, in run-constraints; otherwise measured.)"""
+    `constraints=False`: constraint labels only measured, in run-no-constraints: the ablation.)"""
     from ..adapters.shapes import ShapesAdapter, render_world
 
     if method not in METHODS:
