@@ -100,11 +100,11 @@ def main() -> None:
     text = TextLabel()
 
     def single() -> list[bool]:
-        _embed.clear_cache()
+        text_mod.clear_cache()
         return [text.verify(txt_specs[k], a, profile).passed for k, a in answers]
 
     def batched() -> list[bool]:
-        _embed.clear_cache()
+        text_mod.clear_cache()
         out: list[bool] = []
         for b in range(0, len(answers), args.batch):
             chunk = answers[b:b + args.batch]
