@@ -92,3 +92,83 @@ def test_remembered_decisions_are_bounded(monkeypatch: pytest.MonkeyPatch) -> No
     assert decided[-1] == ANSWERS[0] and len(text_mod._decided) == 3
     text_mod.clear_cache()
     assert not text_mod._decided and not _embed._cache
+
+
+TEXTS = ["Someone placed the mug onto the shelf.", "The person put the cup on the shelf.", "A dog runs across a park.",
+         "cup", "mug", "In the background a radio plays softly while a man in a grey coat opens the closet door, "
+         "takes out a box and carries it down the narrow hallway to the kitchen."]
+
+
+@pytest.mark.slow
+def test_onnx_and_torch_encoders_agree() -> None:
+    """ONNX Runtime runs the same fp32 network: the vectors PyTorch gives, to float noise."""
+    _weights()
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    try:
+        _embed.set_backend("torch")
+        by_torch = _embed.embed(TEXTS)
+        assert _embed.backend() == "torch"
+        _embed.set_backend("onnx")
+        by_onnx = _embed.embed(TEXTS)
+        assert _embed.backend() == "onnx"
+    finally:
+        _embed.set_backend(None)
+    assert abs(by_torch - by_onnx).max() < 1e-5
+    sims = by_onnx @ by_onnx.T
+    assert sims[0, 1] > 0.6 > sims[0, 2] and sims[3, 4] > sims[3, 2]     # meaning, not noise
+
+
+@pytest.mark.slow
+def test_batches_run_side_by_side_give_the_same_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    _weights()
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    texts = TEXTS + [f"{w} number {i} sits on the table." for i, w in enumerate(["A cup", "The book"] * 6)]
+    forward, _ = _embed._runner()
+    if _embed.backend() != "onnx":
+        pytest.skip("the ONNX export failed here; the PyTorch encoder runs batches one after the other")
+    monkeypatch.setattr(_embed, "_pool", None)
+    alone = _embed._encode(texts)
+    with ThreadPoolExecutor(2) as pool:
+        monkeypatch.setattr(_embed, "_pool", pool)
+        ran: list[int] = []
+        monkeypatch.setattr(_embed, "_built", {**_embed._built, "onnx": lambda ids, mask: ran.append(len(ids))
+                                                or forward(ids, mask)})
+        monkeypatch.setattr(_embed, "_forward", None)
+        side_by_side = _embed._encode(texts)
+    assert len(ran) >= 2 and sum(ran) == len(texts)                  # several batches, every text once
+    assert abs(alone - side_by_side).max() < 1e-6
+    _embed.set_backend(None)
+
+
+@pytest.mark.slow
+def test_a_failed_export_falls_back_to_torch_unless_onnx_was_asked(monkeypatch: pytest.MonkeyPatch,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    _weights()
+    from vstar_data.errors import MissingDependencyError
+
+    def broken(net):  # type: ignore[no-untyped-def]
+        raise RuntimeError("cannot trace")
+
+    monkeypatch.setattr(_embed, "_built", {})
+    monkeypatch.setattr(_embed, "_onnx_installed", lambda: True)
+    monkeypatch.setattr(_embed, "_onnx_forward", broken)
+    try:
+        _embed.set_backend(None)
+        with caplog.at_level("WARNING"):
+            assert _embed.backend() == "torch"
+        assert "ONNX export failed (RuntimeError: cannot trace)" in caplog.text
+        assert _embed.embed(["a cup"]).shape == (1, 384)
+        _embed.set_backend("onnx")
+        with pytest.raises(RuntimeError, match="cannot trace"):
+            _embed.backend()
+        monkeypatch.setattr(_embed, "_onnx_installed", lambda: False)
+        with pytest.raises(MissingDependencyError, match="pip install onnxruntime onnx"):
+            _embed.backend()
+        with pytest.raises(ValueError, match="unknown text encoder backend"):
+            _embed.set_backend("tensorrt")
+    finally:
+        _embed.set_backend(None)
