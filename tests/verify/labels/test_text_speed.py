@@ -172,3 +172,34 @@ def test_a_failed_export_falls_back_to_torch_unless_onnx_was_asked(monkeypatch: 
             _embed.set_backend("tensorrt")
     finally:
         _embed.set_backend(None)
+
+
+def test_embed_soon_works_in_the_background_only_beside_a_batch_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    ran: list[str] = []
+    monkeypatch.setattr(_embed, "embed", lambda texts: ran.append(threading.current_thread().name) or len(texts))
+    monkeypatch.setattr(_embed, "_runner", lambda: (None, object()))          # batches run side by side
+    assert _embed.embed_soon(["a", "b"]).result() == 2
+    assert ran[-1].startswith("vstar-text-feeder")
+    monkeypatch.setattr(_embed, "_runner", lambda: (None, None))              # PyTorch: now, on this thread
+    now = _embed.embed_soon(["a"])
+    assert now.done() and now.result() == 1 and ran[-1] == threading.current_thread().name
+
+
+@pytest.mark.slow
+def test_prepare_hands_over_groups_and_returns_with_them_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
+    _weights()
+    from vstar_data.verify.labels import text as text_mod
+    from vstar_data.verify.labels.text import TextLabel
+
+    text_mod.clear_cache()
+    groups: list[list[str]] = []
+    real = _embed.embed_soon
+    monkeypatch.setattr(text_mod, "EMBED_GROUP", 2)
+    monkeypatch.setattr(_embed, "embed_soon", lambda texts: groups.append(list(texts)) or real(texts))
+    answers = ANSWERS + ["A little girl lifts a novel off the desk.", "A toddler grabs a storybook from the desk."]
+    TextLabel().prepare([SPEC] * len(answers), answers)
+    handed = [t for g in groups for t in g]
+    assert len(groups) >= 2 and all(t in _embed._cache for t in handed)   # every group done on return
+    assert ANSWERS[2] in handed and not any(t.startswith(("The kid", "Later the child")) for t in handed)

@@ -39,6 +39,7 @@ _forward: Any = None                 # (ids, mask) int64 arrays -> last hidden s
 _active = "torch"                    # the backend `_forward` runs on
 _built: dict[str, Any] = {}          # forwards built so far, by backend (an export is done once)
 _pool: Any = None                    # onnx: a thread per torch thread, each running whole batches
+_feeder: Any = None                  # one thread that hands `embed_soon` work to the pool, in order
 _cache: "OrderedDict[str, Any]" = OrderedDict()
 
 
@@ -261,6 +262,26 @@ def embed(texts: Sequence[str]) -> Any:
             v = _encode([t])[0]
         rows.append(v)
     return np.stack(rows) if rows else np.zeros((0, 384), dtype="float32")
+
+
+def embed_soon(texts: Sequence[str]) -> Any:
+    """A future of `embed(texts)`: started on a background thread when batches run side by side
+    (ONNX Runtime releases the GIL, so the caller's Python work overlaps the encoder), else done
+    now (PyTorch's thread team would fight the caller for the cores)."""
+    global _feeder
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    texts = list(texts)
+    _, pool = _runner()
+    if pool is None:
+        done: Future = Future()
+        done.set_result(embed(texts))
+        return done
+    with _lock:
+        if _feeder is None:
+            _feeder = ThreadPoolExecutor(1, thread_name_prefix="vstar-text-feeder")
+        feeder = _feeder
+    return feeder.submit(embed, texts)
 
 
 def clear_cache() -> None:

@@ -34,6 +34,7 @@ from .base import LabelResult, LabelType, Profile, has_letters, unusable
 DEFAULT_MIN_SIMILARITY = 0.6
 RELATED_SIM = 0.45        # isolated-word cosine at which an answer word relates to a reference word
 GATE = 0.5                # share of a reference's content words a sentence must relate to to be embedded
+EMBED_GROUP = 32           # sentences prepare hands the encoder at a time (it decides the next ones meanwhile)
 SHORT_WORDS = 3            # a reference with at most this many content words is a short answer, not a sentence
 _YES = frozenset({"yes", "yeah", "yep", "correct", "true"})
 _NO = frozenset({"no", "nope", "false"})
@@ -216,7 +217,9 @@ class TextLabel(LabelType):
     type_name = "text"
 
     def prepare(self, specs: Iterable[dict[str, Any]], answers: Iterable[str]) -> None:
-        """Embed every reference and answer sentence in batches ahead of `verify` (one model call)."""
+        """Embed, ahead of `verify`, the sentences that words do not decide: groups of EMBED_GROUP
+        encode in the background (with ONNX Runtime on several threads) while the next answers are
+        decided, so the encoder and the word checks share the cores."""
         texts: list[str] = []
         specs, answers = list(specs), list(answers)
         if len(specs) != len(answers):          # not parallel: embed every sentence of both
@@ -232,6 +235,7 @@ class TextLabel(LabelType):
                 words += [w for i in _contrast.content_tokens(doc) for w in (doc.lows[i], doc.stems[i])]
         if words:
             _embed.embed(list(dict.fromkeys(words)))
+        pending = []                             # sentences encode while the next answers are decided
         for refs, answer in pairs:
             if isinstance(answer, str) and answer.strip():
                 units = _units(answer)
@@ -240,8 +244,13 @@ class TextLabel(LabelType):
                     continue                     # decided by words: nothing to embed
                 texts.extend(refs)
                 texts.extend(answer[units[u][0]:units[u][1]] for u in live)
+                if len(texts) >= EMBED_GROUP:
+                    pending.append(_embed.embed_soon(texts))
+                    texts = []
         if texts:
-            _embed.embed(texts)
+            pending.append(_embed.embed_soon(texts))
+        for done in pending:
+            done.result()
 
     def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
