@@ -175,16 +175,32 @@ def test_a_failed_export_falls_back_to_torch_unless_onnx_was_asked(monkeypatch: 
 
 
 def test_embed_soon_works_in_the_background_only_beside_a_batch_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beside a pool, a feeder thread embeds; what is handed over while it is busy goes into its
+    next call together; each future is done only once its texts are embedded. Else: now, here."""
     import threading
 
-    ran: list[str] = []
-    monkeypatch.setattr(_embed, "embed", lambda texts: ran.append(threading.current_thread().name) or len(texts))
+    calls: list[tuple[str, list[str]]] = []
+    busy, release = threading.Event(), threading.Event()
+
+    def fake_embed(texts):  # type: ignore[no-untyped-def]
+        calls.append((threading.current_thread().name, list(texts)))
+        if texts == ["first"]:
+            busy.set()
+            assert release.wait(5)
+
+    monkeypatch.setattr(_embed, "embed", fake_embed)
     monkeypatch.setattr(_embed, "_runner", lambda: (None, object()))          # batches run side by side
-    assert _embed.embed_soon(["a", "b"]).result() == 2
-    assert ran[-1].startswith("vstar-text-feeder")
+    first = _embed.embed_soon(["first"])
+    assert busy.wait(5)
+    second, third = _embed.embed_soon(["a", "b"]), _embed.embed_soon(["b", "c"])
+    assert not second.done()
+    release.set()
+    assert first.result(5) is None and second.result(5) is None and third.result(5) is None
+    assert [t for _, t in calls] == [["first"], ["a", "b", "c"]]              # coalesced, each text once
+    assert all(name.startswith("vstar-text-feeder") for name, _ in calls)
     monkeypatch.setattr(_embed, "_runner", lambda: (None, None))              # PyTorch: now, on this thread
-    now = _embed.embed_soon(["a"])
-    assert now.done() and now.result() == 1 and ran[-1] == threading.current_thread().name
+    now = _embed.embed_soon(["d"])
+    assert now.done() and calls[-1] == (threading.current_thread().name, ["d"])
 
 
 @pytest.mark.slow

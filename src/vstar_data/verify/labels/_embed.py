@@ -40,6 +40,7 @@ _active = "torch"                    # the backend `_forward` runs on
 _built: dict[str, Any] = {}          # forwards built so far, by backend (an export is done once)
 _pool: Any = None                    # onnx: a thread per torch thread, each running whole batches
 _feeder: Any = None                  # one thread that hands `embed_soon` work to the pool, in order
+_waiting: list[str] = []             # texts handed to `embed_soon`, not yet taken by the feeder
 _cache: "OrderedDict[str, Any]" = OrderedDict()
 
 
@@ -265,23 +266,35 @@ def embed(texts: Sequence[str]) -> Any:
 
 
 def embed_soon(texts: Sequence[str]) -> Any:
-    """A future of `embed(texts)`: started on a background thread when batches run side by side
-    (ONNX Runtime releases the GIL, so the caller's Python work overlaps the encoder), else done
-    now (PyTorch's thread team would fight the caller for the cores)."""
+    """A future that is done once `texts` are embedded (cached). Beside a batch pool (ONNX Runtime
+    releases the GIL) a background feeder does it, so the caller's Python work overlaps the
+    encoder, and texts handed over while it is busy go into its next call together (bigger
+    batches, no idle encoder); else it is done now (PyTorch's thread team would fight the caller
+    for the cores)."""
     global _feeder
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    texts = list(texts)
     _, pool = _runner()
     if pool is None:
+        embed(texts)
         done: Future = Future()
-        done.set_result(embed(texts))
+        done.set_result(None)
         return done
     with _lock:
+        _waiting.extend(texts)
         if _feeder is None:
             _feeder = ThreadPoolExecutor(1, thread_name_prefix="vstar-text-feeder")
-        feeder = _feeder
-    return feeder.submit(embed, texts)
+        return _feeder.submit(_drain)
+
+
+def _drain() -> None:
+    """Embed everything handed over so far. One feeder thread runs these in order, so when one is
+    done every text handed over before it was submitted is embedded (by it or an earlier one)."""
+    with _lock:
+        texts = list(dict.fromkeys(_waiting))
+        _waiting.clear()
+    if texts:
+        embed(texts)
 
 
 def clear_cache() -> None:

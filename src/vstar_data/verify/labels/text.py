@@ -34,7 +34,7 @@ from .base import LabelResult, LabelType, Profile, has_letters, unusable
 DEFAULT_MIN_SIMILARITY = 0.6
 RELATED_SIM = 0.45        # isolated-word cosine at which an answer word relates to a reference word
 GATE = 0.5                # share of a reference's content words a sentence must relate to to be embedded
-EMBED_GROUP = 32           # sentences prepare hands the encoder at a time (it decides the next ones meanwhile)
+EMBED_GROUP = 8            # sentences prepare hands the encoder at least (it decides the next ones meanwhile)
 SHORT_WORDS = 3            # a reference with at most this many content words is a short answer, not a sentence
 _YES = frozenset({"yes", "yeah", "yep", "correct", "true"})
 _NO = frozenset({"no", "nope", "false"})
@@ -217,9 +217,9 @@ class TextLabel(LabelType):
     type_name = "text"
 
     def prepare(self, specs: Iterable[dict[str, Any]], answers: Iterable[str]) -> None:
-        """Embed, ahead of `verify`, the sentences that words do not decide: groups of EMBED_GROUP
-        encode in the background (with ONNX Runtime on several threads) while the next answers are
-        decided, so the encoder and the word checks share the cores."""
+        """Embed, ahead of `verify`, the sentences that words do not decide: every EMBED_GROUP of
+        them go to the encoder (in the background with ONNX Runtime on several threads, see
+        `_embed.embed_soon`) while the next answers are decided, so both share the cores."""
         texts: list[str] = []
         specs, answers = list(specs), list(answers)
         if len(specs) != len(answers):          # not parallel: embed every sentence of both
