@@ -219,3 +219,22 @@ def test_prepare_hands_over_groups_and_returns_with_them_embedded(monkeypatch: p
     handed = [t for g in groups for t in g]
     assert len(groups) >= 2 and all(t in _embed._cache for t in handed)   # every group done on return
     assert ANSWERS[2] in handed and not any(t.startswith(("The kid", "Later the child")) for t in handed)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork here")
+def test_a_forked_child_does_not_wait_on_its_parents_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parent's feeder thread is not in the child: handing work over there must still finish."""
+    import os
+
+    monkeypatch.setattr(_embed, "embed", lambda texts: None)
+    monkeypatch.setattr(_embed, "_runner", lambda: (None, _embed._pool or object()))
+    assert _embed.embed_soon(["parent"]).result(5) is None and _embed._feeder is not None   # a live feeder
+    pid = os.fork()
+    if pid == 0:                                     # the child: exit 0 only if the work finishes
+        try:
+            code = 0 if _embed._feeder is None and _embed.embed_soon(["child"]).result(5) is None else 3
+        except BaseException:
+            code = 4
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import threading
 import warnings
 from collections import OrderedDict
@@ -295,6 +296,17 @@ def _drain() -> None:
         _waiting.clear()
     if texts:
         embed(texts)
+
+
+def _after_fork() -> None:
+    """A forked child (a worker pool started after text labels were verified) inherits the thread
+    pools but not their threads: work handed to them would wait forever. Start afresh there."""
+    global _lock, _pool, _feeder, _waiting
+    _lock, _pool, _feeder, _waiting = threading.Lock(), None, None, []
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def clear_cache() -> None:
