@@ -3,17 +3,20 @@ the same answers in the same run (the baseline).
 
 Answers are 2-5 sentences of scene description around a statement that paraphrases the reference,
 contradicts it or is unrelated; every sentence of every answer is distinct (no sentence-cache hits;
-the embedding cache is cleared before each timed pass, so isolated-word vectors start cold too).
-Figures are wall-clock and per CPU second (`time.process_time`: the machine may be shared). `text` runs in
-two ways: one `verify` call per answer (each embeds its own sentences) and `prepare` + `verify`
-(the verifier's batched path: one model call per batch). Two reference paths run in the same
+the embedding cache and prepare's remembered word decisions are cleared before each timed pass, so
+isolated-word vectors start cold too). Figures are wall-clock and per CPU second of all the
+process's threads (`time.process_time`: the machine may be shared). `text` runs in two ways: one
+`verify` call per answer (each embeds its own sentences) and `prepare` + `verify` (the verifier's
+batched path: undecided sentences go to the encoder in groups while the next answers are decided). Two reference paths run in the same
 process: every sentence embedded (no gate, no word decisions) and the gated sentences with
 similarity deciding every gated answer (no word decisions: the figure before words decided first);
 each prints the sentences encoded per answer and how many verdicts differ from the shipped path.
 The shipped path runs the encoder on ONNX Runtime when it is installed; a third reference path then
 runs it on PyTorch (same gate, same word decisions), and the verdicts of the two are compared.
 The model load (and the ONNX export) is timed on its own. `--threads` (default: torch's, one per
-core) sets the encoder's threads for both backends.
+core) sets the encoder's threads for both backends: ONNX Runtime runs one batch per thread side by
+side, PyTorch one batch at a time on a lock-step thread team, which slows down many times over
+when another process holds a core (use `--threads 1` to compare the two on a shared machine).
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_text_verify.py [--n 500] [--batch 64] [--threads 2]
 """
