@@ -168,6 +168,9 @@ def test_a_failed_export_falls_back_to_torch_unless_onnx_was_asked(monkeypatch: 
         monkeypatch.setattr(_embed, "_onnx_installed", lambda: False)
         with pytest.raises(MissingDependencyError, match="pip install onnxruntime onnx"):
             _embed.backend()
+        caplog.clear()
+        _embed.set_backend(None)                       # not installed, not asked: PyTorch, nothing to warn
+        assert _embed.backend() == "torch" and not caplog.records
         with pytest.raises(ValueError, match="unknown text encoder backend"):
             _embed.set_backend("tensorrt")
     finally:
