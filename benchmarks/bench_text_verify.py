@@ -3,16 +3,22 @@ the same answers in the same run (the baseline).
 
 Answers are 2-5 sentences of scene description around a statement that paraphrases the reference,
 contradicts it or is unrelated; every sentence of every answer is distinct (no sentence-cache hits;
-the embedding cache is cleared before each timed pass, so isolated-word vectors start cold too).
-Figures are wall-clock and per CPU second (`time.process_time`: the machine may be shared). `text` runs in
-two ways: one `verify` call per answer (each embeds its own sentences) and `prepare` + `verify`
-(the verifier's batched path: one model call per batch). Two reference paths run in the same
+the embedding cache and prepare's remembered word decisions are cleared before each timed pass, so
+isolated-word vectors start cold too). Figures are wall-clock and per CPU second of all the
+process's threads (`time.process_time`: the machine may be shared). `text` runs in two ways: one
+`verify` call per answer (each embeds its own sentences) and `prepare` + `verify` (the verifier's
+batched path: undecided sentences go to the encoder in groups while the next answers are decided). Two reference paths run in the same
 process: every sentence embedded (no gate, no word decisions) and the gated sentences with
 similarity deciding every gated answer (no word decisions: the figure before words decided first);
 each prints the sentences encoded per answer and how many verdicts differ from the shipped path.
-The model load is timed on its own.
+The shipped path runs the encoder on ONNX Runtime when it is installed; a third reference path then
+runs it on PyTorch (same gate, same word decisions), and the verdicts of the two are compared.
+The model load (and the ONNX export) is timed on its own. `--threads` (default: torch's, one per
+core) sets the encoder's threads for both backends: ONNX Runtime runs one batch per thread side by
+side, PyTorch one batch at a time on a lock-step thread team, which slows down many times over
+when another process holds a core (use `--threads 1` to compare the two on a shared machine).
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_text_verify.py [--n 500] [--batch 64]
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_text_verify.py [--n 500] [--batch 64] [--threads 2]
 """
 from __future__ import annotations
 
@@ -71,7 +77,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--threads", type=int, default=1, help="torch threads for the encoder")
+    ap.add_argument("--threads", type=int, default=0, help="encoder threads (0: torch's default, one per core)")
     args = ap.parse_args()
 
     import torch
@@ -82,7 +88,8 @@ def main() -> None:
     from vstar_data.verify.labels import text as text_mod
     from vstar_data.verify.labels.text import TextLabel
 
-    torch.set_num_threads(args.threads)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     profile = Profile("default")
     answers = make_answers(args.n)
     cat_specs = [{"type": "category", "name": "action", "value": v} for v in
@@ -97,14 +104,15 @@ def main() -> None:
     t0 = time.perf_counter()
     _embed.embed(["warm up"])
     load_s = time.perf_counter() - t0
+    shipped = _embed.backend()
     text = TextLabel()
 
     def single() -> list[bool]:
-        _embed.clear_cache()
+        text_mod.clear_cache()
         return [text.verify(txt_specs[k], a, profile).passed for k, a in answers]
 
     def batched() -> list[bool]:
-        _embed.clear_cache()
+        text_mod.clear_cache()
         out: list[bool] = []
         for b in range(0, len(answers), args.batch):
             chunk = answers[b:b + args.batch]
@@ -133,20 +141,32 @@ def main() -> None:
     bat_n, encoded["n"] = encoded["n"], 0
     one_v, one_w, one_c = _timed(single)
     assert one_v == bat_v
+    ref_rows = []
+    if shipped != "torch":                                      # the same path with the encoder on PyTorch
+        _embed.set_backend("torch")
+        _embed.embed(["warm up"])
+        encoded["n"] = 0
+        pt_v, pt_w, pt_c = _timed(batched)
+        pt_n, encoded["n"] = encoded["n"], 0
+        ref_rows.append(("text, prepare + verify, PyTorch encoder", pt_w, pt_c, pt_n))
+        _embed.set_backend(shipped)
 
     n = len(answers)
     print(f"answers: {n} (text accepted {sum(bat_v)}; verdicts that differ from embedding every sentence: "
           f"{sum(a != b for a, b in zip(all_v, bat_v))}, from letting similarity decide every gated answer: "
-          f"{sum(a != b for a, b in zip(enc_v, bat_v))}), {args.threads} torch thread(s)")
-    print(f"{'':44s} {'answers/s':>10s} {'per CPU-s':>10s} {'sentences encoded/answer':>25s}")
+          f"{sum(a != b for a, b in zip(enc_v, bat_v))}"
+          + (f", from the PyTorch encoder: {sum(a != b for a, b in zip(pt_v, bat_v))}" if ref_rows else "")
+          + f"), encoder on {shipped}, {torch.get_num_threads()} thread(s)")
+    print(f"{'':48s} {'answers/s':>10s} {'per CPU-s':>10s} {'sentences encoded/answer':>25s}")
     for name, w, c, k in (("category (baseline)", cat_w, cat_c, None),
                           ("text, every sentence embedded", all_w, all_c, all_n),
                           ("text, gated sentences, similarity decides", enc_w, enc_c, enc_n),
+                          *ref_rows,
                           ("text, one call per answer", one_w, one_c, None),
                           ("text, prepare + verify", bat_w, bat_c, bat_n)):
         per = f"{k / n:25.2f}" if k is not None else " " * 25
-        print(f"{name:44s} {n / w:10.1f} {n / c:10.1f} {per}   ({cat_w / w:.4f}x category wall, {cat_c / c:.4f}x CPU)")
-    print(f"model load (once per process): {load_s:.1f} s")
+        print(f"{name:48s} {n / w:10.1f} {n / c:10.1f} {per}   ({cat_w / w:.4f}x category wall, {cat_c / c:.4f}x CPU)")
+    print(f"model load (once per process{', with the ONNX export' if shipped == 'onnx' else ''}): {load_s:.1f} s")
 
 
 def _timed(fn: "Callable[[], list[bool]]") -> tuple[list[bool], float, float]:

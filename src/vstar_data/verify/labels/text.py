@@ -21,6 +21,9 @@ words must all be stated (`missing_content` otherwise), a count must be the answ
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from functools import lru_cache
 from typing import Any, Iterable
 
 from . import _contrast, _embed
@@ -31,9 +34,13 @@ from .base import LabelResult, LabelType, Profile, has_letters, unusable
 DEFAULT_MIN_SIMILARITY = 0.6
 RELATED_SIM = 0.45        # isolated-word cosine at which an answer word relates to a reference word
 GATE = 0.5                # share of a reference's content words a sentence must relate to to be embedded
+EMBED_GROUP = 8            # sentences prepare hands the encoder at least (it decides the next ones meanwhile)
 SHORT_WORDS = 3            # a reference with at most this many content words is a short answer, not a sentence
 _YES = frozenset({"yes", "yeah", "yep", "correct", "true"})
 _NO = frozenset({"no", "nope", "false"})
+_DECIDED_SIZE = 4096      # word decisions remembered from prepare for check (answers, not a vocabulary)
+_decided: "OrderedDict[tuple[tuple[str, ...], str], tuple[list[int], Any]]" = OrderedDict()
+_decided_lock = threading.Lock()
 _NEGATORS = frozenset({"not", "nt", "never", "nobody", "nothing", "none", "cannot", "cant", "isnt", "arent",
                        "wasnt", "werent", "dont", "doesnt", "didnt", "neither", "nor", "without"})
 
@@ -70,6 +77,12 @@ def _polarity(answer: str) -> bool | None:
     return not _negative(answer[s:e])
 
 
+@lru_cache(maxsize=65536)
+def _synonym(a: str, b: str) -> bool:
+    """`_contrast.synonym` per stem pair (a vocabulary): the gate asks it for every word pair."""
+    return _contrast.synonym(a, b)
+
+
 def _aligned(rws: list[tuple[str, str]], aws: list[tuple[str, str]], sims: Any) -> int:
     """How many reference words relate to an answer word, each answer word standing for one
     reference word at most (greedy, strongest pairs first; same stem, typo or synonym before any
@@ -77,7 +90,7 @@ def _aligned(rws: list[tuple[str, str]], aws: list[tuple[str, str]], sims: Any) 
     score = sims.copy()
     for k, (rs, _) in enumerate(rws):
         for j, (st, _) in enumerate(aws):
-            if st == rs or _contrast.synonym(rs, st):
+            if st == rs or _synonym(rs, st):
                 score[k, j] = 2.0
     score[score < RELATED_SIM] = -1.0
     hits = 0
@@ -158,6 +171,33 @@ def _settle(refs: list[str], answer: str, units: list[tuple[int, int]],
     return None
 
 
+def _decide(refs: list[str], answer: str, units: list[tuple[int, int]]
+            ) -> tuple[list[int], tuple[bool, int, tuple[str, str | None] | None] | None]:
+    """(`_candidates`, `_settle`) of one answer, computed once: prepare decides every answer to
+    know what to embed, and check reads the same decision instead of deciding again (bounded LRU,
+    keyed by the exact references and answer, so check's result is the same with or without it)."""
+    key = (tuple(refs), answer)
+    with _decided_lock:
+        hit = _decided.get(key)
+        if hit is not None:
+            _decided.move_to_end(key)
+            return hit
+    live = _candidates(refs, answer, units)
+    out = (live, _settle(refs, answer, units, live) if live else None)
+    with _decided_lock:
+        _decided[key] = out
+        while len(_decided) > _DECIDED_SIZE:
+            _decided.popitem(last=False)
+    return out
+
+
+def clear_cache() -> None:
+    """Forget remembered word decisions and cached embeddings (benchmarks time cold work)."""
+    with _decided_lock:
+        _decided.clear()
+    _embed.clear_cache()
+
+
 def _word_sim(a: str, b: str) -> float:
     """Cosine of two isolated words (cached per word: a vocabulary, not the answers' sentences)."""
     va, vb = _embed.embed([a, b])
@@ -177,7 +217,9 @@ class TextLabel(LabelType):
     type_name = "text"
 
     def prepare(self, specs: Iterable[dict[str, Any]], answers: Iterable[str]) -> None:
-        """Embed every reference and answer sentence in batches ahead of `verify` (one model call)."""
+        """Embed, ahead of `verify`, the sentences that words do not decide: every EMBED_GROUP of
+        them go to the encoder (in the background with ONNX Runtime on several threads, see
+        `_embed.embed_soon`) while the next answers are decided, so both share the cores."""
         texts: list[str] = []
         specs, answers = list(specs), list(answers)
         if len(specs) != len(answers):          # not parallel: embed every sentence of both
@@ -193,16 +235,22 @@ class TextLabel(LabelType):
                 words += [w for i in _contrast.content_tokens(doc) for w in (doc.lows[i], doc.stems[i])]
         if words:
             _embed.embed(list(dict.fromkeys(words)))
+        pending = []                             # sentences encode while the next answers are decided
         for refs, answer in pairs:
             if isinstance(answer, str) and answer.strip():
                 units = _units(answer)
-                live = _candidates(refs, answer, units)
-                if not live or _settle(refs, answer, units, live) is not None:
+                live, settled = _decide(refs, answer, units)
+                if not live or settled is not None:
                     continue                     # decided by words: nothing to embed
                 texts.extend(refs)
                 texts.extend(answer[units[u][0]:units[u][1]] for u in live)
+                if len(texts) >= EMBED_GROUP:
+                    pending.append(_embed.embed_soon(texts))
+                    texts = []
         if texts:
-            _embed.embed(texts)
+            pending.append(_embed.embed_soon(texts))
+        for done in pending:
+            done.result()
 
     def check(self, spec: dict[str, Any], answer: str, profile: Profile) -> LabelResult:
         name = spec.get("name", "")
@@ -218,11 +266,10 @@ class TextLabel(LabelType):
             return self._short_answer(name, refs[0], answer)
         import numpy as np
 
-        live = _candidates(refs, answer, units)
+        live, settled = _decide(refs, answer, units)
         if not live:
             return LabelResult(name, self.type_name, False, 0.0, reason="low_similarity",
                                extra={"detail": "no sentence shares enough of the reference's words"})
-        settled = _settle(refs, answer, units, live)
         if settled is not None:
             ok, u, clash = settled
             us, ue = units[u]
