@@ -61,9 +61,17 @@ _COLOURS.update(grey="gray", golden="gold")
 _TIME_UNITS = frozenset("second seconds sec secs s minute minutes min mins hour hours percent %".split())
 _NOT_COUNT_NEXT = frozenset({"of", "another", "hand", "side", "by", "point"})
 # Order of events: connectors that move to a later event; "after" mid-sentence to an earlier one.
-_LATER = frozenset({"then", "afterwards", "afterward", "later", "next", "finally", "subsequently", "eventually"})
+_LATER = frozenset({"then", "afterwards", "afterward", "later", "next", "finally", "subsequently", "subsequent",
+                    "eventually"})
 _EARLIER_MID = frozenset({"after"})
 _BEFORE = frozenset({"before"})
+# "X transitions to Y", "cuts to", "gives way to", "turns into": Y comes later; so does what follows
+# "ends with"; "from X to Y" orders X before Y when "to" starts a noun or -ing phrase (not "to get")
+_SHIFT = frozenset(stem(w) for w in "transition transitions cut cuts switch switches shift shifts lead leads "
+                                    "change changes turn turns way".split())
+_TO = frozenset({"to", "into"})
+_END = frozenset(stem(w) for w in "end ends ended ending conclude concludes concluded concluding".split())
+_PHRASE_START = frozenset({"the", "a", "an", "his", "her", "their", "its", "some", "another", "other"})
 _GENERIC = frozenset(stem(w) for w in ("video clip scene footage show shows showing shown see seen appear "
                                        "visible frame image picture depict depicts depicting capture captures "
                                        "feature features featuring display displays first also then thing "
@@ -187,15 +195,34 @@ def value_conflict(ref: Doc, ans: Doc, whole: Doc | None = None) -> str | None:
     return None
 
 
-def _ranks(doc: Doc) -> list[int]:
+def _later_phrase(doc: Doc, i: int, from_at: int) -> bool:
+    """Token i opens a later event: "to"/"into" after a shift verb ("transitions to", "gives way
+    to"), "with" after "ends", or the "to" of a "from X to Y" opened at `from_at` (same clause)."""
+    lows, stems = doc.lows, doc.stems
+    prev = stems[i - 1] if i else ""
+    if lows[i] in _TO and prev in _SHIFT:
+        return True
+    if lows[i] == "with" and prev in _END:
+        return True
+    if lows[i] == "to" and 0 <= from_at and i - from_at <= 10 and i + 1 < len(lows):
+        nxt = lows[i + 1]
+        return nxt in _PHRASE_START or (nxt.endswith("ing") and len(nxt) > 4)
+    return False
+
+
+def event_ranks(doc: Doc) -> list[int]:
     """A temporal rank per token: later events higher ("then", "before Y": Y later; "X after Y":
-    Y earlier; "After Y, X" at a sentence start: Y earlier, as written)."""
+    Y earlier; "After Y, X" at a sentence start: Y earlier, as written; "X transitions to Y",
+    "from X to Y", "... ends with Y": Y later)."""
     lows, kinds = doc.lows, doc.kinds
     ranks, rank, top, low_mark = [], 0, 0, 0
     sentence_start = True
     pending_after_start = False
+    from_at = -1
     for i, w in enumerate(lows):
         if kinds[i] == PUNCT:
+            if w in HARD or w == ",":
+                from_at = -1
             if w in HARD:
                 sentence_start = True
             elif w == "," and pending_after_start:         # "After Y, X": X comes next, later
@@ -204,9 +231,10 @@ def _ranks(doc: Doc) -> list[int]:
                 pending_after_start = False
             ranks.append(rank)
             continue
-        if w in _LATER or (w == "that" and i and lows[i - 1] == "after"):
+        if w in _LATER or (w == "that" and i and lows[i - 1] == "after") or _later_phrase(doc, i, from_at):
             top += 1
             rank = top
+            from_at = -1
         elif w in _EARLIER_MID and not sentence_start and not (i + 1 < len(lows) and lows[i + 1] == "that"):
             low_mark -= 1
             rank = low_mark
@@ -218,6 +246,8 @@ def _ranks(doc: Doc) -> list[int]:
         elif w == "followed" and i + 1 < len(lows) and lows[i + 1] == "by":
             top += 1
             rank = top
+        if w == "from":
+            from_at = i
         sentence_start = False
         ranks.append(rank)
     return ranks
@@ -231,7 +261,7 @@ def content_tokens(doc: Doc) -> list[int]:
 
 def order_conflict(ref: Doc, ans: Doc) -> bool:
     """The reference orders events and the answer orders the same words the other way."""
-    rr, ar = _ranks(ref), _ranks(ans)
+    rr, ar = event_ranks(ref), event_ranks(ans)
     if len(set(rr)) < 2 or len(set(ar)) < 2:
         return False
     rpos: dict[str, set[int]] = {}

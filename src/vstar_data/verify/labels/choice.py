@@ -224,7 +224,7 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
     reaches `min_similarity` and beats every other option by `SEMANTIC_MARGIN` (or, among options that
     close, is the only one whose direction, colour or count the answer states); a negated or hedged
     best sentence does not count."""
-    from . import _contrast, _embed
+    from . import _contrast, _embed, _events
     from .text import _negative
 
     name = spec.get("name", "")
@@ -238,14 +238,22 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
     # contradicts in direction, colour, count or order of events is out of the running
     clashes = [_contrast.value_conflict(analyze(o), analyze(answer[units[int(best_unit[k])][0]:units[int(best_unit[k])][1]]))
                or _contrast.order_conflict(analyze(o), analyze(answer)) for k, o in enumerate(options)]
+    # nor can they see which of two events comes first: an ordering question ("X, then Y" /
+    # "Y, then X" / "both at once") is settled by the order the answer states, never by closeness
+    orders = _events.stated_orders(options, answer, _word_sim)
+    if orders is not None:
+        clashes = [bool(c) or orders[k] is False for k, c in enumerate(clashes)]
     if not all(clashes):
         per_option = [-1.0 if clashes[k] else per_option[k] for k in range(len(options))]
     order = sorted(range(len(options)), key=lambda k: -per_option[k])
+    in_order = [k for k in order if orders is not None and orders[k] and per_option[k] > -1.0]
+    if in_order:
+        order = in_order + [k for k in order if k not in in_order]
     # options too close to tell apart by meaning ("faster than" / "at the same speed as"): the one
     # option whose direction, colour or count the answer states is the one it describes
     close = [k for k in order if per_option[k] > -1.0 and per_option[order[0]] - per_option[k] < SEMANTIC_MARGIN]
     stated = [k for k in close if _contrast.shared_value(analyze(options[k]), analyze(answer))]
-    tie_broken = len(close) > 1 and len(stated) == 1
+    tie_broken = len(close) > 1 and len(stated) == 1 and not in_order
     if tie_broken:
         order = stated + [k for k in order if k != stated[0]]
     k, score = order[0], max(0.0, min(1.0, per_option[order[0]]))
@@ -253,8 +261,15 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
     extra = {"selected": [k], "similarity": round(score, 4), "semantic": True}
     if score < float(spec["min_similarity"]):
         return LabelResult(name, type_name, False, score, reason="not_found", extra=extra)
-    if tie_broken:
+    unordered = orders is not None and not in_order and _events.ordering(options[k]) is not None
+    if len(in_order) == 1:
+        extra["stated_order"] = True
+    elif tie_broken:
         extra["stated_value"] = True
+    elif unordered:             # the events, but no order of them: closeness would pick an order by chance
+        others = [j for j in order[1:] if _events.ordering(options[j]) is not None]
+        return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="competing",
+                           extra={**extra, "selected": [k] + others[:1], "no_stated_order": True})
     elif len(options) > 1 and score - per_option[order[1]] < SEMANTIC_MARGIN:
         return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="competing",
                            extra={**extra, "selected": order[:2]})
@@ -266,6 +281,14 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
     if len(doc) and hedged(doc, 0, len(doc)) >= 0:
         return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="hedged", extra=extra)
     return LabelResult(name, type_name, True, score, (s, e), answer[s:e], extra=extra)
+
+
+def _word_sim(a: str, b: str) -> float:
+    """Cosine of two isolated words (cached per word by _embed)."""
+    from . import _embed
+
+    va, vb = _embed.embed([a, b])
+    return float(va @ vb)
 
 
 def _first_word(doc: Doc) -> int:
