@@ -54,11 +54,13 @@ for _cls, _a, _b in (
 _BIGRAMS = {("zoom", "in"): ("zoom", 0), ("zoom", "out"): ("zoom", 1), ("speed", "up"): ("speed", 0),
             ("slow", "down"): ("speed", 1), ("counter", "clockwise"): ("rotation", 1),
             ("anti", "clockwise"): ("rotation", 1)}
+_RATE = frozenset({"speed", "pace", "rate", "tempo"})      # "the same speed": the speed class's third value
 _MOVE = frozenset(stem(w) for w in "move go pan tilt scroll look point fly float swim slide roll travel head "
                                    "come climb jump walk run".split())
 _COLOURS = {w: w for w in "red blue green yellow orange purple pink black white brown gray silver gold".split()}
 _COLOURS.update(grey="gray", golden="gold")
 _TIME_UNITS = frozenset("second seconds sec secs s minute minutes min mins hour hours percent %".split())
+_THEM = frozenset({"them", "these", "those", "us"})
 _NOT_COUNT_NEXT = frozenset({"of", "another", "hand", "side", "by", "point"})
 # Order of events: connectors that move to a later event; "after" mid-sentence to an earlier one.
 _LATER = frozenset({"then", "afterwards", "afterward", "later", "next", "finally", "subsequently", "subsequent",
@@ -118,6 +120,9 @@ def poles(doc: Doc) -> list[tuple[str, int, int]]:
         if hit:
             out.append((hit[0], hit[1], i))
             continue
+        if lows[i] == "same" and nxt in _RATE:                                  # "at the same speed"
+            out.append(("speed", 2, i))
+            continue
         if lows[i] in ("up", "down") and i and stems[i - 1] in _MOVE:
             out.append(("vertical", 0 if lows[i] == "up" else 1, i))
             continue
@@ -144,8 +149,9 @@ def counts(doc: Doc) -> list[tuple[float, int]]:
     lows = doc.lows
     for num in numbers(doc):
         nxt = lows[num.i1] if num.i1 < len(lows) else ""
-        if nxt in _TIME_UNITS or nxt in _NOT_COUNT_NEXT:
-            continue
+        after = lows[num.i1 + 1] if num.i1 + 1 < len(lows) else ""
+        if nxt in _TIME_UNITS or (nxt in _NOT_COUNT_NEXT and not (nxt == "of" and after in _THEM)):
+            continue                                         # "one of the men" is no count; "2 of them" is
         out.append((float(num.value), num.i0))
     for i, w in enumerate(lows):
         if w in ("once", "twice", "thrice"):
@@ -162,6 +168,11 @@ def _values(doc: Doc) -> dict[str, list[tuple[object, int]]]:
     for v, i in counts(doc):
         out.setdefault("count", []).append((v, i))
     return out
+
+
+def value_sets(doc: Doc) -> dict[str, frozenset[object]]:
+    """Per closed class (a direction or change class, colour, count), the values the text states."""
+    return {cls: frozenset(v for v, _ in seq) for cls, seq in _values(doc).items()}
 
 
 def shared_value(ref: Doc, ans: Doc) -> bool:

@@ -75,15 +75,23 @@ def _mentions(doc: Doc, words: frozenset[str], other: frozenset[str],
     mention of "woman"), and whether more than half of its words are there."""
     tokens = [i for i in _contrast.content_tokens(doc)
               if not any(doc.stems[i] == o or token_sim(o, doc.stems[i], 85.0) for o in other)]
-    hits: dict[str, list[int]] = {}
+    hits: dict[int, str] = {}
     for w in words:
         same = [i for i in tokens if doc.stems[i] == w or token_sim(w, doc.stems[i], 85.0)
                 or _contrast.synonym(w, doc.stems[i])]
         if not same and word_sim is not None:
             same = [i for i in tokens if word_sim(w, doc.lows[i]) >= WORD_SIM]
-        if same:
-            hits[w] = same
-    return sorted({i for idx in hits.values() for i in idx}), 2 * len(hits) > len(words)
+        hits.update((i, w) for i in same)
+    strong = 2 * len(set(hits.values())) > len(words)
+    # where most of the event is in one sentence, only those sentences state it ("picks up a nut
+    # and turns back. It then eats the nut": the later "nut" is another event)
+    sentence, k = [], 0
+    for low in doc.lows:
+        sentence.append(k)
+        k += low in HARD
+    full = {k for k in set(sentence) if 2 * len({w for i, w in hits.items() if sentence[i] == k}) > len(words)}
+    keep = sorted(i for i in hits if sentence[i] in full) if full else sorted(hits)
+    return keep, strong
 
 
 def _simultaneous(answer: str, doc: Doc, a: int, b: int) -> bool:
@@ -144,8 +152,8 @@ def _relation(answer: str, doc: Doc, ranks: list[int], events: tuple[frozenset[s
     at_once = bool(_AT_ONCE.search(answer))
     if score:
         return None if at_once else "in_order" if score > 0 else "reversed"
-    if not (strong_a and strong_b):
-        return None
+    if not (strong_a or strong_b):
+        return None                          # objects named, no action: "bread and butter on a counter"
     a, b = ma[0], mb[0]
     if _simultaneous(answer, doc, a, b):
         return "simultaneous"

@@ -262,6 +262,11 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
     if score < float(spec["min_similarity"]):
         return LabelResult(name, type_name, False, score, reason="not_found", extra=extra)
     unordered = orders is not None and not in_order and _events.ordering(options[k]) is not None
+    if not in_order:
+        unstated = unstated_value(options, k, answer)
+        if unstated:            # "a time-lapse of two plants growing" for "growing at the same speed as ..."
+            return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="not_found",
+                               extra={**extra, "unstated": unstated})
     if len(in_order) == 1:
         extra["stated_order"] = True
     elif tie_broken:
@@ -275,12 +280,61 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
                            extra={**extra, "selected": order[:2]})
     if k != int(spec["correct"]):
         return LabelResult(name, type_name, False, 0.0, (s, e), answer[s:e], reason="wrong_option", extra=extra)
+    both = both_values(options, k, answer)
+    if both:
+        return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="competing",
+                           extra={**extra, "both_values": both})
     doc = analyze(answer[s:e])
     if _negative(answer[s:e]) and not _negative(options[k]):
         return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="negated", extra=extra)
     if len(doc) and hedged(doc, 0, len(doc)) >= 0:
         return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="hedged", extra=extra)
     return LabelResult(name, type_name, True, score, (s, e), answer[s:e], extra=extra)
+
+
+# classes whose value is said with its own word ("faster", "zooming in", "red", "two"); changes
+# such as appearing or growing have paraphrases ("materializes") that embeddings do see
+VALUE_WORD_CLASSES = frozenset({"speed", "count", "colour", "horizontal", "vertical", "rotation", "zoom", "depth",
+                                "forward"})
+
+
+def unstated_value(options: list[str], k: int, answer: str) -> str | None:
+    """The closed class (speed, zoom, colour, count, ...) that sets option k apart from another
+    option when the answer states no value of it: closeness of the other words cannot pick an
+    option that differs only there."""
+    from . import _contrast
+
+    own = {c: v for c, v in _contrast.value_sets(analyze(options[k])).items() if c in VALUE_WORD_CLASSES}
+    if not own:
+        return None
+    said = _contrast.value_sets(analyze(answer))
+    for j, other in enumerate(options):
+        if j == k:
+            continue
+        theirs = _contrast.value_sets(analyze(other))
+        for cls, values in own.items():
+            if cls in theirs and theirs[cls] != values and cls not in said:
+                return cls
+    return None
+
+
+def both_values(options: list[str], k: int, answer: str) -> str | None:
+    """The class in which the answer states option k's value and also a value only another option
+    has ("getting smaller and larger"): it commits to neither. Speed is left out: a comparison
+    names both sides ("the upper wave is slower, the lower one faster")."""
+    from . import _contrast
+
+    own = _contrast.value_sets(analyze(options[k]))
+    said = _contrast.value_sets(analyze(answer))
+    for j, other in enumerate(options):
+        if j == k:
+            continue
+        for cls, values in _contrast.value_sets(analyze(other)).items():
+            if cls == "speed" or cls not in own or not own[cls] & said.get(cls, frozenset()):
+                continue
+            if (values - own[cls]) & said.get(cls, frozenset()):
+                return cls
+    return None
 
 
 def _word_sim(a: str, b: str) -> float:
@@ -333,6 +387,11 @@ class ChoiceLabel(LabelType):
                                reason="competing", extra=extra)
         if best["hedged"]:
             return LabelResult(name, self.type_name, False, 0.5, (s, e), answer[s:e], reason="hedged", extra=extra)
+        both = both_values([str(o) for o in spec["options"]], correct, answer) \
+            if spec.get("select_by") == "text" else None
+        if both:                # a caption that says "smaller and larger" describes neither option
+            return LabelResult(name, self.type_name, False, 0.5, (s, e), answer[s:e], reason="competing",
+                               extra={**extra, "both_values": both})
         return LabelResult(name, self.type_name, True, 1.0, (s, e), answer[s:e], extra=extra)
 
     def prepare(self, specs: list[dict[str, Any]], answers: list[str]) -> None:
