@@ -67,12 +67,14 @@ _LATER = frozenset({"then", "afterwards", "afterward", "later", "next", "finally
                     "eventually"})
 _EARLIER_MID = frozenset({"after"})
 _BEFORE = frozenset({"before"})
-# "X transitions to Y", "cuts to", "gives way to", "turns into": Y comes later; so does what follows
-# "ends with"; "from X to Y" orders X before Y when "to" starts a noun or -ing phrase (not "to get")
+# "X transitions to Y", "cuts to", "gives way to", "turns / morphs into": Y comes later; so does what follows
+# "ends with" or "continues with"; "from X to Y" orders X before Y when "to" starts a noun or -ing phrase (not "to get")
 _SHIFT = frozenset(stem(w) for w in "transition transitions cut cuts switch switches shift shifts lead leads "
-                                    "change changes turn turns way".split())
+                                    "change changes turn turns way transform transforms transforming morph morphs "
+                                    "morphing evolve evolves evolving blossom blossoms blossoming".split())
 _TO = frozenset({"to", "into"})
-_END = frozenset(stem(w) for w in "end ends ended ending conclude concludes concluded concluding".split())
+_END = frozenset(stem(w) for w in "end ends ended ending conclude concludes concluded concluding continue "
+                                  "continues continued continuing".split())
 _PHRASE_START = frozenset({"the", "a", "an", "his", "her", "their", "its", "some", "another", "other"})
 _GENERIC = frozenset(stem(w) for w in ("video clip scene footage show shows showing shown see seen appear "
                                        "visible frame image picture depict depicts depicting capture captures "
@@ -215,7 +217,7 @@ def _later_phrase(doc: Doc, i: int, from_at: int) -> bool:
         return True
     if lows[i] == "with" and prev in _END:
         return True
-    if lows[i] == "to" and 0 <= from_at and i - from_at <= 10 and i + 1 < len(lows):
+    if lows[i] in _TO and 0 <= from_at and i - from_at <= 10 and i + 1 < len(lows):
         nxt = lows[i + 1]
         return nxt in _PHRASE_START or (nxt.endswith("ing") and len(nxt) > 4)
     return False

@@ -28,6 +28,7 @@ _SIMUL = re.compile(r"\b(?:simultaneous(?:ly)?|at\s+the\s+same\s+(?:time|moment)
 # events happen simultaneously")
 _AT_ONCE = re.compile(r"\b(?:simultaneous(?:ly)?|at\s+the\s+same\s+(?:time|moment)|concurrent(?:ly)?)\b", re.I)
 _NOT_NARRATED = frozenset({"with", "as", "while", "whilst", "during", "amid"})
+_FROM_TO = re.compile(r"\bfrom\b(.+?)\b(?:to|into)\b(.+)", re.I)
 _FIRST = re.compile(r"\b(?:first(?:ly)?|initially)\b,?\s*", re.I)
 _JOIN = re.compile(r"\s*(?:,|\band\b|\bas\b)\s*", re.I)
 
@@ -47,13 +48,18 @@ def _stems(text: str) -> frozenset[str]:
 
 
 def ordering(option: str) -> Ordering | None:
-    """The events an option orders, or None when it orders nothing ("swimming in circles")."""
+    """The events an option orders ("X, then Y", "Y after X", "from X into Y"), or None when it
+    orders nothing ("swimming in circles")."""
     text = _FIRST.sub(" ", option)
     if _SIMUL.search(text):
         parts = [p for p in _JOIN.split(_SIMUL.sub(",", text)) if _stems(p)]
         return Ordering(tuple(_stems(p) for p in parts), True)
     m = _SEQ.search(text)
     if not m:
+        change = _FROM_TO.search(text)          # "transforming from a square into a flower"
+        if change and _stems(change.group(1)) and _stems(change.group(2)) and \
+                not all(_contrast.value_sets(analyze(g)) for g in change.groups()):   # "from green to red": a value check's
+            return Ordering((_stems(change.group(1)), _stems(change.group(2))), False)
         return None
     a, b = text[:m.start()], text[m.end():]
     if not _stems(a) or not _stems(b):
