@@ -71,8 +71,11 @@ _BEFORE = frozenset({"before"})
 # "ends with" or "continues with"; "from X to Y" orders X before Y when "to" starts a noun or -ing phrase (not "to get")
 _SHIFT = frozenset(stem(w) for w in "transition transitions cut cuts switch switches shift shifts lead leads "
                                     "change changes turn turns way transform transforms transforming morph morphs "
-                                    "morphing evolve evolves evolving blossom blossoms blossoming".split())
+                                    "morphing evolve evolves evolving blossom blossoms blossoming flatten flattens "
+                                    "flattening fold folds folding unfold unfolds unfolding crumple crumples form "
+                                    "forms forming grow grows growing develop develops developing".split())
 _TO = frozenset({"to", "into"})
+_GOING = frozenset({"go", "goes", "going", "went", "gone"})
 _END = frozenset(stem(w) for w in "end ends ended ending conclude concludes concluded concluding continue "
                                   "continues continued continuing".split())
 _PHRASE_START = frozenset({"the", "a", "an", "his", "her", "their", "its", "some", "another", "other"})
@@ -219,6 +222,8 @@ def _later_phrase(doc: Doc, i: int, from_at: int) -> bool:
         return True
     if lows[i] in _TO and 0 <= from_at and i - from_at <= 10 and i + 1 < len(lows):
         nxt = lows[i + 1]
+        if from_at and (stems[from_at - 1] in _SHIFT or lows[from_at - 1] in _GOING):
+            return True                          # "transitioning from full bloom to withered"
         return nxt in _PHRASE_START or (nxt.endswith("ing") and len(nxt) > 4)
     return False
 

@@ -40,6 +40,7 @@ class Ordering:
 
     events: tuple[frozenset[str], ...]
     simultaneous: bool
+    states: bool = False        # "from X into Y": two states, placed only by connectors, never by narration
 
 
 def _stems(text: str) -> frozenset[str]:
@@ -59,7 +60,7 @@ def ordering(option: str) -> Ordering | None:
         change = _FROM_TO.search(text)          # "transforming from a square into a flower"
         if change and _stems(change.group(1)) and _stems(change.group(2)) and \
                 not all(_contrast.value_sets(analyze(g)) for g in change.groups()):   # "from green to red": a value check's
-            return Ordering((_stems(change.group(1)), _stems(change.group(2))), False)
+            return Ordering((_stems(change.group(1)), _stems(change.group(2))), False, states=True)
         return None
     a, b = text[:m.start()], text[m.end():]
     if not _stems(a) or not _stems(b):
@@ -129,17 +130,17 @@ def stated_orders(options: list[str], answer: str,
             continue
         if r.simultaneous:
             candidates = [r.events] if len(r.events) >= 2 else list(pairs)
-            verdicts = [_relation(answer, doc, ranks, ev, word_sim) for ev in candidates]
+            verdicts = [_relation(answer, doc, ranks, ev, word_sim, r.states) for ev in candidates]
             states = [v for v in verdicts if v is not None]
             out.append(None if not states else any(v == "simultaneous" for v in states))
             continue
-        rel = _relation(answer, doc, ranks, r.events, word_sim)
+        rel = _relation(answer, doc, ranks, r.events, word_sim, r.states)
         out.append(None if rel is None else rel == "in_order")
     return out
 
 
 def _relation(answer: str, doc: Doc, ranks: list[int], events: tuple[frozenset[str], ...],
-              word_sim: Callable[[str, str], float] | None) -> str | None:
+              word_sim: Callable[[str, str], float] | None, states: bool = False) -> str | None:
     """'in_order' / 'reversed' / 'simultaneous' for the first two events, None when the answer
     places them nowhere or in both orders. Connectors decide first (every mention of one event
     against every mention of the other, by rank); a stated simultaneity or the narrated order
@@ -163,7 +164,7 @@ def _relation(answer: str, doc: Doc, ranks: list[int], events: tuple[frozenset[s
     a, b = ma[0], mb[0]
     if _simultaneous(answer, doc, a, b):
         return "simultaneous"
-    if at_once or a == b:
+    if at_once or a == b or states:
         return None
     lo, hi = sorted((a, b))
     between = set(doc.lows[lo + 1:hi])
