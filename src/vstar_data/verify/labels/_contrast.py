@@ -47,11 +47,13 @@ for _cls, _a, _b in (
                                                           "vanishes vanishing vanished"),
         ("posture", "sit sits sitting sat", "stand stands standing stood"),
         ("sex", "man men boy boys guy gentleman male", "woman women girl girls lady female"),
+        ("brightness", "brighter brighten brightens brightening brightened lighten lightens lightening",
+         "darker darken darkens darkening darkened dimmer"),
 ):
     for _pole, _words in enumerate((_a, _b)):
         for _w in _words.split():
             _POLES[stem(_w)] = (_cls, _pole)
-_BIGRAMS = {("zoom", "in"): ("zoom", 0), ("zoom", "out"): ("zoom", 1), ("speed", "up"): ("speed", 0),
+_BIGRAMS = {("zoom", "in"): ("zoom", 0), ("zoom", "into"): ("zoom", 0), ("zoom", "out"): ("zoom", 1), ("speed", "up"): ("speed", 0),
             ("slow", "down"): ("speed", 1), ("counter", "clockwise"): ("rotation", 1),
             ("anti", "clockwise"): ("rotation", 1)}
 _RATE = frozenset({"speed", "pace", "rate", "tempo"})      # "the same speed": the speed class's third value

@@ -170,4 +170,6 @@ def _relation(answer: str, doc: Doc, ranks: list[int], events: tuple[frozenset[s
     between = set(doc.lows[lo + 1:hi])
     if not (between & ({"and"} | HARD)) or between & _NOT_NARRATED:
         return None                          # "a man exercising, with turbines turning": no sequence narrated
+    if not any(lo < i < hi for i in _contrast.content_tokens(doc)):
+        return None                          # "Man and woman smile": one event with two subjects
     return "in_order" if a < b else "reversed"
