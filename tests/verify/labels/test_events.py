@@ -82,3 +82,17 @@ def test_to_get_is_no_later_event() -> None:
     """'from the kitchen to get water': the infinitive 'to' opens no later event."""
     ranks = _contrast.event_ranks(analyze("He walks from the kitchen to get water"))
     assert len(set(ranks)) == 1
+
+
+@pytest.mark.parametrize("text, pole", [("a time-lapse of clouds", 0), ("shown in slow-motion", 1),
+                                         ("filmed in real time", 2), ("at normal speed", 2)])
+def test_playback_is_its_own_class(text: str, pole: int) -> None:
+    """The clip's playback, not the speed of what it shows ("slow motion" is no 'slow' speed)."""
+    sets = _contrast.value_sets(analyze(text))
+    assert sets.get("playback") == frozenset({pole}) and "speed" not in sets
+
+
+def test_negated_values_are_not_affirmed() -> None:
+    doc = analyze("The clip is not sped up or slowed down; it plays at normal speed.")
+    assert _contrast.value_sets(doc, affirmed=True)["playback"] == frozenset({2})
+    assert _contrast.value_sets(doc)["playback"] == frozenset({0, 1, 2})

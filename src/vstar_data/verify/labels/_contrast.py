@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ._numbers import numbers
-from .analysis import FUNCTION, HARD, NUM, PUNCT, WORD, Doc, analyze, stem, token_sim
+from .analysis import FUNCTION, HARD, NUM, PUNCT, WORD, Doc, analyze, negated, stem, token_sim
 
 WORD_SIM = 0.6            # isolated-word cosine at which a replaced word still counts as the same
 
@@ -114,15 +114,39 @@ def synonym(a: str, b: str) -> bool:
     return any(a in s and b in s for s in _SYNSETS)
 
 
+# Playback of the clip itself (not the speed of what it shows): time-lapse 0, slow motion 1, normal 2.
+_PLAYBACK = (((("time", "lapse"),), 0), ((("time", "lapses"),), 0), ((("timelapse",), ("timelapses",)), 0),
+             ((("sped", "up"), ("speeded", "up"), ("fast", "forward"), ("fast", "forwarded")), 0),
+             ((("slow", "motion"), ("slow", "mo"), ("slowmo",), ("slowed", "down")), 1),
+             ((("normal", "speed"), ("regular", "speed"), ("real", "time"), ("normal", "pace"),
+               ("natural", "speed"), ("realtime",)), 2))
+
+
+def _playback(lows: list[str], i: int) -> tuple[int, int] | None:
+    """(pole, last token index) of a playback phrase starting at token i ("slow - motion" too)."""
+    words = [(k, w) for k, w in enumerate(lows[i:i + 4], i) if w != "-"]
+    for forms, pole in _PLAYBACK:
+        for form in forms:
+            if len(words) >= len(form) and tuple(w for _, w in words[:len(form)]) == form:
+                return pole, words[len(form) - 1][0]
+    return None
+
+
 def poles(doc: Doc) -> list[tuple[str, int, int]]:
     """(class, pole, token index) for every polar word, in text order."""
     lows, stems, kinds = doc.lows, doc.stems, doc.kinds
     out: list[tuple[str, int, int]] = []
     n = len(lows)
+    skip = -1
     for i in range(n):
-        if kinds[i] != WORD:
+        if kinds[i] != WORD or i <= skip:
             continue
         nxt = lows[i + 1] if i + 1 < n else ""
+        play = _playback(lows, i)
+        if play:                                         # "time-lapse", "slow motion", "in real time"
+            out.append(("playback", play[0], i))
+            skip = play[1]
+            continue
         hit = _BIGRAMS.get((stem(lows[i]), nxt)) or _BIGRAMS.get((lows[i], nxt))
         if hit:
             out.append((hit[0], hit[1], i))
@@ -177,9 +201,15 @@ def _values(doc: Doc) -> dict[str, list[tuple[object, int]]]:
     return out
 
 
-def value_sets(doc: Doc) -> dict[str, frozenset[object]]:
-    """Per closed class (a direction or change class, colour, count), the values the text states."""
-    return {cls: frozenset(v for v, _ in seq) for cls, seq in _values(doc).items()}
+def value_sets(doc: Doc, affirmed: bool = False) -> dict[str, frozenset[object]]:
+    """Per closed class (a direction or change class, colour, count), the values the text states;
+    with `affirmed`, only values no negation governs ("not sped up or slowed down" states none)."""
+    out = {}
+    for cls, seq in _values(doc).items():
+        values = frozenset(v for v, i in seq if not affirmed or negated(doc, i, i + 1) < 0)
+        if values:
+            out[cls] = values
+    return out
 
 
 def shared_value(ref: Doc, ans: Doc) -> bool:

@@ -173,3 +173,15 @@ def _relation(answer: str, doc: Doc, ranks: list[int], events: tuple[frozenset[s
     if not any(lo < i < hi for i in _contrast.content_tokens(doc)):
         return None                          # "Man and woman smile": one event with two subjects
     return "in_order" if a < b else "reversed"
+
+
+def vocabulary(options: list[str], answer: str) -> list[str]:
+    """The isolated words `stated_orders` may compare by embedding (event words, the answer's
+    content words), so a caller can embed them in one batch; [] when the options order nothing."""
+    read = [ordering(o) for o in options]
+    if sum(1 for r in read if r is not None and not r.simultaneous) < 2:
+        return []
+    doc = analyze(answer)
+    words = {w for r in read if r is not None for ev in r.events for w in ev}
+    return sorted(words | {doc.lows[i] for i in _contrast.content_tokens(doc)})
+

@@ -247,6 +247,9 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
         per_option = [-1.0 if clashes[k] else per_option[k] for k in range(len(options))]
     order = sorted(range(len(options)), key=lambda k: -per_option[k])
     in_order = [k for k in order if orders is not None and orders[k] and per_option[k] > -1.0]
+    by_playback = not in_order and bool(_stated_playback(options, answer, per_option))
+    if by_playback:             # "filmed in real time": the one option with the playback the caption states
+        in_order = _stated_playback(options, answer, per_option)
     if in_order:
         order = in_order + [k for k in order if k not in in_order]
     # options too close to tell apart by meaning ("faster than" / "at the same speed as"): the one
@@ -270,7 +273,7 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
             return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="not_found",
                                extra={**extra, "unstated": unstated})
     if len(in_order) == 1:
-        extra["stated_order"] = True
+        extra["stated_value" if by_playback else "stated_order"] = True
     elif tie_broken:
         extra["stated_value"] = True
     elif unordered:             # the events, but no order of them: closeness would pick an order by chance
@@ -297,7 +300,20 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
 # classes whose value is said with its own word ("faster", "zooming in", "red", "two"); changes
 # such as appearing or growing have paraphrases ("materializes") that embeddings do see
 VALUE_WORD_CLASSES = frozenset({"speed", "count", "colour", "horizontal", "vertical", "rotation", "zoom", "depth",
-                                "forward"})
+                                "forward", "playback"})
+
+
+def _stated_playback(options: list[str], answer: str, per_option: list[float]) -> list[int]:
+    """[k] when option k is the only one in the running whose playback ("time-lapse", "slow
+    motion", "normal speed") the answer states; else []."""
+    from . import _contrast
+
+    said = _contrast.value_sets(analyze(answer)).get("playback")
+    if not said:
+        return []
+    hits = [k for k, o in enumerate(options) if per_option[k] > -1.0
+            and _contrast.value_sets(analyze(o)).get("playback", frozenset()) & said]
+    return hits if len(hits) == 1 else []
 
 
 def unstated_value(options: list[str], k: int, answer: str) -> str | None:
@@ -327,7 +343,7 @@ def both_values(options: list[str], k: int, answer: str) -> str | None:
     from . import _contrast
 
     own = _contrast.value_sets(analyze(options[k]))
-    said = _contrast.value_sets(analyze(answer))
+    said = _contrast.value_sets(analyze(answer), affirmed=True)
     for j, other in enumerate(options):
         if j == k:
             continue
@@ -397,11 +413,15 @@ class ChoiceLabel(LabelType):
         return LabelResult(name, self.type_name, True, 1.0, (s, e), answer[s:e], extra=extra)
 
     def prepare(self, specs: list[dict[str, Any]], answers: list[str]) -> None:
-        """Embed, in one batch, what the semantic fallback of `select_by: text` labels may compare."""
+        """Embed, in one batch, what the semantic fallback of `select_by: text` labels may compare
+        (options, answer sentences, and for ordering questions the isolated words of the events)."""
+        from . import _events
+
         texts: list[str] = []
         for spec, answer in zip(specs, answers):
             if spec.get("select_by") == "text" and spec.get("min_similarity") is not None and answer.strip():
-                texts += [str(o) for o in spec["options"]] + [answer[s:e] for s, e in _units(answer)]
+                options = [str(o) for o in spec["options"]]
+                texts += options + [answer[s:e] for s, e in _units(answer)] + _events.vocabulary(options, answer)
         if texts:
             from . import _embed
 
