@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ._numbers import numbers
-from .analysis import FUNCTION, HARD, NUM, PUNCT, WORD, Doc, analyze, stem, token_sim
+from .analysis import FUNCTION, HARD, NUM, PUNCT, WORD, Doc, analyze, negated, stem, token_sim
 
 WORD_SIM = 0.6            # isolated-word cosine at which a replaced word still counts as the same
 
@@ -47,23 +47,40 @@ for _cls, _a, _b in (
                                                           "vanishes vanishing vanished"),
         ("posture", "sit sits sitting sat", "stand stands standing stood"),
         ("sex", "man men boy boys guy gentleman male", "woman women girl girls lady female"),
+        ("brightness", "brighter brighten brightens brightening brightened lighten lightens lightening",
+         "darker darken darkens darkening darkened dimmer"),
 ):
     for _pole, _words in enumerate((_a, _b)):
         for _w in _words.split():
             _POLES[stem(_w)] = (_cls, _pole)
-_BIGRAMS = {("zoom", "in"): ("zoom", 0), ("zoom", "out"): ("zoom", 1), ("speed", "up"): ("speed", 0),
+_BIGRAMS = {("zoom", "in"): ("zoom", 0), ("zoom", "into"): ("zoom", 0), ("zoom", "out"): ("zoom", 1), ("speed", "up"): ("speed", 0),
             ("slow", "down"): ("speed", 1), ("counter", "clockwise"): ("rotation", 1),
             ("anti", "clockwise"): ("rotation", 1)}
+_RATE = frozenset({"speed", "pace", "rate", "tempo"})      # "the same speed": the speed class's third value
 _MOVE = frozenset(stem(w) for w in "move go pan tilt scroll look point fly float swim slide roll travel head "
                                    "come climb jump walk run".split())
 _COLOURS = {w: w for w in "red blue green yellow orange purple pink black white brown gray silver gold".split()}
 _COLOURS.update(grey="gray", golden="gold")
 _TIME_UNITS = frozenset("second seconds sec secs s minute minutes min mins hour hours percent %".split())
+_THEM = frozenset({"them", "these", "those", "us"})
 _NOT_COUNT_NEXT = frozenset({"of", "another", "hand", "side", "by", "point"})
 # Order of events: connectors that move to a later event; "after" mid-sentence to an earlier one.
-_LATER = frozenset({"then", "afterwards", "afterward", "later", "next", "finally", "subsequently", "eventually"})
+_LATER = frozenset({"then", "afterwards", "afterward", "later", "next", "finally", "subsequently", "subsequent",
+                    "eventually"})
 _EARLIER_MID = frozenset({"after"})
 _BEFORE = frozenset({"before"})
+# "X transitions to Y", "cuts to", "gives way to", "turns / morphs into": Y comes later; so does what follows
+# "ends with" or "continues with"; "from X to Y" orders X before Y when "to" starts a noun or -ing phrase (not "to get")
+_SHIFT = frozenset(stem(w) for w in "transition transitions cut cuts switch switches shift shifts lead leads "
+                                    "change changes turn turns way transform transforms transforming morph morphs "
+                                    "morphing evolve evolves evolving blossom blossoms blossoming flatten flattens "
+                                    "flattening fold folds folding unfold unfolds unfolding crumple crumples form "
+                                    "forms forming grow grows growing develop develops developing".split())
+_TO = frozenset({"to", "into"})
+_GOING = frozenset({"go", "goes", "going", "went", "gone"})
+_END = frozenset(stem(w) for w in "end ends ended ending conclude concludes concluded concluding continue "
+                                  "continues continued continuing".split())
+_PHRASE_START = frozenset({"the", "a", "an", "his", "her", "their", "its", "some", "another", "other"})
 _GENERIC = frozenset(stem(w) for w in ("video clip scene footage show shows showing shown see seen appear "
                                        "visible frame image picture depict depicts depicting capture captures "
                                        "feature features featuring display displays first also then thing "
@@ -97,18 +114,45 @@ def synonym(a: str, b: str) -> bool:
     return any(a in s and b in s for s in _SYNSETS)
 
 
+# Playback of the clip itself (not the speed of what it shows): time-lapse 0, slow motion 1, normal 2.
+_PLAYBACK = (((("time", "lapse"),), 0), ((("time", "lapses"),), 0), ((("timelapse",), ("timelapses",)), 0),
+             ((("sped", "up"), ("speeded", "up"), ("fast", "forward"), ("fast", "forwarded")), 0),
+             ((("slow", "motion"), ("slow", "mo"), ("slowmo",), ("slowed", "down")), 1),
+             ((("normal", "speed"), ("regular", "speed"), ("real", "time"), ("normal", "pace"),
+               ("natural", "speed"), ("realtime",)), 2))
+
+
+def _playback(lows: list[str], i: int) -> tuple[int, int] | None:
+    """(pole, last token index) of a playback phrase starting at token i ("slow - motion" too)."""
+    words = [(k, w) for k, w in enumerate(lows[i:i + 4], i) if w != "-"]
+    for forms, pole in _PLAYBACK:
+        for form in forms:
+            if len(words) >= len(form) and tuple(w for _, w in words[:len(form)]) == form:
+                return pole, words[len(form) - 1][0]
+    return None
+
+
 def poles(doc: Doc) -> list[tuple[str, int, int]]:
     """(class, pole, token index) for every polar word, in text order."""
     lows, stems, kinds = doc.lows, doc.stems, doc.kinds
     out: list[tuple[str, int, int]] = []
     n = len(lows)
+    skip = -1
     for i in range(n):
-        if kinds[i] != WORD:
+        if kinds[i] != WORD or i <= skip:
             continue
         nxt = lows[i + 1] if i + 1 < n else ""
+        play = _playback(lows, i)
+        if play:                                         # "time-lapse", "slow motion", "in real time"
+            out.append(("playback", play[0], i))
+            skip = play[1]
+            continue
         hit = _BIGRAMS.get((stem(lows[i]), nxt)) or _BIGRAMS.get((lows[i], nxt))
         if hit:
             out.append((hit[0], hit[1], i))
+            continue
+        if lows[i] == "same" and nxt in _RATE:                                  # "at the same speed"
+            out.append(("speed", 2, i))
             continue
         if lows[i] in ("up", "down") and i and stems[i - 1] in _MOVE:
             out.append(("vertical", 0 if lows[i] == "up" else 1, i))
@@ -136,8 +180,9 @@ def counts(doc: Doc) -> list[tuple[float, int]]:
     lows = doc.lows
     for num in numbers(doc):
         nxt = lows[num.i1] if num.i1 < len(lows) else ""
-        if nxt in _TIME_UNITS or nxt in _NOT_COUNT_NEXT:
-            continue
+        after = lows[num.i1 + 1] if num.i1 + 1 < len(lows) else ""
+        if nxt in _TIME_UNITS or (nxt in _NOT_COUNT_NEXT and not (nxt == "of" and after in _THEM)):
+            continue                                         # "one of the men" is no count; "2 of them" is
         out.append((float(num.value), num.i0))
     for i, w in enumerate(lows):
         if w in ("once", "twice", "thrice"):
@@ -153,6 +198,17 @@ def _values(doc: Doc) -> dict[str, list[tuple[object, int]]]:
         out.setdefault("colour", []).append((c, i))
     for v, i in counts(doc):
         out.setdefault("count", []).append((v, i))
+    return out
+
+
+def value_sets(doc: Doc, affirmed: bool = False) -> dict[str, frozenset[object]]:
+    """Per closed class (a direction or change class, colour, count), the values the text states;
+    with `affirmed`, only values no negation governs ("not sped up or slowed down" states none)."""
+    out = {}
+    for cls, seq in _values(doc).items():
+        values = frozenset(v for v, i in seq if not affirmed or negated(doc, i, i + 1) < 0)
+        if values:
+            out[cls] = values
     return out
 
 
@@ -187,15 +243,36 @@ def value_conflict(ref: Doc, ans: Doc, whole: Doc | None = None) -> str | None:
     return None
 
 
-def _ranks(doc: Doc) -> list[int]:
+def _later_phrase(doc: Doc, i: int, from_at: int) -> bool:
+    """Token i opens a later event: "to"/"into" after a shift verb ("transitions to", "gives way
+    to"), "with" after "ends", or the "to" of a "from X to Y" opened at `from_at` (same clause)."""
+    lows, stems = doc.lows, doc.stems
+    prev = stems[i - 1] if i else ""
+    if lows[i] in _TO and prev in _SHIFT:
+        return True
+    if lows[i] == "with" and prev in _END:
+        return True
+    if lows[i] in _TO and 0 <= from_at and i - from_at <= 10 and i + 1 < len(lows):
+        nxt = lows[i + 1]
+        if from_at and (stems[from_at - 1] in _SHIFT or lows[from_at - 1] in _GOING):
+            return True                          # "transitioning from full bloom to withered"
+        return nxt in _PHRASE_START or (nxt.endswith("ing") and len(nxt) > 4)
+    return False
+
+
+def event_ranks(doc: Doc) -> list[int]:
     """A temporal rank per token: later events higher ("then", "before Y": Y later; "X after Y":
-    Y earlier; "After Y, X" at a sentence start: Y earlier, as written)."""
+    Y earlier; "After Y, X" at a sentence start: Y earlier, as written; "X transitions to Y",
+    "from X to Y", "... ends with Y": Y later)."""
     lows, kinds = doc.lows, doc.kinds
     ranks, rank, top, low_mark = [], 0, 0, 0
     sentence_start = True
     pending_after_start = False
+    from_at = -1
     for i, w in enumerate(lows):
         if kinds[i] == PUNCT:
+            if w in HARD or w == ",":
+                from_at = -1
             if w in HARD:
                 sentence_start = True
             elif w == "," and pending_after_start:         # "After Y, X": X comes next, later
@@ -204,9 +281,10 @@ def _ranks(doc: Doc) -> list[int]:
                 pending_after_start = False
             ranks.append(rank)
             continue
-        if w in _LATER or (w == "that" and i and lows[i - 1] == "after"):
+        if w in _LATER or (w == "that" and i and lows[i - 1] == "after") or _later_phrase(doc, i, from_at):
             top += 1
             rank = top
+            from_at = -1
         elif w in _EARLIER_MID and not sentence_start and not (i + 1 < len(lows) and lows[i + 1] == "that"):
             low_mark -= 1
             rank = low_mark
@@ -218,6 +296,8 @@ def _ranks(doc: Doc) -> list[int]:
         elif w == "followed" and i + 1 < len(lows) and lows[i + 1] == "by":
             top += 1
             rank = top
+        if w == "from":
+            from_at = i
         sentence_start = False
         ranks.append(rank)
     return ranks
@@ -231,7 +311,7 @@ def content_tokens(doc: Doc) -> list[int]:
 
 def order_conflict(ref: Doc, ans: Doc) -> bool:
     """The reference orders events and the answer orders the same words the other way."""
-    rr, ar = _ranks(ref), _ranks(ans)
+    rr, ar = event_ranks(ref), event_ranks(ans)
     if len(set(rr)) < 2 or len(set(ar)) < 2:
         return False
     rpos: dict[str, set[int]] = {}

@@ -224,7 +224,7 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
     reaches `min_similarity` and beats every other option by `SEMANTIC_MARGIN` (or, among options that
     close, is the only one whose direction, colour or count the answer states); a negated or hedged
     best sentence does not count."""
-    from . import _contrast, _embed
+    from . import _contrast, _embed, _events
     from .text import _negative
 
     name = spec.get("name", "")
@@ -238,34 +238,129 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
     # contradicts in direction, colour, count or order of events is out of the running
     clashes = [_contrast.value_conflict(analyze(o), analyze(answer[units[int(best_unit[k])][0]:units[int(best_unit[k])][1]]))
                or _contrast.order_conflict(analyze(o), analyze(answer)) for k, o in enumerate(options)]
+    # nor can they see which of two events comes first: an ordering question ("X, then Y" /
+    # "Y, then X" / "both at once") is settled by the order the answer states, never by closeness
+    orders = _events.stated_orders(options, answer, _word_sim)
+    if orders is not None:
+        clashes = [bool(c) or orders[k] is False for k, c in enumerate(clashes)]
     if not all(clashes):
         per_option = [-1.0 if clashes[k] else per_option[k] for k in range(len(options))]
     order = sorted(range(len(options)), key=lambda k: -per_option[k])
+    in_order = [k for k in order if orders is not None and orders[k] and per_option[k] > -1.0]
+    by_playback = not in_order and bool(_stated_playback(options, answer, per_option))
+    if by_playback:             # "filmed in real time": the one option with the playback the caption states
+        in_order = _stated_playback(options, answer, per_option)
+    if in_order:
+        order = in_order + [k for k in order if k not in in_order]
     # options too close to tell apart by meaning ("faster than" / "at the same speed as"): the one
     # option whose direction, colour or count the answer states is the one it describes
     close = [k for k in order if per_option[k] > -1.0 and per_option[order[0]] - per_option[k] < SEMANTIC_MARGIN]
     stated = [k for k in close if _contrast.shared_value(analyze(options[k]), analyze(answer))]
-    tie_broken = len(close) > 1 and len(stated) == 1
+    tie_broken = len(close) > 1 and len(stated) == 1 and not in_order
     if tie_broken:
         order = stated + [k for k in order if k != stated[0]]
     k, score = order[0], max(0.0, min(1.0, per_option[order[0]]))
     s, e = units[int(best_unit[k])]
     extra = {"selected": [k], "similarity": round(score, 4), "semantic": True}
-    if score < float(spec["min_similarity"]):
+    # an order the answer states for the option's own events is found, however far the wording
+    # ("Both events occur at the same time" is close to no caption)
+    if score < float(spec["min_similarity"]) and len(in_order) != 1:
         return LabelResult(name, type_name, False, score, reason="not_found", extra=extra)
-    if tie_broken:
+    unordered = orders is not None and not in_order and _events.ordering(options[k]) is not None
+    if not in_order:
+        unstated = unstated_value(options, k, answer)
+        if unstated:            # "a time-lapse of two plants growing" for "growing at the same speed as ..."
+            return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="not_found",
+                               extra={**extra, "unstated": unstated})
+    if len(in_order) == 1:
+        extra["stated_value" if by_playback else "stated_order"] = True
+    elif tie_broken:
         extra["stated_value"] = True
+    elif unordered:             # the events, but no order of them: closeness would pick an order by chance
+        others = [j for j in order[1:] if _events.ordering(options[j]) is not None]
+        return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="competing",
+                           extra={**extra, "selected": [k] + others[:1], "no_stated_order": True})
     elif len(options) > 1 and score - per_option[order[1]] < SEMANTIC_MARGIN:
         return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="competing",
                            extra={**extra, "selected": order[:2]})
     if k != int(spec["correct"]):
         return LabelResult(name, type_name, False, 0.0, (s, e), answer[s:e], reason="wrong_option", extra=extra)
+    both = both_values(options, k, answer)
+    if both:
+        return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="competing",
+                           extra={**extra, "both_values": both})
     doc = analyze(answer[s:e])
     if _negative(answer[s:e]) and not _negative(options[k]):
         return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="negated", extra=extra)
     if len(doc) and hedged(doc, 0, len(doc)) >= 0:
         return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="hedged", extra=extra)
     return LabelResult(name, type_name, True, score, (s, e), answer[s:e], extra=extra)
+
+
+# classes whose value is said with its own word ("faster", "zooming in", "red", "two"); changes
+# such as appearing or growing have paraphrases ("materializes") that embeddings do see
+VALUE_WORD_CLASSES = frozenset({"speed", "count", "colour", "horizontal", "vertical", "rotation", "zoom", "depth",
+                                "forward", "playback"})
+
+
+def _stated_playback(options: list[str], answer: str, per_option: list[float]) -> list[int]:
+    """[k] when option k is the only one in the running whose playback ("time-lapse", "slow
+    motion", "normal speed") the answer states; else []."""
+    from . import _contrast
+
+    said = _contrast.value_sets(analyze(answer)).get("playback")
+    if not said:
+        return []
+    hits = [k for k, o in enumerate(options) if per_option[k] > -1.0
+            and _contrast.value_sets(analyze(o)).get("playback", frozenset()) & said]
+    return hits if len(hits) == 1 else []
+
+
+def unstated_value(options: list[str], k: int, answer: str) -> str | None:
+    """The closed class (speed, zoom, colour, count, ...) that sets option k apart from another
+    option when the answer states no value of it: closeness of the other words cannot pick an
+    option that differs only there."""
+    from . import _contrast
+
+    own = {c: v for c, v in _contrast.value_sets(analyze(options[k])).items() if c in VALUE_WORD_CLASSES}
+    if not own:
+        return None
+    said = _contrast.value_sets(analyze(answer))
+    for j, other in enumerate(options):
+        if j == k:
+            continue
+        theirs = _contrast.value_sets(analyze(other))
+        for cls, values in own.items():
+            if cls in theirs and theirs[cls] != values and cls not in said:
+                return cls
+    return None
+
+
+def both_values(options: list[str], k: int, answer: str) -> str | None:
+    """The class in which the answer states option k's value and also a value only another option
+    has ("getting smaller and larger"): it commits to neither. Speed is left out: a comparison
+    names both sides ("the upper wave is slower, the lower one faster")."""
+    from . import _contrast
+
+    own = _contrast.value_sets(analyze(options[k]))
+    said = _contrast.value_sets(analyze(answer), affirmed=True)
+    for j, other in enumerate(options):
+        if j == k:
+            continue
+        for cls, values in _contrast.value_sets(analyze(other)).items():
+            if cls == "speed" or cls not in own or not own[cls] & said.get(cls, frozenset()):
+                continue
+            if (values - own[cls]) & said.get(cls, frozenset()):
+                return cls
+    return None
+
+
+def _word_sim(a: str, b: str) -> float:
+    """Cosine of two isolated words (cached per word by _embed)."""
+    from . import _embed
+
+    va, vb = _embed.embed([a, b])
+    return float(va @ vb)
 
 
 def _first_word(doc: Doc) -> int:
@@ -310,14 +405,23 @@ class ChoiceLabel(LabelType):
                                reason="competing", extra=extra)
         if best["hedged"]:
             return LabelResult(name, self.type_name, False, 0.5, (s, e), answer[s:e], reason="hedged", extra=extra)
+        both = both_values([str(o) for o in spec["options"]], correct, answer) \
+            if spec.get("select_by") == "text" else None
+        if both:                # a caption that says "smaller and larger" describes neither option
+            return LabelResult(name, self.type_name, False, 0.5, (s, e), answer[s:e], reason="competing",
+                               extra={**extra, "both_values": both})
         return LabelResult(name, self.type_name, True, 1.0, (s, e), answer[s:e], extra=extra)
 
     def prepare(self, specs: list[dict[str, Any]], answers: list[str]) -> None:
-        """Embed, in one batch, what the semantic fallback of `select_by: text` labels may compare."""
+        """Embed, in one batch, what the semantic fallback of `select_by: text` labels may compare
+        (options, answer sentences, and for ordering questions the isolated words of the events)."""
+        from . import _events
+
         texts: list[str] = []
         for spec, answer in zip(specs, answers):
             if spec.get("select_by") == "text" and spec.get("min_similarity") is not None and answer.strip():
-                texts += [str(o) for o in spec["options"]] + [answer[s:e] for s, e in _units(answer)]
+                options = [str(o) for o in spec["options"]]
+                texts += options + [answer[s:e] for s, e in _units(answer)] + _events.vocabulary(options, answer)
         if texts:
             from . import _embed
 
