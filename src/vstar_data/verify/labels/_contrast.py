@@ -109,9 +109,16 @@ _SYNSETS = [frozenset(stem(w) for w in ws.split()) for ws in (
 )]
 
 
+_SYNSET_OF: dict[str, frozenset[int]] = {}   # stem -> the synonym sets holding it
+for _k, _set in enumerate(_SYNSETS):
+    for _w in _set:
+        _SYNSET_OF[_w] = _SYNSET_OF.get(_w, frozenset()) | {_k}
+
+
 def synonym(a: str, b: str) -> bool:
     """Two stems in one of the small synonym sets."""
-    return any(a in s and b in s for s in _SYNSETS)
+    sa = _SYNSET_OF.get(a)
+    return bool(sa and sa & _SYNSET_OF.get(b, frozenset()))
 
 
 # Playback of the clip itself (not the speed of what it shows): time-lapse 0, slow motion 1, normal 2.
@@ -122,13 +129,23 @@ _PLAYBACK = (((("time", "lapse"),), 0), ((("time", "lapses"),), 0), ((("timelaps
                ("natural", "speed"), ("realtime",)), 2))
 
 
+# first word -> (form, pole) in _PLAYBACK's order: poles() asks at every word of every answer, and
+# scanning every form there was half of a text check's CPU time
+_PLAYBACK_BY_FIRST: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+for _forms, _pole in _PLAYBACK:
+    for _form in _forms:
+        _PLAYBACK_BY_FIRST.setdefault(_form[0], []).append((_form, _pole))
+
+
 def _playback(lows: list[str], i: int) -> tuple[int, int] | None:
     """(pole, last token index) of a playback phrase starting at token i ("slow - motion" too)."""
+    candidates = _PLAYBACK_BY_FIRST.get(lows[i])
+    if not candidates:
+        return None
     words = [(k, w) for k, w in enumerate(lows[i:i + 4], i) if w != "-"]
-    for forms, pole in _PLAYBACK:
-        for form in forms:
-            if len(words) >= len(form) and tuple(w for _, w in words[:len(form)]) == form:
-                return pole, words[len(form) - 1][0]
+    for form, pole in candidates:
+        if len(words) >= len(form) and tuple(w for _, w in words[:len(form)]) == form:
+            return pole, words[len(form) - 1][0]
     return None
 
 
