@@ -102,6 +102,14 @@ def _aligned(rws: list[tuple[str, str]], aws: list[tuple[str, str]], sims: Any) 
     return hits
 
 
+@lru_cache(maxsize=4096)
+def _content_words(text: str) -> list[tuple[str, str]]:
+    """(stem, lowercase) of each content word of `text`, sorted (cached: a reference is asked
+    once per answer; callers must not change the list)."""
+    d = analyze(text)
+    return sorted({(d.stems[i], d.lows[i]) for i in _contrast.content_tokens(d)})
+
+
 def _candidates(refs: list[str], answer: str, units: list[tuple[int, int]]) -> list[int]:
     """The units worth embedding: a sentence relates (same stem, typo, synonym, or isolated-word
     cosine >= RELATED_SIM) to at least GATE of some reference's content words. A sentence that
@@ -109,18 +117,13 @@ def _candidates(refs: list[str], answer: str, units: list[tuple[int, int]]) -> l
     answer is embedded only when two sentences qualify (the reference may be spread over them)."""
     import numpy as np
 
-    ref_words = []
-    for r in refs:
-        d = analyze(r)
-        ref_words.append(sorted({(d.stems[i], d.lows[i]) for i in _contrast.content_tokens(d)}))
+    ref_words = [_content_words(r) for r in refs]
     if any(not ws for ws in ref_words):
         return list(range(len(units)))
-    unit_words = []
-    for s, e in units:
-        d = analyze(answer[s:e])
-        unit_words.append(sorted({(d.stems[i], d.lows[i]) for i in _contrast.content_tokens(d)}))
+    unit_words = [_content_words(answer[s:e]) for s, e in units]
     vocab = sorted({w for ws in ref_words + unit_words for _, w in ws})
     vecs = dict(zip(vocab, _embed.embed(vocab))) if vocab else {}
+    ref_vecs = [np.stack([vecs[w] for _, w in rws]) for rws in ref_words]
     out = []
     whole = (0, len(answer))
     for u, ws in enumerate(unit_words):
@@ -129,8 +132,8 @@ def _candidates(refs: list[str], answer: str, units: list[tuple[int, int]]) -> l
         if not ws:
             continue
         a_vec = np.stack([vecs[w] for _, w in ws])
-        for rws in ref_words:
-            if _aligned(rws, ws, np.stack([vecs[w] for _, w in rws]) @ a_vec.T) >= GATE * len(rws):
+        for rws, r_vec in zip(ref_words, ref_vecs):
+            if _aligned(rws, ws, r_vec @ a_vec.T) >= GATE * len(rws):
                 out.append(u)
                 break
     if len(out) >= 2 and whole in units:
@@ -195,6 +198,7 @@ def clear_cache() -> None:
     """Forget remembered word decisions and cached embeddings (benchmarks time cold work)."""
     with _decided_lock:
         _decided.clear()
+    _content_words.cache_clear()
     _embed.clear_cache()
 
 
