@@ -247,9 +247,10 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
         per_option = [-1.0 if clashes[k] else per_option[k] for k in range(len(options))]
     order = sorted(range(len(options)), key=lambda k: -per_option[k])
     in_order = [k for k in order if orders is not None and orders[k] and per_option[k] > -1.0]
-    by_playback = not in_order and bool(_stated_playback(options, answer, per_option))
+    playback = [] if in_order else _stated_playback(options, answer, per_option)
+    by_playback = bool(playback)
     if by_playback:             # "filmed in real time": the one option with the playback the caption states
-        in_order = _stated_playback(options, answer, per_option)
+        in_order = playback
     if in_order:
         order = in_order + [k for k in order if k not in in_order]
     # options too close to tell apart by meaning ("faster than" / "at the same speed as"): the one
