@@ -267,6 +267,13 @@ def embed(texts: Sequence[str]) -> Any:
     return np.stack(rows) if rows else np.zeros((0, 384), dtype="float32")
 
 
+def word_sim(a: str, b: str) -> float:
+    """Cosine of two isolated words (cached per word: a vocabulary, not the answers' sentences);
+    the word-level similarity `_contrast` and `_events` are given by text and choice labels."""
+    va, vb = embed([a, b])
+    return float(va @ vb)
+
+
 def embed_soon(texts: Sequence[str]) -> Any:
     """A future that is done once `texts` are embedded (cached). Beside a batch pool (ONNX Runtime
     releases the GIL) a background feeder does it, so the caller's Python work overlaps the

@@ -70,12 +70,6 @@ def ordering(option: str) -> Ordering | None:
     return Ordering((_stems(a), _stems(b)), False)
 
 
-def _related(r: str, a: str, word_sim: Callable[[str, str], float] | None) -> bool:
-    if r == a or token_sim(r, a, 85.0) or _contrast.synonym(r, a):
-        return True
-    return word_sim is not None and word_sim(r, a) >= WORD_SIM
-
-
 def _mentions(doc: Doc, words: frozenset[str], other: frozenset[str],
               word_sim: Callable[[str, str], float] | None) -> tuple[list[int], bool]:
     """Answer tokens that state an event's words (not words of the other event: "man" is no

@@ -240,7 +240,7 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
                or _contrast.order_conflict(analyze(o), analyze(answer)) for k, o in enumerate(options)]
     # nor can they see which of two events comes first: an ordering question ("X, then Y" /
     # "Y, then X" / "both at once") is settled by the order the answer states, never by closeness
-    orders = _events.stated_orders(options, answer, _word_sim)
+    orders = _events.stated_orders(options, answer, _embed.word_sim)
     if orders is not None:
         clashes = [bool(c) or orders[k] is False for k, c in enumerate(clashes)]
     if not all(clashes):
@@ -354,14 +354,6 @@ def both_values(options: list[str], k: int, answer: str) -> str | None:
             if (values - own[cls]) & said.get(cls, frozenset()):
                 return cls
     return None
-
-
-def _word_sim(a: str, b: str) -> float:
-    """Cosine of two isolated words (cached per word by _embed)."""
-    from . import _embed
-
-    va, vb = _embed.embed([a, b])
-    return float(va @ vb)
 
 
 def _first_word(doc: Doc) -> int:

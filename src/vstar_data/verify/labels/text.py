@@ -77,12 +77,6 @@ def _polarity(answer: str) -> bool | None:
     return not _negative(answer[s:e])
 
 
-@lru_cache(maxsize=65536)
-def _synonym(a: str, b: str) -> bool:
-    """`_contrast.synonym` per stem pair (a vocabulary): the gate asks it for every word pair."""
-    return _contrast.synonym(a, b)
-
-
 def _aligned(rws: list[tuple[str, str]], aws: list[tuple[str, str]], sims: Any) -> int:
     """How many reference words relate to an answer word, each answer word standing for one
     reference word at most (greedy, strongest pairs first; same stem, typo or synonym before any
@@ -90,7 +84,7 @@ def _aligned(rws: list[tuple[str, str]], aws: list[tuple[str, str]], sims: Any) 
     score = sims.copy()
     for k, (rs, _) in enumerate(rws):
         for j, (st, _) in enumerate(aws):
-            if st == rs or _synonym(rs, st):
+            if st == rs or _contrast.synonym(rs, st):
                 score[k, j] = 2.0
     score[score < RELATED_SIM] = -1.0
     hits = 0
@@ -149,7 +143,7 @@ def _clash(ref: str, text: str, answer: str) -> tuple[str, str | None] | None:
     doc, ref_doc = analyze(text), analyze(ref)
     if len(doc) and hedged(doc, 0, len(doc)) >= 0 and hedged(ref_doc, 0, len(ref_doc)) < 0:
         return "hedged", None
-    return _contrast.contrast(ref, text, answer, _word_sim)
+    return _contrast.contrast(ref, text, answer, _embed.word_sim)
 
 
 def _settle(refs: list[str], answer: str, units: list[tuple[int, int]],
@@ -169,7 +163,7 @@ def _settle(refs: list[str], answer: str, units: list[tuple[int, int]],
     ref_doc, whole = analyze(ref), (0, len(answer))
     for u in live:
         if (units[u] != whole or len(units) == 1) and \
-                _contrast.stated(ref_doc, analyze(answer[units[u][0]:units[u][1]]), _word_sim):
+                _contrast.stated(ref_doc, analyze(answer[units[u][0]:units[u][1]]), _embed.word_sim):
             return True, u, None
     return None
 
@@ -200,12 +194,6 @@ def clear_cache() -> None:
         _decided.clear()
     _content_words.cache_clear()
     _embed.clear_cache()
-
-
-def _word_sim(a: str, b: str) -> float:
-    """Cosine of two isolated words (cached per word: a vocabulary, not the answers' sentences)."""
-    va, vb = _embed.embed([a, b])
-    return float(va @ vb)
 
 
 def _short(ref: str) -> bool:
@@ -331,7 +319,7 @@ class TextLabel(LabelType):
         if _contrast.number_only(ref) and not _contrast.counts(ans_doc):
             return LabelResult(name, self.type_name, False, 0.0, reason="not_found")
         missing = _contrast.missing_words(ref_doc, ans_doc)
-        clash = _contrast.contrast(ref, answer, None, _word_sim)
+        clash = _contrast.contrast(ref, answer, None, _embed.word_sim)
         if clash and clash[0] != "contradicted":
             return LabelResult(name, self.type_name, False, 0.0, whole, answer, reason=clash[0],
                                extra={"detail": clash[1]})
