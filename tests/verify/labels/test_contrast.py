@@ -18,6 +18,9 @@ from vstar_data.verify.labels._contrast import contrast
      "wrong_order"),
     ("The man sits down after picking up the phone.", "He sits down, then picks up the phone.", "wrong_order"),
     ("The person puts the cup on the shelf.", "The person puts the book on the shelf.", "contradicted"),
+    ("The wheel turns clockwise.", "The wheel turns counter-clockwise.", "wrong_direction"),
+    ("The wheel turns anti-clockwise.", "The wheel turns clockwise.", "wrong_direction"),
+    ("The camera zooms in on the tower.", "The camera is zooming backward from the tower.", "wrong_direction"),
 ])
 def test_contradictions_are_named(reference: str, answer: str, reason: str) -> None:
     clash = contrast(reference, answer)
@@ -30,6 +33,9 @@ def test_contradictions_are_named(reference: str, answer: str, reason: str) -> N
     ("Three people are dancing on the stage.", "3 people dance on a stage for about 20 seconds."),
     ("The person puts the cup on the shelf.", "Someone places a mug onto the shelf."),
     ("The woman walks towards the camera.", "The woman is walking toward the camera."),
+    ("The wheel turns counterclockwise.", "The wheel turns counter-clockwise."),
+    ("The wheel turns counter clockwise.", "The wheel spins anticlockwise."),
+    ("The camera zooms out from the tower.", "The camera is zooming backward from the tower."),
 ])
 def test_agreeing_answers_pass(reference: str, answer: str) -> None:
     assert contrast(reference, answer) is None

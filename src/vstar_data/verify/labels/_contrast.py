@@ -53,7 +53,10 @@ for _cls, _a, _b in (
     for _pole, _words in enumerate((_a, _b)):
         for _w in _words.split():
             _POLES[stem(_w)] = (_cls, _pole)
+# two words, a hyphen allowed between them ("counter-clockwise"); the second word is not read again
 _BIGRAMS = {("zoom", "in"): ("zoom", 0), ("zoom", "into"): ("zoom", 0), ("zoom", "out"): ("zoom", 1), ("speed", "up"): ("speed", 0),
+            ("zoom", "forward"): ("zoom", 0), ("zoom", "forwards"): ("zoom", 0),
+            ("zoom", "backward"): ("zoom", 1), ("zoom", "backwards"): ("zoom", 1),
             ("slow", "down"): ("speed", 1), ("counter", "clockwise"): ("rotation", 1),
             ("anti", "clockwise"): ("rotation", 1)}
 _RATE = frozenset({"speed", "pace", "rate", "tempo"})      # "the same speed": the speed class's third value
@@ -151,8 +154,21 @@ def _playback(lows: list[str], i: int) -> tuple[int, int] | None:
 
 def poles(doc: Doc) -> list[tuple[str, int, int]]:
     """(class, pole, token index) for every polar word, in text order."""
+    return [(cls, pole, i) for cls, pole, i, _ in _pole_spans(doc)]
+
+
+def shared_value_tokens(ref: Doc, ans: Doc) -> set[int]:
+    """Indices of the reference's tokens that state a polar value the answer states too, in any
+    words ("counterclockwise" for "counter-clockwise"): that value is said, so a word check must
+    not miss the word."""
+    said = {(cls, pole) for cls, pole, _, _ in _pole_spans(ans)}
+    return {k for cls, pole, i, last in _pole_spans(ref) if (cls, pole) in said for k in range(i, last + 1)}
+
+
+def _pole_spans(doc: Doc) -> list[tuple[str, int, int, int]]:
+    """(class, pole, first token, last token) for every polar word or phrase, in text order."""
     lows, stems, kinds = doc.lows, doc.stems, doc.kinds
-    out: list[tuple[str, int, int]] = []
+    out: list[tuple[str, int, int, int]] = []
     n = len(lows)
     skip = -1
     for i in range(n):
@@ -161,18 +177,21 @@ def poles(doc: Doc) -> list[tuple[str, int, int]]:
         nxt = lows[i + 1] if i + 1 < n else ""
         play = _playback(lows, i)
         if play:                                         # "time-lapse", "slow motion", "in real time"
-            out.append(("playback", play[0], i))
+            out.append(("playback", play[0], i, play[1]))
             skip = play[1]
             continue
-        hit = _BIGRAMS.get((stem(lows[i]), nxt)) or _BIGRAMS.get((lows[i], nxt))
+        second = i + 2 if nxt == "-" and i + 2 < n else i + 1
+        pair = lows[second] if second < n else ""
+        hit = _BIGRAMS.get((stem(lows[i]), pair)) or _BIGRAMS.get((lows[i], pair))
         if hit:
-            out.append((hit[0], hit[1], i))
+            out.append((hit[0], hit[1], i, second))
+            skip = second
             continue
         if lows[i] == "same" and nxt in _RATE:                                  # "at the same speed"
-            out.append(("speed", 2, i))
+            out.append(("speed", 2, i, i + 1))
             continue
         if lows[i] in ("up", "down") and i and stems[i - 1] in _MOVE:
-            out.append(("vertical", 0 if lows[i] == "up" else 1, i))
+            out.append(("vertical", 0 if lows[i] == "up" else 1, i, i))
             continue
         p = _POLES.get(stems[i])
         if p is None:
@@ -183,7 +202,7 @@ def poles(doc: Doc) -> list[tuple[str, int, int]]:
             continue
         if p[0] == "horizontal" and p[1] == 0 and lows[i] == "left" and nxt in ("the", "a", "his", "her"):
             continue                                                              # "left the room": exit
-        out.append((p[0], p[1], i))
+        out.append((p[0], p[1], i, i))
     return out
 
 
@@ -399,7 +418,7 @@ def replaced_word(ref: Doc, ans: Doc, word_sim: Callable[[str, str], float] | No
     where = {}
     for i in ac:
         where.setdefault(ans.stems[i], i)
-    missing = set(missing_words(ref, ans))
+    missing = set(missing_words(ref, ans)) - shared_value_tokens(ref, ans)
     for k, i in enumerate(rc):
         if i not in missing:
             continue

@@ -248,9 +248,12 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
     order = sorted(range(len(options)), key=lambda k: -per_option[k])
     in_order = [k for k in order if orders is not None and orders[k] and per_option[k] > -1.0]
     playback = [] if in_order else _stated_playback(options, answer, per_option)
-    by_playback = bool(playback)
-    if by_playback:             # "filmed in real time": the one option with the playback the caption states
+    by_value = bool(playback)
+    if by_value:             # "filmed in real time": the one option with the playback the caption states
         in_order = playback
+    elif not in_order:          # "dribbles the ball from left to right": the one option with that direction
+        in_order = _stated_direction(options, answer, per_option)
+        by_value = bool(in_order)
     if in_order:
         order = in_order + [k for k in order if k not in in_order]
     # options too close to tell apart by meaning ("faster than" / "at the same speed as"): the one
@@ -274,7 +277,7 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
             return LabelResult(name, type_name, False, score, (s, e), answer[s:e], reason="not_found",
                                extra={**extra, "unstated": unstated})
     if len(in_order) == 1:
-        extra["stated_value" if by_playback else "stated_order"] = True
+        extra["stated_value" if by_value else "stated_order"] = True
     elif tie_broken:
         extra["stated_value"] = True
     elif unordered:             # the events, but no order of them: closeness would pick an order by chance
@@ -314,6 +317,29 @@ def _stated_playback(options: list[str], answer: str, per_option: list[float]) -
         return []
     hits = [k for k, o in enumerate(options) if per_option[k] > -1.0
             and _contrast.value_sets(analyze(o)).get("playback", frozenset()) & said]
+    return hits if len(hits) == 1 else []
+
+
+# classes whose stated value picks an option however far the caption's other words are from it
+# ("an aerial shot ascending over a cathedral" for "upwards"); speed is left out: "climbs quickly"
+# is no comparison with the person below
+DIRECTION_CLASSES = frozenset({"horizontal", "vertical", "depth", "rotation", "zoom", "forward"})
+
+
+def _stated_direction(options: list[str], answer: str, per_option: list[float]) -> list[int]:
+    """[k] when option k is the only one in the running whose direction values the answer
+    affirms, every one of them (a reversed "from right to left" is already out of the running);
+    else []."""
+    from . import _contrast
+
+    said = _contrast.value_sets(analyze(answer), affirmed=True)
+    if not said.keys() & DIRECTION_CLASSES:
+        return []
+    hits = []
+    for k, option in enumerate(options):
+        own = {c: v for c, v in _contrast.value_sets(analyze(option)).items() if c in DIRECTION_CLASSES}
+        if own and per_option[k] > -1.0 and all(v <= said.get(c, frozenset()) for c, v in own.items()):
+            hits.append(k)
     return hits if len(hits) == 1 else []
 
 
