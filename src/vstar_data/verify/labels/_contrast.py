@@ -59,6 +59,7 @@ _BIGRAMS = {("zoom", "in"): ("zoom", 0), ("zoom", "into"): ("zoom", 0), ("zoom",
             ("zoom", "backward"): ("zoom", 1), ("zoom", "backwards"): ("zoom", 1),
             ("slow", "down"): ("speed", 1), ("counter", "clockwise"): ("rotation", 1),
             ("anti", "clockwise"): ("rotation", 1)}
+_HYPHEN_GLUE = frozenset({"to", "and", "or", "from"})      # "left-to-right": the hyphen joins two values
 _RATE = frozenset({"speed", "pace", "rate", "tempo"})      # "the same speed": the speed class's third value
 _MOVE = frozenset(stem(w) for w in "move go pan tilt scroll look point fly float swim slide roll travel head "
                                    "come climb jump walk run".split())
@@ -190,7 +191,10 @@ def _pole_spans(doc: Doc) -> list[tuple[str, int, int, int]]:
         if lows[i] == "same" and nxt in _RATE:                                  # "at the same speed"
             out.append(("speed", 2, i, i + 1))
             continue
-        if lows[i] in ("up", "down") and i and stems[i - 1] in _MOVE:
+        if i >= 2 and lows[i - 1] == "-" and kinds[i - 2] == WORD and lows[i - 2] not in _HYPHEN_GLUE:
+            continue                                     # "high-rise", "left-hand"... "right" in "left-to-right" stays
+        if lows[i] in ("up", "down") and i and (stems[i - 1] in _MOVE or
+                                                 i >= 2 and lows[i - 1] in ("and", "or") and lows[i - 2] in ("up", "down")):
             out.append(("vertical", 0 if lows[i] == "up" else 1, i, i))
             continue
         p = _POLES.get(stems[i])

@@ -326,19 +326,30 @@ def _stated_playback(options: list[str], answer: str, per_option: list[float]) -
 DIRECTION_CLASSES = frozenset({"horizontal", "vertical", "depth", "rotation", "zoom", "forward"})
 
 
+_DIRECTION_NEXT = frozenset({"to", "and", "or", "then", "side", "into", "across", "while", "as", "before", "after"})
+
+
 def _stated_direction(options: list[str], answer: str, per_option: list[float]) -> list[int]:
     """[k] when option k is the only one in the running whose direction values the answer
     affirms, every one of them (a reversed "from right to left" is already out of the running);
     else []."""
     from . import _contrast
 
-    said = _contrast.value_sets(analyze(answer), affirmed=True)
-    if not said.keys() & DIRECTION_CLASSES:
+    doc = analyze(answer)
+    said: dict[str, set[int]] = {}
+    for cls, pole, i in _contrast.poles(doc):
+        if cls not in DIRECTION_CLASSES or negated(doc, i, i + 1) >= 0:
+            continue
+        if doc.lows[i] in ("left", "right") and i + 1 < len(doc.lows) and doc.kinds[i + 1] == WORD \
+                and doc.lows[i + 1] not in _DIRECTION_NEXT:
+            continue                                        # "right place, wrong time": an adjective
+        said.setdefault(cls, set()).add(pole)
+    if not said:
         return []
     hits = []
     for k, option in enumerate(options):
         own = {c: v for c, v in _contrast.value_sets(analyze(option)).items() if c in DIRECTION_CLASSES}
-        if own and per_option[k] > -1.0 and all(v <= said.get(c, frozenset()) for c, v in own.items()):
+        if own and per_option[k] > -1.0 and all(v <= said.get(c, set()) for c, v in own.items()):
             hits.append(k)
     return hits if len(hits) == 1 else []
 
