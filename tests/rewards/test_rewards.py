@@ -117,3 +117,50 @@ def test_non_finite_label_is_a_clear_error_not_an_accept(labels):
         score_answer(labels, "The dive score is 80.")
     with pytest.raises(ConfigError, match="not a finite number"):
         parse_labels(labels)
+
+
+# The shapes world's labels: a target and three constraints (adapters/shapes.py). A constraint is
+# never scored (an answer need not state it) and an answer that contradicts one is rejected by the
+# verifier, so its reward is 0 like any rejected answer.
+DIRECTION = {"type": "category", "name": "direction", "value": "left"}
+COLOUR = {"type": "category", "name": "colour", "value": "blue", "role": "constraint",
+          "vocabulary": ["red", "green", "blue", "yellow"]}
+SHAPE = {"type": "category", "name": "shape", "value": "triangle", "role": "constraint",
+         "vocabulary": ["square", "circle", "triangle"]}
+COUNT = {"type": "number", "name": "count", "value": 1.0, "abs_tol": 0.0, "role": "constraint"}
+WORLD = [DIRECTION, COLOUR, SHAPE, COUNT]
+
+
+@pytest.mark.parametrize("answer, want, accepted", [
+    ("A blue triangle moves left.", 1.0, True),          # the target, no constraint contradicted
+    ("It moves left.", 1.0, True),                       # constraints need not be stated
+    ("A red triangle moves left.", 0.0, False),          # contradicts the colour: rejected, reward 0
+    ("Two triangles move left.", 0.0, False),            # contradicts the count
+    ("A blue triangle, 1 object, moves right.", 0.0, False),   # stating constraints earns nothing
+    ("1 1 1 blue triangle", 0.0, False),
+])
+def test_constraints_are_never_scored_and_a_contradiction_scores_zero(answer: str, want: float,
+                                                                     accepted: bool) -> None:
+    scored = score_answer(WORLD, answer)
+    assert scored["score"] == pytest.approx(want) and scored["accepted"] is accepted
+    assert [p["name"] for p in scored["labels"] if p["role"] == "target"] == ["direction"]
+    assert trl_reward(None, [answer], labels=[WORLD]) == [pytest.approx(want)]
+    assert verl_compute_score("shapes", answer, WORLD)["score"] == pytest.approx(want)
+    assert easyr1_compute_score([{"response": answer, "ground_truth": WORLD}])[0]["overall"] == pytest.approx(want)
+
+
+def test_measured_constraints_are_reported_but_do_not_lower_the_reward() -> None:
+    """`enforce_constraints=False` (a run's `verifier.constraints: measure`): the contradiction is
+    recorded, the reward is the target's alone."""
+    scored = score_answer(WORLD, "A red triangle moves left.", enforce_constraints=False)
+    assert scored["score"] == 1.0 and scored["accepted"] is True
+    assert scored["contradicts"] == ["colour"]
+    assert trl_reward(None, ["A red triangle moves left."], labels=[WORLD], enforce_constraints=False) == [1.0]
+    assert verl_compute_score("shapes", "A red triangle moves left.", WORLD,
+                              {"enforce_constraints": False})["score"] == 1.0
+    assert easyr1_compute_score([{"response": "A red triangle moves left.", "ground_truth": WORLD}],
+                                enforce_constraints=False)[0]["overall"] == 1.0
+
+
+def test_constraints_alone_reward_nothing() -> None:
+    assert score_answer([COLOUR, SHAPE], "A blue triangle.")["score"] is None

@@ -57,3 +57,30 @@ def test_one_process_keeps_its_own_counts():
     tally = RewardTally(2, profile="default", format_weight=0.0)
     tally(prompts=["q", "q"], completions=["It moves left.", "It moves up."], labels=[LABELS, LABELS])
     assert tally.summary() == {"mean": 0.5, "groups_with_reward": 1, "groups": 1}
+
+
+WORLD = LABELS + [{"type": "category", "name": "colour", "value": "blue", "role": "constraint",
+                   "vocabulary": ["red", "green", "blue", "yellow"]},
+                  {"type": "number", "name": "count", "value": 1.0, "abs_tol": 0.0, "role": "constraint"}]
+
+
+@pytest.mark.parametrize("enforce, want", [(True, [1.0, 0.0, 0.0, 1.0]), (False, [1.0, 1.0, 0.0, 1.0])])
+def test_the_reward_follows_the_runs_constraint_setting(enforce: bool, want: list[float]) -> None:
+    """A wrong colour earns 0 when the run enforces constraints (its verifier rejects the answer),
+    the direction's reward when it only measures them; stating a constraint ("1 blue shape")
+    earns nothing by itself."""
+    tally = RewardTally(2, profile="default", format_weight=0.0, enforce_constraints=enforce)
+    answers = ["A blue shape moves left.", "A red shape moves left.", "1 blue shape, 1 blue shape.", "It moves left."]
+    assert tally(prompts=["q"] * 4, completions=answers, labels=[WORLD] * 4) == want
+
+
+def test_the_constraint_setting_is_part_of_the_checkpoint_signature(tmp_path) -> None:
+    from vstar_data.training.grpo import GrpoSettings, signature
+    from vstar_data.training.recipe import TrainConfig
+
+    (tmp_path / "d.json").write_text("[]")
+    (tmp_path / "m").mkdir()
+    cfg = TrainConfig(model=str(tmp_path / "m"), data=str(tmp_path / "d.json"), videos="/",
+                      output_dir=str(tmp_path / "out"))
+    assert signature(cfg, GrpoSettings(), "default", True) != signature(cfg, GrpoSettings(), "default", False)
+    assert signature(cfg, GrpoSettings(), "default") == signature(cfg, GrpoSettings(), "default", True)

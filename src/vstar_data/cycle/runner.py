@@ -268,7 +268,8 @@ class CycleRunner:
                     "reward": None}
         result = train_grpo(TrainConfig(model=start, data=str(prompts), videos="/",
                                         output_dir=str(self.layout.checkpoint(stage)), **settings),
-                            GrpoSettings(**(self.rc.training.get("grpo") or {})), profile=self.rc.profile)
+                            GrpoSettings(**(self.rc.training.get("grpo") or {})), profile=self.rc.profile,
+                            enforce_constraints=self.rc.constraints == "enforce")
         self.echo(f"cycle {cycle}: GRPO on {entry['prompts']} prompts, mean reward {result.reward.get('mean')}, "
                   f"{result.reward.get('groups_with_reward')} of {result.reward.get('groups')} groups rewarded")
         return {**entry, "checkpoint": str(result.output_dir), "train_loss": result.train_loss,

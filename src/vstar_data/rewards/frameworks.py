@@ -29,7 +29,7 @@ REWARD_TYPE = "batch"   # EasyR1 reads these two module attributes from a reward
 def trl_reward(prompts: list[Any] | None = None, completions: list[Any] | None = None, *,
                labels: list[Any] | None = None, profile: str = "default",
                number_scale: float = DEFAULT_NUMBER_SCALE, format_weight: float = 0.0,
-               **columns: Any) -> list[float | None]:
+               enforce_constraints: bool = True, **columns: Any) -> list[float | None]:
     """TRL reward function: one graded score in [0, 1] (or None) per completion."""
     completions = list(completions or [])
     if labels is None:
@@ -38,8 +38,8 @@ def trl_reward(prompts: list[Any] | None = None, completions: list[Any] | None =
     labels = list(labels)
     if len(labels) != len(completions):
         raise ValueError(f"{len(completions)} completions but {len(labels)} labels")
-    return [score_answer(lab, comp, profile=profile, number_scale=number_scale,
-                         format_weight=format_weight)["score"] for lab, comp in zip(labels, completions)]
+    return [score_answer(lab, comp, profile=profile, number_scale=number_scale, format_weight=format_weight,
+                         enforce_constraints=enforce_constraints)["score"] for lab, comp in zip(labels, completions)]
 
 
 trl_reward.__name__ = "vstar_verifier"
@@ -47,21 +47,25 @@ trl_reward.__name__ = "vstar_verifier"
 
 def verl_compute_score(data_source: Any, solution_str: str, ground_truth: Any, extra_info: Any = None, *,
                        profile: str = "default", number_scale: float = DEFAULT_NUMBER_SCALE,
-                       format_weight: float = 0.0, **kwargs: Any) -> dict[str, float]:
+                       format_weight: float = 0.0, enforce_constraints: bool = True,
+                       **kwargs: Any) -> dict[str, float]:
     """verl custom reward: ``{"score", "acc", "format", "applicable"}`` (all floats);
-    ``extra_info["format_weight"]``, when given, overrides the `format_weight` keyword."""
+    ``extra_info["format_weight"]`` and ``extra_info["enforce_constraints"]``, when given,
+    override the keywords."""
     if isinstance(extra_info, dict) and extra_info.get("format_weight") is not None:
         format_weight = extra_info["format_weight"]
+    if isinstance(extra_info, dict) and extra_info.get("enforce_constraints") is not None:
+        enforce_constraints = bool(extra_info["enforce_constraints"])
     scored = score_answer(ground_truth, solution_str, profile=profile, number_scale=number_scale,
-                          format_weight=format_weight)
+                          format_weight=format_weight, enforce_constraints=enforce_constraints)
     applicable = scored["score"] is not None
     return {"score": float(scored["score"]) if applicable else 0.0, "acc": float(scored["accepted"]),
             "format": float(scored["format"]), "applicable": float(applicable)}
 
 
 def easyr1_compute_score(reward_inputs: list[dict[str, Any]], format_weight: float = 0.0, *,
-                         profile: str = "default",
-                         number_scale: float = DEFAULT_NUMBER_SCALE) -> list[dict[str, float]]:
+                         profile: str = "default", number_scale: float = DEFAULT_NUMBER_SCALE,
+                         enforce_constraints: bool = True) -> list[dict[str, float]]:
     """EasyR1 batch reward: ``[{"overall", "format", "accuracy", "accepted"}]`` (accuracy: the
     verifier's graded score of the answer part; "accepted": every label passed the verifier)."""
     if not isinstance(reward_inputs, list):
@@ -69,7 +73,8 @@ def easyr1_compute_score(reward_inputs: list[dict[str, Any]], format_weight: flo
     out = []
     for item in reward_inputs:
         scored = score_answer(item.get("ground_truth"), item.get("response", ""), profile=profile,
-                              number_scale=number_scale, format_weight=format_weight)
+                              number_scale=number_scale, format_weight=format_weight,
+                              enforce_constraints=enforce_constraints)
         out.append({"overall": float(scored["score"]) if scored["score"] is not None else 0.0,
                     "format": float(scored["format"]),
                     "accuracy": float(scored["accuracy"]) if scored["accuracy"] is not None else 0.0,

@@ -14,7 +14,10 @@ generated data can reward a policy:
   else pass/fail. A label type may set ``reward = "pass_fail"`` or ``"graded"`` to choose.
 
 A label whose type is not installed does not apply (None); a row's accuracy is the mean over the
-labels that apply, None when none does. A completion in ``<think>..</think><answer>..</answer>``
+target labels that apply, None when none does. Constraint labels (`"role": "constraint"`) are never
+scored, as everywhere: an answer need not state them, and one that contradicts one is rejected by
+the verifier, so its reward is 0 (with `enforce_constraints=False`, a run's `verifier.constraints:
+measure`, the contradiction is only reported). A completion in ``<think>..</think><answer>..</answer>``
 form is scored on its last `<answer>` block, and its score is ``(1 - format_weight) x accuracy +
 format_weight x format`` (answer_format.py; format_weight 0 by default: the score is the accuracy).
 """
@@ -26,6 +29,8 @@ from typing import Any, Iterable
 
 from ..errors import ConfigError
 from ..registry import LABEL_TYPES
+from ..sources.sample import is_constraint
+from ..verify.constraints import check_constraint, contradictions
 from ..verify.labels.base import LabelResult
 from ..verify.verifier import Verifier, is_hint_echo
 from ._inputs import parse_labels
@@ -66,11 +71,14 @@ def label_reward(spec: dict[str, Any], result: LabelResult, *, profile_rel_tol: 
 
 
 def score_answer(labels: Any, answer: Any, *, profile: str = "default",
-                 number_scale: float = DEFAULT_NUMBER_SCALE, format_weight: float = 0.0) -> dict[str, Any]:
+                 number_scale: float = DEFAULT_NUMBER_SCALE, format_weight: float = 0.0,
+                 enforce_constraints: bool = True) -> dict[str, Any]:
     """Verify `answer` (its last `<answer>` block when it has one) against `labels` (any form
-    `parse_labels` reads): ``{"score": the reward or None, "accuracy": mean graded label score or
-    None, "format": 1.0 / 0.0, "accepted": every applicable label passed, "labels": [{name, type,
-    score, passed, reason}], "not_applicable": [types]}``."""
+    `parse_labels` reads): ``{"score": the reward or None, "accuracy": mean graded target label
+    score (0 when an enforced constraint is contradicted) or None, "format": 1.0 / 0.0, "accepted":
+    every applicable target passed and no enforced constraint contradicted, "contradicts":
+    [constraint names], "labels": [{name, type, role, score, passed, reason}], "not_applicable":
+    [types]}``."""
     from ._inputs import completion_text
 
     weight = check_format_weight(format_weight)
@@ -89,16 +97,25 @@ def score_answer(labels: Any, answer: Any, *, profile: str = "default",
         except ConfigError:
             skipped.append(kind)
             continue
+        if is_constraint(spec):
+            result = check_constraint(lt, spec, text, v.profile)
+            per_label.append({"name": spec.get("name"), "type": kind, "role": "constraint", "score": None,
+                              "passed": bool(result.passed), "reason": result.reason})
+            continue
         result = lt.verify(spec, text, v.profile)
         mode = getattr(lt, "reward", None)
         value = label_reward(spec, result, profile_rel_tol=v.profile.rel_tol, profile_abs_tol=v.profile.abs_tol,
                              number_scale=number_scale, mode=mode)
-        per_label.append({"name": spec.get("name"), "type": kind, "score": value, "passed": bool(result.passed),
-                          "reason": result.reason})
-    accuracy = sum(p["score"] for p in per_label) / len(per_label) if per_label else None
+        per_label.append({"name": spec.get("name"), "type": kind, "role": "target", "score": value,
+                          "passed": bool(result.passed), "reason": result.reason})
+    targets = [p for p in per_label if p["role"] == "target"]
+    contradicted = contradictions(p for p in per_label if p["role"] == "constraint")
+    rejected = enforce_constraints and bool(contradicted)
+    accuracy = (0.0 if rejected else sum(p["score"] for p in targets) / len(targets)) if targets else None
     return {"score": combine(accuracy, parts.format, weight), "accuracy": accuracy, "format": parts.format,
-            "accepted": bool(per_label) and all(p["passed"] for p in per_label),
-            "labels": per_label, "not_applicable": skipped, "hint_echo": is_hint_echo(text)[1]}
+            "accepted": bool(targets) and all(p["passed"] for p in targets) and not rejected,
+            "contradicts": contradicted, "labels": per_label, "not_applicable": skipped,
+            "hint_echo": is_hint_echo(text)[1]}
 
 
 def score_many(labels: Iterable[Any], answers: Iterable[Any], **kwargs: Any) -> list[float | None]:

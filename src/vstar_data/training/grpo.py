@@ -134,9 +134,11 @@ class RewardTally:
     reward and how many groups (the completions of one prompt) had a completion with reward > 0
     (only groups whose rewards differ teach GRPO anything)."""
 
-    def __init__(self, num_generations: int, *, profile: str, format_weight: float) -> None:
+    def __init__(self, num_generations: int, *, profile: str, format_weight: float,
+                 enforce_constraints: bool = True) -> None:
         self.__name__ = "vstar_verifier"         # TRL logs rewards/<__name__>/mean
         self.num_generations, self.profile, self.format_weight = num_generations, profile, format_weight
+        self.enforce_constraints = enforce_constraints
         self.total, self.count, self.groups, self.groups_with_reward = 0.0, 0, 0, 0
 
     def __call__(self, prompts: Any = None, completions: Any = None, labels: Any = None,
@@ -145,7 +147,7 @@ class RewardTally:
 
         columns.pop("row", None)
         scores = trl_reward(prompts, completions, labels=labels, profile=self.profile,
-                            format_weight=self.format_weight)
+                            format_weight=self.format_weight, enforce_constraints=self.enforce_constraints)
         for s in scores:
             if s is not None:
                 self.total, self.count = self.total + s, self.count + 1
@@ -179,14 +181,16 @@ def _sum_over_ranks(values: list[float]) -> list[float]:
 
 
 # -- the recipe ----------------------------------------------------------------------------------
-def signature(cfg: TrainConfig, grpo: GrpoSettings, profile: str) -> str:
-    """The SFT recipe's signature of the same settings, plus the method and the GRPO settings."""
-    blob = json.dumps({"sft": cfg.signature(), "method": "grpo", "grpo": asdict(grpo), "profile": profile},
-                      sort_keys=True)
+def signature(cfg: TrainConfig, grpo: GrpoSettings, profile: str, enforce_constraints: bool = True) -> str:
+    """The SFT recipe's signature of the same settings, plus the method, the GRPO settings and the
+    reward's verifier (profile, whether constraints are enforced)."""
+    blob = json.dumps({"sft": cfg.signature(), "method": "grpo", "grpo": asdict(grpo), "profile": profile,
+                       **({} if enforce_constraints else {"constraints": "measure"})}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def setup(cfg: TrainConfig, grpo: GrpoSettings, sig: str, profile: str) -> tuple[_Run, RewardTally]:
+def setup(cfg: TrainConfig, grpo: GrpoSettings, sig: str, profile: str,
+          enforce_constraints: bool = True) -> tuple[_Run, RewardTally]:
     """Prompt rows, batch plan, GRPOConfig, model (vision frozen, LoRA), processor, trainer."""
     from datasets import Dataset
     from transformers import AutoProcessor
@@ -233,7 +237,8 @@ def setup(cfg: TrainConfig, grpo: GrpoSettings, sig: str, profile: str) -> tuple
     _barrier()
     dataset = Dataset.from_list([{"prompt": [{"role": "user", "content": _question(r["conversations"])}],
                                   "row": i, "labels": r["labels"]} for i, r in enumerate(rows)])
-    tally = RewardTally(grpo.num_generations, profile=profile, format_weight=grpo.format_weight)
+    tally = RewardTally(grpo.num_generations, profile=profile, format_weight=grpo.format_weight,
+                        enforce_constraints=enforce_constraints)
     trainer = make_trainer_class()(model=model, reward_funcs=[tally], args=args, train_dataset=dataset,
                                    processing_class=processor, peft_config=peft_config, rows=rows,
                                    num_frames=cfg.num_frames, frame_size=cfg.frame_size,
@@ -241,9 +246,12 @@ def setup(cfg: TrainConfig, grpo: GrpoSettings, sig: str, profile: str) -> tuple
     return _Run(cfg, sig, out, tmp, trainer, processor, len(rows), dict(skipped), accum, global_batch), tally
 
 
-def train_grpo(cfg: TrainConfig, grpo: GrpoSettings, *, profile: str = "default") -> GrpoResult:
-    """Train with GRPO (or return the recorded result when `output_dir` already holds this run)."""
-    sig = signature(cfg, grpo, profile)
+def train_grpo(cfg: TrainConfig, grpo: GrpoSettings, *, profile: str = "default",
+               enforce_constraints: bool = True) -> GrpoResult:
+    """Train with GRPO (or return the recorded result when `output_dir` already holds this run).
+    `enforce_constraints`: an answer contradicting a constraint label earns 0, as the run's
+    verifier rejects it (`verifier.constraints: enforce`); False only reports it (`measure`)."""
+    sig = signature(cfg, grpo, profile, enforce_constraints)
     done = finished(cfg, sig)
     if done is not None:
         log.info("%s is already trained (GRPO); not training again", done.output_dir)
@@ -254,11 +262,12 @@ def train_grpo(cfg: TrainConfig, grpo: GrpoSettings, *, profile: str = "default"
     run = None
     threads = torch.get_num_threads()
     try:
-        run, tally = setup(cfg, grpo, sig, profile)
+        run, tally = setup(cfg, grpo, sig, profile, enforce_constraints)
         metrics = run.trainer.train().metrics
         reward = tally.summary()
         result = save_checkpoint(run, metrics, extra={"method": "grpo", "grpo": asdict(grpo), "reward": reward,
-                                                       "verifier_profile": profile})
+                                                       "verifier_profile": profile,
+                                                       "constraints": "enforce" if enforce_constraints else "measure"})
         return GrpoResult(**vars(result), reward=reward)
     finally:
         cleanup(run)
