@@ -183,9 +183,10 @@ def _sum_over_ranks(values: list[float]) -> list[float]:
 # -- the recipe ----------------------------------------------------------------------------------
 def signature(cfg: TrainConfig, grpo: GrpoSettings, profile: str, enforce_constraints: bool = True) -> str:
     """The SFT recipe's signature of the same settings, plus the method, the GRPO settings and the
-    reward's verifier (profile, whether constraints are enforced)."""
+    reward's verifier (profile, whether constraints are enforced: a checkpoint trained before the
+    reward stopped scoring constraints as targets has no such key, so it is trained again)."""
     blob = json.dumps({"sft": cfg.signature(), "method": "grpo", "grpo": asdict(grpo), "profile": profile,
-                       **({} if enforce_constraints else {"constraints": "measure"})}, sort_keys=True)
+                       "constraints": "enforce" if enforce_constraints else "measure"}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
