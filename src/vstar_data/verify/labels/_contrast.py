@@ -119,6 +119,11 @@ for _k, _set in enumerate(_SYNSETS):
         _SYNSET_OF[_w] = _SYNSET_OF.get(_w, frozenset()) | {_k}
 
 
+def synsets(stem_: str) -> frozenset[int]:
+    """Ids of the small synonym sets holding a stem (two stems are synonyms when theirs meet)."""
+    return _SYNSET_OF.get(stem_, frozenset())
+
+
 def synonym(a: str, b: str) -> bool:
     """Two stems in one of the small synonym sets."""
     sa = _SYNSET_OF.get(a)

@@ -81,19 +81,31 @@ def _aligned(rws: list[tuple[str, str]], aws: list[tuple[str, str]], sims: Any) 
     """How many reference words relate to an answer word, each answer word standing for one
     reference word at most (greedy, strongest pairs first; same stem, typo or synonym before any
     cosine): "the shelf" relates to both "book" and "table" as isolated words, but says only one."""
+    import numpy as np
+
     score = sims.copy()
-    for k, (rs, _) in enumerate(rws):
-        for j, (st, _) in enumerate(aws):
-            if st == rs or _contrast.synonym(rs, st):
+    by_stem: dict[str, list[int]] = {}
+    by_set: dict[int, list[int]] = {}
+    for j, (st, _) in enumerate(aws):
+        by_stem.setdefault(st, []).append(j)
+        for sid in _contrast.synsets(st):
+            by_set.setdefault(sid, []).append(j)
+    for k, (rs, _) in enumerate(rws):       # same stem or synonym: the strongest relation
+        for j in by_stem.get(rs, ()):
+            score[k, j] = 2.0
+        for sid in _contrast.synsets(rs):
+            for j in by_set.get(sid, ()):
                 score[k, j] = 2.0
-    score[score < RELATED_SIM] = -1.0
-    hits = 0
-    while score.size and score.max() >= RELATED_SIM:
-        k, j = divmod(int(score.argmax()), score.shape[1])
-        score[k, :] = -1.0
-        score[:, j] = -1.0
-        hits += 1
-    return hits
+    flat = np.flatnonzero(score >= RELATED_SIM)
+    # pairs strongest first, ties in row-major order (what repeated argmax would take)
+    order = flat[np.lexsort((flat, -score.ravel()[flat]))]
+    width, rows_used, cols_used = score.shape[1], set(), set()
+    for f in order.tolist():
+        k, j = divmod(f, width)
+        if k not in rows_used and j not in cols_used:
+            rows_used.add(k)
+            cols_used.add(j)
+    return len(rows_used)
 
 
 @lru_cache(maxsize=4096)
