@@ -57,7 +57,7 @@ def test_demo_cycles_compound_and_leave_a_report(tmp_path, demo_runs):
     run = out / "run"
     on_disk = json.loads((run / "stats.json").read_text())
     stats = on_disk["cycles"]
-    assert [s["cycle"] for s in stats] == [0, 1, 2]
+    assert [s["cycle"] for s in stats] == [0, 1]
     n = stats[0]["samples"]
     acc0 = stats[0]["eval_generator"]["accuracy"]
     acc = [s["eval"]["accuracy"] for s in stats]
@@ -88,19 +88,19 @@ def test_demo_cycles_compound_and_leave_a_report(tmp_path, demo_runs):
     report = run / "report.html"
     assert str(report) in output.replace("\n", "")
     page = parse(report)
-    assert set(SECTIONS) | {f"cycle-{c}" for c in range(3)} | {"hallucination", "hallucination-plot"} <= page.ids
+    assert set(SECTIONS) | {f"cycle-{c}" for c in range(2)} | {"hallucination", "hallucination-plot"} <= page.ids
     check_images(page)
     assert page.external == []
     assert {m.lower() for m in page.marks} & {"left", "right", "up", "down"}
     assert any("hint" in m.lower() for m in page.marks)
     assert report.stat().st_size < 5_000_000
     html = report.read_text("utf-8")
-    assert all(f"cycle-{c}" in html for c in range(3))  # the store's tags
+    assert all(f"cycle-{c}" in html for c in range(2))  # the store's tags
 
     # the paper's final step (the demo config turns it on): the last cycle's direct answers only
     # -> tag `final` -> the final model, trained from the pre-trained checkpoint and evaluated
     final = on_disk["final"]
-    assert final["publish"]["tag"] == "final" and final["rows"] == direct[-1] and final["from_cycle"] == 2
+    assert final["publish"]["tag"] == "final" and final["rows"] == direct[-1] and final["from_cycle"] == 1
     assert (run / "final" / "checkpoint" / "train_done.json").exists()
     assert final["checkpoint"] == str(run / "final" / "checkpoint")
     assert final["eval"]["n"] > 0 and final["eval"]["accuracy"] - acc0 >= 0.40
@@ -117,14 +117,14 @@ def test_demo_cycles_compound_and_leave_a_report(tmp_path, demo_runs):
 
 @pytest.mark.slow
 def test_two_demos_give_the_same_numbers_to_the_last_cycle_and_the_final(demo_runs):
-    """Same seed, same numbers, end to end: two demos (world, warm start, three cycles, the final
+    """Same seed, same numbers, end to end: two demos (world, warm start, both cycles, the final
     release), each in a fresh process, run at once beside the full demo: paths, timing, scheduling
     and a loaded machine all differ. Every count, loss and accuracy must agree."""
     short, long = demo_runs.quick_outputs()
     first, second = _numbers_to_the_final(short / "run"), _numbers_to_the_final(long / "run")
     cycles, final = first
-    assert [c["cycle"] for c in cycles] == [0, 1, 2]
+    assert [c["cycle"] for c in cycles] == [0, 1]
     # not a vacuous comparison: rows were accepted, models trained and evaluated in every cycle
     assert all(c["generated"] + c["rationalized"] > 0 and c["train_loss"] and c["eval"]["n"] > 0 for c in cycles)
-    assert final["from_cycle"] == 2 and final["eval"]["n"] > 0
+    assert final["from_cycle"] == 1 and final["eval"]["n"] > 0
     assert second == first

@@ -188,7 +188,7 @@ def _eval_counts(result: dict, run: dict) -> dict[str, object]:
 @app.command("demo")
 def demo_cmd(
     out: Path = typer.Option(Path("vstar-demo"), "--out", "-o", help="Folder for the world, models, run and store."),
-    cycles: int = typer.Option(3, "--cycles", min=1, help="Self-training cycles."),
+    cycles: int = typer.Option(2, "--cycles", min=1, help="Self-training cycles (a third adds rows but, with this world's 384 training clips nearly all answered by cycle 2, no accuracy beyond one training's variance)."),
     clips: int = typer.Option(512, "--clips", min=8, help="Clips in the world (a quarter held out)."),
     seed: int = typer.Option(0, help="Seed of the world, the models and training."),
     ablation: bool = typer.Option(False, "--ablation", help="Also run without label rationalization (the paper's ablation) and compare."),
@@ -198,7 +198,8 @@ def demo_cmd(
     """Run the whole Video-STaR loop on CPU in a few minutes: a procedural world of moving shapes,
     a tiny warm-start model that never names the motion direction unaided and explains a given
     direction only for part of the clips, and cycles of generate -> rationalize -> publish -> train ->
-    evaluate that compound (more direct answers, more rows, higher held-out accuracy each cycle).
+    evaluate that compound (more direct answers, more rows, higher held-out accuracy each cycle,
+    until nearly every training clip is answered).
     Prints the per-cycle table; writes stats.json, yield_per_cycle.png, checkpoints, the store
     with its card and report.html. Same seed, same numbers (one torch thread, deterministic).
     """
