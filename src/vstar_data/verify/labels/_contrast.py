@@ -197,7 +197,9 @@ def _pole_spans(doc: Doc) -> list[tuple[str, int, int, int]]:
             out.append(("speed", 2, i, i + 1))
             continue
         if i >= 2 and lows[i - 1] == "-" and kinds[i - 2] == WORD and lows[i - 2] not in _HYPHEN_GLUE:
-            continue                                     # "high-rise", "left-hand"... "right" in "left-to-right" stays
+            continue                                     # "high-rise"... "right" in "left-to-right" stays
+        if nxt == "-" and i + 2 < n and kinds[i + 2] == WORD and lows[i + 2] not in _HYPHEN_GLUE:
+            continue                                     # "close-up", "left-hand": a compound's first part
         if lows[i] in ("up", "down") and i and (stems[i - 1] in _MOVE or
                                                  i >= 2 and lows[i - 1] in ("and", "or") and lows[i - 2] in ("up", "down")):
             out.append(("vertical", 0 if lows[i] == "up" else 1, i, i))
@@ -205,7 +207,7 @@ def _pole_spans(doc: Doc) -> list[tuple[str, int, int, int]]:
         p = _POLES.get(stems[i])
         if p is None:
             continue
-        if p[0] == "open" and p[1] == 1 and nxt in ("to", "by", "up"):          # "close to": near, not shut
+        if p[0] == "open" and p[1] == 1 and lows[i] == "close" and nxt in ("to", "by", "up"):   # near, not shut
             continue
         if p[0] == "posture" and i and lows[i - 1] in ("the", "a"):             # "the stand"
             continue
@@ -266,6 +268,12 @@ def shared_value(ref: Doc, ans: Doc) -> bool:
 
 def _firsts(seq: list[tuple[object, int]]) -> list[object]:
     return list(dict.fromkeys(v for v, _ in sorted(seq, key=lambda x: x[1])))
+
+
+def ordered_values(doc: Doc, cls: str) -> list[object]:
+    """The values of one class in the order the text first states them ("from closed to open":
+    closed, open)."""
+    return _firsts(_values(doc).get(cls, []))
 
 
 def value_conflict(ref: Doc, ans: Doc, whole: Doc | None = None) -> str | None:

@@ -326,30 +326,46 @@ def _stated_playback(options: list[str], answer: str, per_option: list[float]) -
 DIRECTION_CLASSES = frozenset({"horizontal", "vertical", "depth", "rotation", "zoom", "forward"})
 
 
+# classes of two states where a verb names the change into one ("opening", "fills", "empties"):
+# it states an option "from <the other> to <that one>"; an adjective ("stands open") states no change
+CHANGE_CLASSES = frozenset({"open", "fill", "appear"})
 _DIRECTION_NEXT = frozenset({"to", "and", "or", "then", "side", "into", "across", "while", "as", "before", "after"})
 
 
 def _stated_direction(options: list[str], answer: str, per_option: list[float]) -> list[int]:
     """[k] when option k is the only one in the running whose direction values the answer
-    affirms, every one of them (a reversed "from right to left" is already out of the running);
-    else []."""
+    affirms, every one of them (a reversed "from right to left" is already out of the running),
+    or whose change ("from closed to open") the answer names by its verb ("opening"); else []."""
     from . import _contrast
 
     doc = analyze(answer)
     said: dict[str, set[int]] = {}
+    changed: dict[str, set[int]] = {}
     for cls, pole, i in _contrast.poles(doc):
-        if cls not in DIRECTION_CLASSES or negated(doc, i, i + 1) >= 0:
+        if negated(doc, i, i + 1) >= 0:
             continue
-        if doc.lows[i] in ("left", "right") and i + 1 < len(doc.lows) and doc.kinds[i + 1] == WORD \
+        low = doc.lows[i]
+        if cls in CHANGE_CLASSES:      # a change verb ("opening", "empties"), or a state ("open": None)
+            verb = low.endswith("ing") or (low.endswith("s") and not low.endswith("ss"))
+            changed.setdefault(cls, set()).add(pole if verb else None)
+        if cls not in DIRECTION_CLASSES:
+            continue
+        if low in ("left", "right") and i + 1 < len(doc.lows) and doc.kinds[i + 1] == WORD \
                 and doc.lows[i + 1] not in _DIRECTION_NEXT:
             continue                                        # "right place, wrong time": an adjective
         said.setdefault(cls, set()).add(pole)
-    if not said:
+    if not said and not changed:
         return []
     hits = []
     for k, option in enumerate(options):
-        own = {c: v for c, v in _contrast.value_sets(analyze(option)).items() if c in DIRECTION_CLASSES}
-        if own and per_option[k] > -1.0 and all(v <= said.get(c, set()) for c, v in own.items()):
+        if per_option[k] <= -1.0:
+            continue
+        opt = analyze(option)
+        own = {c: v for c, v in _contrast.value_sets(opt).items() if c in DIRECTION_CLASSES}
+        moves = {c: _contrast.ordered_values(opt, c) for c in CHANGE_CLASSES}
+        moves = {c: v[-1] for c, v in moves.items() if len(v) == 2}         # "from X to Y": Y
+        if (own or moves) and all(v <= said.get(c, set()) for c, v in own.items()) \
+                and all(changed.get(c) == {end} for c, end in moves.items()):
             hits.append(k)
     return hits if len(hits) == 1 else []
 
