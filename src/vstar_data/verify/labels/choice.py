@@ -249,10 +249,10 @@ def _semantic(type_name: str, spec: dict[str, Any], answer: str) -> LabelResult:
     in_order = [k for k in order if orders is not None and orders[k] and per_option[k] > -1.0]
     playback = [] if in_order else _stated_playback(options, answer, per_option)
     by_value = bool(playback)
-    if by_value:             # "filmed in real time": the one option with the playback the caption states
+    if by_value:                # "filmed in real time": the one option with the playback the caption states
         in_order = playback
-    elif not in_order:          # "dribbles the ball from left to right": the one option with that direction
-        in_order = _stated_direction(options, answer, per_option)
+    elif not in_order:          # "dribbles the ball from left to right", "an eye opening": the one such option
+        in_order = _stated_direction_or_change(options, answer, per_option)
         by_value = bool(in_order)
     if in_order:
         order = in_order + [k for k in order if k not in in_order]
@@ -332,7 +332,7 @@ CHANGE_CLASSES = frozenset({"open", "fill", "appear"})
 _DIRECTION_NEXT = frozenset({"to", "and", "or", "then", "side", "into", "across", "while", "as", "before", "after"})
 
 
-def _stated_direction(options: list[str], answer: str, per_option: list[float]) -> list[int]:
+def _stated_direction_or_change(options: list[str], answer: str, per_option: list[float]) -> list[int]:
     """[k] when option k is the only one in the running whose direction values the answer
     affirms, every one of them (a reversed "from right to left" is already out of the running),
     or whose change ("from closed to open") the answer names by its verb ("opening"); else []."""
@@ -340,7 +340,7 @@ def _stated_direction(options: list[str], answer: str, per_option: list[float]) 
 
     doc = analyze(answer)
     said: dict[str, set[int]] = {}
-    changed: dict[str, set[int]] = {}
+    changed: dict[str, set[int | None]] = {}
     for cls, pole, i in _contrast.poles(doc):
         if negated(doc, i, i + 1) >= 0:
             continue
