@@ -87,7 +87,7 @@ def test_grpo_build_two_cycles_on_the_fixture_clips(tmp_path, kinetics_dir, vide
 
     model = build_tiny_model("qwen2_vl", tmp_path / "tiny")
     real = rewards.trl_reward
-    calls = []
+    calls, settings = [], []
 
     def reward(prompts=None, completions=None, *, labels=None, **kw):
         """The real reward, or a completion's length in characters / 100: a random model never
@@ -97,6 +97,7 @@ def test_grpo_build_two_cycles_on_the_fixture_clips(tmp_path, kinetics_dir, vide
         scores = real(prompts, completions, labels=labels, **kw)
         shaped = [max(s or 0.0, len(rewards.completion_text(c)) / 100) for s, c in zip(scores, completions)]
         calls.append((list(completions), list(labels), shaped))
+        settings.append(kw.get("enforce_constraints"))
         return shaped
 
     monkeypatch.setattr(rewards, "trl_reward", reward)
@@ -116,8 +117,9 @@ def test_grpo_build_two_cycles_on_the_fixture_clips(tmp_path, kinetics_dir, vide
         assert s["mix_left_out"] == {"chat": 6}      # share 2.0 x 3 prompts, left out and counted
         marker = json.loads(Path(s["checkpoint"], "train_done.json").read_text())
         assert marker["method"] == "grpo" and marker["reward"] == s["reward"]
+        assert marker["constraints"] == "enforce"        # the run's verifier.constraints (the default)
     # the reward recorded is the one handed out: 2 prompts x 2 completions per cycle (one step)
-    assert len(calls) == 2
+    assert len(calls) == 2 and settings == [True, True]      # the reward follows verifier.constraints
     for s, (completions, labels, scores) in zip(stats, calls):
         assert len(completions) == 4 and all(json.loads(lab)[0]["type"] == "category" for lab in labels)
         assert s["reward"]["mean"] == pytest.approx(sum(scores) / 4)
