@@ -87,7 +87,7 @@ def test_grpo_build_two_cycles_on_the_fixture_clips(tmp_path, kinetics_dir, vide
 
     model = build_tiny_model("qwen2_vl", tmp_path / "tiny")
     real = rewards.trl_reward
-    calls, settings = [], []
+    calls, settings, vocabularies = [], [], []
 
     def reward(prompts=None, completions=None, *, labels=None, **kw):
         """The real reward, or a completion's length in characters / 100: a random model never
@@ -98,6 +98,7 @@ def test_grpo_build_two_cycles_on_the_fixture_clips(tmp_path, kinetics_dir, vide
         shaped = [max(s or 0.0, len(rewards.completion_text(c)) / 100) for s, c in zip(scores, completions)]
         calls.append((list(completions), list(labels), shaped))
         settings.append(kw.get("enforce_constraints"))
+        vocabularies.append(kw.get("vocabulary"))
         return shaped
 
     monkeypatch.setattr(rewards, "trl_reward", reward)
@@ -119,7 +120,11 @@ def test_grpo_build_two_cycles_on_the_fixture_clips(tmp_path, kinetics_dir, vide
         assert marker["method"] == "grpo" and marker["reward"] == s["reward"]
         assert marker["constraints"] == "enforce"        # the run's verifier.constraints (the default)
     # the reward recorded is the one handed out: 2 prompts x 2 completions per cycle (one step)
-    assert len(calls) == 2 and settings == [True, True]      # the reward follows verifier.constraints
+    assert settings == [True] * 8                 # the reward follows verifier.constraints
+    # ... and verifies with the source's class list, as generation does (one call per completion)
+    assert all(v is not None and "arm wrestling" in v["action"] for v in vocabularies)
+    calls = [(sum((c[0] for c in calls[k:k + 4]), []), sum((c[1] for c in calls[k:k + 4]), []),
+              sum((c[2] for c in calls[k:k + 4]), [])) for k in (0, 4)]     # per step: 4 completions
     for s, (completions, labels, scores) in zip(stats, calls):
         assert len(completions) == 4 and all(json.loads(lab)[0]["type"] == "category" for lab in labels)
         assert s["reward"]["mean"] == pytest.approx(sum(scores) / 4)

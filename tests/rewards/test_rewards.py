@@ -164,3 +164,17 @@ def test_measured_constraints_are_reported_but_do_not_lower_the_reward() -> None
 
 def test_constraints_alone_reward_nothing() -> None:
     assert score_answer([COLOUR, SHAPE], "A blue triangle.")["score"] is None
+
+
+def test_the_sources_vocabulary_makes_a_list_of_classes_no_commitment() -> None:
+    """Generation's verifier knows every class of the source (`Adapter.label_vocabulary`); the
+    reward must too, or "up up down" names "up" and earns what generation rejects (the GRPO demo's
+    policy learned exactly that)."""
+    vocabulary = {"direction": ["left", "right", "up", "down"]}
+    up = [{"type": "category", "name": "direction", "value": "up"}]
+    listed = "The video up up up up down up up"
+    assert score_answer(up, listed)["score"] == 1.0                        # no class list: "down" unknown
+    scored = score_answer(up, listed, vocabulary=vocabulary)
+    assert scored["score"] == 0.0 and scored["labels"][0]["reason"] is not None
+    assert score_answer(up, "The shape moves up.", vocabulary=vocabulary)["score"] == 1.0
+    assert trl_reward(None, [listed, "It goes up."], labels=[up, up], vocabulary=vocabulary) == [0.0, 1.0]

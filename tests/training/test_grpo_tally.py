@@ -84,3 +84,26 @@ def test_the_constraint_setting_is_part_of_the_checkpoint_signature(tmp_path) ->
                       output_dir=str(tmp_path / "out"))
     assert signature(cfg, GrpoSettings(), "default", True) != signature(cfg, GrpoSettings(), "default", False)
     assert signature(cfg, GrpoSettings(), "default") == signature(cfg, GrpoSettings(), "default", True)
+
+
+def test_each_completion_is_verified_with_its_sources_vocabulary() -> None:
+    """`vocabularies[row]` is the prompt row's source's class list: a list of directions is no
+    answer for the row whose source knows "down", and is for a row without a class list."""
+    vocab = {"direction": ["left", "right", "up", "down"]}
+    up = [{"type": "category", "name": "direction", "value": "up"}]
+    tally = RewardTally(2, profile="default", format_weight=0.0, vocabularies=[vocab, None])
+    listed = "The video up up up down up"
+    assert tally(prompts=["q"] * 4, completions=[listed, "It moves up.", listed, "It moves up."],
+                 labels=[up] * 4, row=[0, 0, 1, 1]) == [0.0, 1.0, 1.0, 1.0]
+
+
+def test_the_vocabulary_is_part_of_the_signature(tmp_path) -> None:
+    from vstar_data.training.grpo import GrpoSettings, signature
+    from vstar_data.training.recipe import TrainConfig
+
+    (tmp_path / "d.json").write_text("[]")
+    (tmp_path / "m").mkdir()
+    cfg = TrainConfig(model=str(tmp_path / "m"), data=str(tmp_path / "d.json"), videos="/",
+                      output_dir=str(tmp_path / "out"))
+    plain = signature(cfg, GrpoSettings(), "default")
+    assert signature(cfg, GrpoSettings(), "default", True, {"shapes": {"direction": ["up", "down"]}}) != plain

@@ -124,6 +124,20 @@ def source_vocabulary(cfg: Any) -> dict[str, list[str]]:
     return adapter.label_vocabulary() or {}
 
 
+def source_vocabularies(sources: Iterable[Any]) -> dict[str, dict[str, list[str]]]:
+    """Source name (what its samples carry as `source`) -> its classes per label name, for run
+    config sources (`SourceConfig`): what the GRPO reward verifies with, as generation does."""
+    from ..sources.adapter import load_adapter
+
+    out: dict[str, dict[str, list[str]]] = {}
+    for src in sources:
+        adapter = load_adapter(src.adapter)(src.annotations, None, options=src.options)
+        vocabulary = adapter.label_vocabulary() or {}
+        if vocabulary:
+            out.setdefault(adapter.name, {}).update(vocabulary)
+    return out
+
+
 def evaluate_sources(runs: Iterable[tuple[Any, Any, Path]], *, profile: str = "default") -> dict[str, Any]:
     """Evaluate generation runs of held-out sources: (GenerationConfig, Prepared, run dir) each."""
     from ..generation.attempts import read_attempts

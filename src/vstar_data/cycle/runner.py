@@ -39,7 +39,7 @@ from ..procs import exclusive_lock
 from ..sources.storage import VideoStore, is_url
 from ..training.mix import MIX_KEY, configured_mix, draw_mix
 from . import reproducible
-from .evaluation import evaluate_sources
+from .evaluation import evaluate_sources, source_vocabularies
 from .hallucination import count_cycle
 from .layout import RunLayout
 
@@ -269,7 +269,8 @@ class CycleRunner:
         result = train_grpo(TrainConfig(model=start, data=str(prompts), videos="/",
                                         output_dir=str(self.layout.checkpoint(stage)), **settings),
                             GrpoSettings(**(self.rc.training.get("grpo") or {})), profile=self.rc.profile,
-                            enforce_constraints=self.rc.constraints == "enforce")
+                            enforce_constraints=self.rc.constraints == "enforce",
+                            vocabularies=source_vocabularies(self.rc.sources))
         self.echo(f"cycle {cycle}: GRPO on {entry['prompts']} prompts, mean reward {result.reward.get('mean')}, "
                   f"{result.reward.get('groups_with_reward')} of {result.reward.get('groups')} groups rewarded")
         return {**entry, "checkpoint": str(result.output_dir), "train_loss": result.train_loss,

@@ -29,8 +29,10 @@ REWARD_TYPE = "batch"   # EasyR1 reads these two module attributes from a reward
 def trl_reward(prompts: list[Any] | None = None, completions: list[Any] | None = None, *,
                labels: list[Any] | None = None, profile: str = "default",
                number_scale: float = DEFAULT_NUMBER_SCALE, format_weight: float = 0.0,
-               enforce_constraints: bool = True, **columns: Any) -> list[float | None]:
-    """TRL reward function: one graded score in [0, 1] (or None) per completion."""
+               enforce_constraints: bool = True, vocabulary: Any = None, **columns: Any) -> list[float | None]:
+    """TRL reward function: one graded score in [0, 1] (or None) per completion. `vocabulary`:
+    the source's classes per label name, as generation's verifier has them (bind it with
+    functools.partial)."""
     completions = list(completions or [])
     if labels is None:
         raise TypeError("trl_reward needs the dataset's `labels` column (export with --format grpo); "
@@ -39,7 +41,8 @@ def trl_reward(prompts: list[Any] | None = None, completions: list[Any] | None =
     if len(labels) != len(completions):
         raise ValueError(f"{len(completions)} completions but {len(labels)} labels")
     return [score_answer(lab, comp, profile=profile, number_scale=number_scale, format_weight=format_weight,
-                         enforce_constraints=enforce_constraints)["score"] for lab, comp in zip(labels, completions)]
+                         enforce_constraints=enforce_constraints, vocabulary=vocabulary)["score"]
+            for lab, comp in zip(labels, completions)]
 
 
 trl_reward.__name__ = "vstar_verifier"

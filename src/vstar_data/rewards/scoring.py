@@ -72,13 +72,14 @@ def label_reward(spec: dict[str, Any], result: LabelResult, *, profile_rel_tol: 
 
 def score_answer(labels: Any, answer: Any, *, profile: str = "default",
                  number_scale: float = DEFAULT_NUMBER_SCALE, format_weight: float = 0.0,
-                 enforce_constraints: bool = True) -> dict[str, Any]:
+                 enforce_constraints: bool = True, vocabulary: Any = None) -> dict[str, Any]:
     """Verify `answer` (its last `<answer>` block when it has one) against `labels` (any form
     `parse_labels` reads): ``{"score": the reward or None, "accuracy": mean graded target label
     score (0 when an enforced constraint is contradicted) or None, "format": 1.0 / 0.0, "accepted":
     every applicable target passed and no enforced constraint contradicted, "contradicts":
     [constraint names], "labels": [{name, type, role, score, passed, reason}], "not_applicable":
-    [types]}``."""
+    [types]}``. `vocabulary`: the source's classes per label name (`Adapter.label_vocabulary`), as
+    generation's verifier gets them: "up up down" then names two classes and is not a commitment."""
     from ._inputs import completion_text
 
     weight = check_format_weight(format_weight)
@@ -97,6 +98,7 @@ def score_answer(labels: Any, answer: Any, *, profile: str = "default",
         except ConfigError:
             skipped.append(kind)
             continue
+        spec = v.with_vocabulary(spec, lt, vocabulary)
         if is_constraint(spec):
             result = check_constraint(lt, spec, text, v.profile)
             per_label.append({"name": spec.get("name"), "type": kind, "role": "constraint", "score": None,

@@ -135,19 +135,26 @@ class RewardTally:
     (only groups whose rewards differ teach GRPO anything)."""
 
     def __init__(self, num_generations: int, *, profile: str, format_weight: float,
-                 enforce_constraints: bool = True) -> None:
+                 enforce_constraints: bool = True, vocabularies: list[Any] | None = None) -> None:
         self.__name__ = "vstar_verifier"         # TRL logs rewards/<__name__>/mean
         self.num_generations, self.profile, self.format_weight = num_generations, profile, format_weight
         self.enforce_constraints = enforce_constraints
+        self.vocabularies = vocabularies         # per prompt row: its source's classes per label name
         self.total, self.count, self.groups, self.groups_with_reward = 0.0, 0, 0, 0
 
     def __call__(self, prompts: Any = None, completions: Any = None, labels: Any = None,
                  **columns: Any) -> list[float | None]:
         from ..rewards import trl_reward
 
-        columns.pop("row", None)
-        scores = trl_reward(prompts, completions, labels=labels, profile=self.profile,
-                            format_weight=self.format_weight, enforce_constraints=self.enforce_constraints)
+        rows = columns.pop("row", None)
+        options = {"profile": self.profile, "format_weight": self.format_weight,
+                   "enforce_constraints": self.enforce_constraints}
+        if self.vocabularies is not None and rows is not None:    # each completion with its source's classes
+            completions, labels = list(completions or []), list(labels or [])
+            scores = [trl_reward(None, [c], labels=[lab], vocabulary=self.vocabularies[int(r)], **options)[0]
+                      for c, lab, r in zip(completions, labels, rows)]
+        else:
+            scores = trl_reward(prompts, completions, labels=labels, **options)
         for s in scores:
             if s is not None:
                 self.total, self.count = self.total + s, self.count + 1
@@ -181,17 +188,19 @@ def _sum_over_ranks(values: list[float]) -> list[float]:
 
 
 # -- the recipe ----------------------------------------------------------------------------------
-def signature(cfg: TrainConfig, grpo: GrpoSettings, profile: str, enforce_constraints: bool = True) -> str:
+def signature(cfg: TrainConfig, grpo: GrpoSettings, profile: str, enforce_constraints: bool = True,
+              vocabularies: dict[str, Any] | None = None) -> str:
     """The SFT recipe's signature of the same settings, plus the method, the GRPO settings and the
     reward's verifier (profile, whether constraints are enforced: a checkpoint trained before the
     reward stopped scoring constraints as targets has no such key, so it is trained again)."""
     blob = json.dumps({"sft": cfg.signature(), "method": "grpo", "grpo": asdict(grpo), "profile": profile,
-                       "constraints": "enforce" if enforce_constraints else "measure"}, sort_keys=True)
+                       "constraints": "enforce" if enforce_constraints else "measure",
+                       **({"vocabularies": vocabularies} if vocabularies else {})}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def setup(cfg: TrainConfig, grpo: GrpoSettings, sig: str, profile: str,
-          enforce_constraints: bool = True) -> tuple[_Run, RewardTally]:
+def setup(cfg: TrainConfig, grpo: GrpoSettings, sig: str, profile: str, enforce_constraints: bool = True,
+          vocabularies: dict[str, Any] | None = None) -> tuple[_Run, RewardTally]:
     """Prompt rows, batch plan, GRPOConfig, model (vision frozen, LoRA), processor, trainer."""
     from datasets import Dataset
     from transformers import AutoProcessor
@@ -239,7 +248,8 @@ def setup(cfg: TrainConfig, grpo: GrpoSettings, sig: str, profile: str,
     dataset = Dataset.from_list([{"prompt": [{"role": "user", "content": _question(r["conversations"])}],
                                   "row": i, "labels": r["labels"]} for i, r in enumerate(rows)])
     tally = RewardTally(grpo.num_generations, profile=profile, format_weight=grpo.format_weight,
-                        enforce_constraints=enforce_constraints)
+                        enforce_constraints=enforce_constraints,
+                        vocabularies=[vocabularies.get(r["id"].split("/", 1)[0]) for r in rows] if vocabularies else None)
     trainer = make_trainer_class()(model=model, reward_funcs=[tally], args=args, train_dataset=dataset,
                                    processing_class=processor, peft_config=peft_config, rows=rows,
                                    num_frames=cfg.num_frames, frame_size=cfg.frame_size,
@@ -248,11 +258,13 @@ def setup(cfg: TrainConfig, grpo: GrpoSettings, sig: str, profile: str,
 
 
 def train_grpo(cfg: TrainConfig, grpo: GrpoSettings, *, profile: str = "default",
-               enforce_constraints: bool = True) -> GrpoResult:
+               enforce_constraints: bool = True, vocabularies: dict[str, Any] | None = None) -> GrpoResult:
     """Train with GRPO (or return the recorded result when `output_dir` already holds this run).
     `enforce_constraints`: an answer contradicting a constraint label earns 0, as the run's
-    verifier rejects it (`verifier.constraints: enforce`); False only reports it (`measure`)."""
-    sig = signature(cfg, grpo, profile, enforce_constraints)
+    verifier rejects it (`verifier.constraints: enforce`); False only reports it (`measure`).
+    `vocabularies`: source name (a prompt id's first part) -> its classes per label name, the
+    list generation's verifier has: without it "up up down" would name "up" and earn the reward."""
+    sig = signature(cfg, grpo, profile, enforce_constraints, vocabularies)
     done = finished(cfg, sig)
     if done is not None:
         log.info("%s is already trained (GRPO); not training again", done.output_dir)
@@ -263,7 +275,7 @@ def train_grpo(cfg: TrainConfig, grpo: GrpoSettings, *, profile: str = "default"
     run = None
     threads = torch.get_num_threads()
     try:
-        run, tally = setup(cfg, grpo, sig, profile, enforce_constraints)
+        run, tally = setup(cfg, grpo, sig, profile, enforce_constraints, vocabularies)
         metrics = run.trainer.train().metrics
         reward = tally.summary()
         result = save_checkpoint(run, metrics, extra={"method": "grpo", "grpo": asdict(grpo), "reward": reward,

@@ -185,7 +185,9 @@ class Verifier:
         for type_name, (specs, answers) in batches.items():
             self.label_type(type_name).prepare(specs, answers)
 
-    def _with_vocabulary(self, spec: dict[str, Any], lt: LabelType, vocabulary: Vocabulary | None) -> dict[str, Any]:
+    def with_vocabulary(self, spec: dict[str, Any], lt: LabelType, vocabulary: Vocabulary | None) -> dict[str, Any]:
+        """`spec` with the source's class list for its name when its type uses one and it has
+        none of its own (the rewards verify with it too, so RL is held to generation's rule)."""
         if vocabulary is None or not lt.uses_vocabulary or spec.get("vocabulary"):
             return spec
         if is_constraint(spec) and not isinstance(vocabulary, Mapping):
@@ -207,9 +209,9 @@ class Verifier:
         for spec in labels:
             lt = self.label_type(spec["type"])
             if is_constraint(spec):
-                results.append(check_constraint(lt, self._with_vocabulary(spec, lt, vocab), text, profile))
+                results.append(check_constraint(lt, self.with_vocabulary(spec, lt, vocab), text, profile))
             else:
-                results.append(lt.verify(self._with_vocabulary(spec, lt, vocab), text, profile))
+                results.append(lt.verify(self.with_vocabulary(spec, lt, vocab), text, profile))
         reason = next((r.reason or "failed" for r, spec in zip(results, labels)
                        if not r.passed and (self.enforce_constraints or not is_constraint(spec))), None)
         ambiguous = any(r.reason in AMBIGUOUS_REASONS for r in results)
