@@ -1,6 +1,6 @@
 """The demo tests' runs start as soon as collection ends and run beside the rest of the suite
 (their tests are moved to the end and only collect the results): the README demo takes about
-8 minutes on one core, and the suite leaves the other core mostly idle. Each run is a fresh
+7 minutes on one core, and the suite leaves the other core mostly idle. Each run is a fresh
 process, as a user runs it; the repeat test checks the numbers stay the same under that load."""
 from __future__ import annotations
 
