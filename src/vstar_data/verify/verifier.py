@@ -35,6 +35,7 @@ import yaml
 from ..errors import ConfigError, file_problem
 from ..sources.sample import is_constraint, target_labels
 from .constraints import check_constraint
+from .repetition import repeated_run
 from .echo import is_hint_echo, leans_on_hint, restates_hint
 from .labels.analysis import analyze
 from .labels.base import LabelResult, LabelType, Profile
@@ -75,8 +76,8 @@ def _build(name: str, body: Mapping[str, Any], source: str) -> Profile:
             problems.append(f"{key} must be >= 0, got {value}")
         elif key == "min_iou" and not 0 < value <= 1:
             problems.append(f"min_iou must be in (0, 1], got {value}")
-        elif key == "echo_min_evidence" and (value < 0 or value != int(value)):
-            problems.append(f"echo_min_evidence must be a whole number >= 0, got {value}")
+        elif key in ("echo_min_evidence", "max_repeats") and (value < 0 or value != int(value)):
+            problems.append(f"{key} must be a whole number >= 0, got {value}")
         values[key] = value
     if problems:
         raise ConfigError(f"invalid verifier profile {name!r}", problems=problems, file=source)
@@ -215,6 +216,8 @@ class Verifier:
         reason = next((r.reason or "failed" for r, spec in zip(results, labels)
                        if not r.passed and (self.enforce_constraints or not is_constraint(spec))), None)
         ambiguous = any(r.reason in AMBIGUOUS_REASONS for r in results)
+        if repeated_run(text, int(profile.max_repeats)) is not None:
+            reason = "degenerate"          # a loop names whatever it repeats: no answer (repetition.py)
         echo = None
         if origin == "rationalized" and profile.reject_hint_echo and text.strip():
             found, echo = is_hint_echo(text)

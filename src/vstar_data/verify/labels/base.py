@@ -22,6 +22,8 @@ class Profile:
     require_commitment: bool = True    # the stating clause must assert the label (labels/_commitment.py)
     echo_min_evidence: int = 4         # a rationalized answer that defers to the hint needs this many
                                        # words of visual description elsewhere (verify/echo.py)
+    max_repeats: int = 3               # more copies of one 1-4 word phrase in a row is a loop, no
+                                       # answer (verify/repetition.py); 0: not checked
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
