@@ -31,8 +31,8 @@ from ..errors import ConfigError
 from ..registry import LABEL_TYPES
 from ..sources.sample import is_constraint
 from ..verify.constraints import check_constraint, contradictions
-from ..verify.repetition import repeated_run
 from ..verify.labels.base import LabelResult
+from ..verify.repetition import repeated_run
 from ..verify.verifier import Verifier, is_hint_echo
 from ._inputs import parse_labels
 from .answer_format import check_format_weight, combine, split_answer
@@ -114,7 +114,8 @@ def score_answer(labels: Any, answer: Any, *, profile: str = "default",
     targets = [p for p in per_label if p["role"] == "target"]
     contradicted = contradictions(p for p in per_label if p["role"] == "constraint")
     # a loop ("right right right right ...") is no answer, as the verifier rejects it (repetition.py)
-    rejected = (enforce_constraints and bool(contradicted)) or repeated_run(text, int(v.profile.max_repeats)) is not None
+    rejected = (enforce_constraints and bool(contradicted)) or \
+        repeated_run(text, int(v.profile.max_repeats)) is not None
     accuracy = (0.0 if rejected else sum(p["score"] for p in targets) / len(targets)) if targets else None
     return {"score": combine(accuracy, parts.format, weight), "accuracy": accuracy, "format": parts.format,
             "accepted": bool(targets) and all(p["passed"] for p in targets) and not rejected,
