@@ -97,6 +97,17 @@ def render_clip(rng: random.Random, frames: int, size: int, objects: int) -> tup
     return video, truth
 
 
+def _yuv444(rgb: np.ndarray) -> np.ndarray:
+    """RGB (H, W, 3) -> planar BT.601 limited-range YUV 4:4:4 (3, H, W), in numpy: converting with
+    swscale at encode time gave different pixels now and then (its SIMD path depends on where the
+    frame sits in memory), so the same seed wrote different clips."""
+    r, g, b = (rgb[..., k].astype(np.float64) for k in range(3))
+    y = 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255
+    u = 128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255
+    v = 128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255
+    return np.ascontiguousarray(np.clip(np.rint(np.stack([y, u, v])), 0, 255).astype(np.uint8))
+
+
 def write_mp4(path: Path, video: np.ndarray, fps: int) -> None:
     """Encode RGB frames as h264 mp4 (near-lossless so colours survive at tiny sizes)."""
     import av
@@ -107,9 +118,9 @@ def write_mp4(path: Path, video: np.ndarray, fps: int) -> None:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height = video.shape[2], video.shape[1]
         stream.pix_fmt = "yuv444p"
-        stream.options = {"crf": "4", "preset": "veryfast"}
+        stream.options = {"crf": "4", "preset": "veryfast", "threads": "1"}
         for arr in video:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(_yuv444(arr), format="yuv444p")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
