@@ -7,6 +7,7 @@ of different items are not.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from .labels.analysis import NUM, WORD, analyze
@@ -30,13 +31,20 @@ def repeated_run(text: str, max_repeats: int) -> Run | None:
     if max_repeats <= 0 or not isinstance(text, str) or not text.strip():
         return None
     doc = analyze(text)
+    lows = doc.lows
     idx = [i for i, k in enumerate(doc.kinds) if k in (WORD, NUM)]
-    words = [doc.lows[i] for i in idx]
+    words = [lows[i] for i in idx]
     n = len(words)
+    # every copy holds the phrase's first word: without a word said more than max_repeats times
+    # there is no run (most answers; the verifier asks this of every answer)
+    if not words or max(Counter(words).values()) <= max_repeats:
+        return None
     for start in range(n):
         for size in range(1, MAX_PHRASE + 1):
             if start + size * (max_repeats + 1) > n:
                 break
+            if words[start] != words[start + size]:
+                continue                 # the next copy would start with the same word: no slicing
             phrase = words[start:start + size]
             times = 1
             while words[start + times * size:start + (times + 1) * size] == phrase:
