@@ -435,7 +435,9 @@ def replaced_word(ref: Doc, ans: Doc, word_sim: Callable[[str, str], float] | No
     where = {}
     for i in ac:
         where.setdefault(ans.stems[i], i)
-    missing = set(missing_words(ref, ans)) - shared_value_tokens(ref, ans)
+    missing = set(missing_words(ref, ans))
+    if missing:                 # a value stated in other words is no missing word (read only when needed)
+        missing -= shared_value_tokens(ref, ans)
     for k, i in enumerate(rc):
         if i not in missing:
             continue
